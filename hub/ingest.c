@@ -233,12 +233,29 @@ void ingest_job_accept(struct ingest_job *j, struct slice key,
     j->msg.ev_id = (const char(*)[STORE_ID_LEN + 1])ids;
 }
 
-void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
-                       struct slice reply)
+/* The quarantined message's stored error, in j's arena */
+static struct slice error_json(struct ingest_job *j, const struct hub_err *err,
+                               const char *what)
 {
     struct jw w;
     struct slice out = SLICE_NULL;
 
+    jw_init(&w, &j->a, 4096);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", hub_strerror(err->code));
+    jw_kv_cstr(&w, "field", hub_err_field(err));
+    jw_key(&w, "offset");
+    jw_int(&w, (int64_t)err->offset);
+    jw_kv_cstr(&w, "message", what);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) != HUB_OK)
+        out = SLICE_LIT("{\"code\":\"limit\"}");
+    return out;
+}
+
+void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
+                       struct slice reply)
+{
     j->err = *err;
     if (j->err.what == NULL)
         j->err.what = "rejected";
@@ -248,17 +265,7 @@ void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
     j->msg.ev = NULL;
     j->msg.n_ev = 0;
     j->n_parts = 0;             /* the whole raw message holds them */
-    jw_init(&w, &j->a, 4096);
-    jw_obj_begin(&w);
-    jw_kv_cstr(&w, "code", hub_strerror(err->code));
-    jw_kv_cstr(&w, "field", hub_err_field(err));
-    jw_key(&w, "offset");
-    jw_int(&w, (int64_t)err->offset);
-    jw_kv_cstr(&w, "message", j->err.what);
-    jw_obj_end(&w);
-    if (jw_finish(&w, &out) != HUB_OK)
-        out = SLICE_LIT("{\"code\":\"limit\"}");
-    j->msg.error_json = out;
+    j->msg.error_json = error_json(j, err, j->err.what);
     j->msg.reply = (struct slice){ arena_strndup(&j->a, reply.p, reply.len),
                                    reply.len };
 }
@@ -492,6 +499,17 @@ static size_t job_msgs(struct ingest_job *j, struct store_msg *m)
     return 1 + j->n_parts;
 }
 
+/* Why the database refused a job's value: the hub's own refusal by its
+ * reason and place (store_ingest_refusal, F2242), any other as a value */
+static void refusal_err(struct store *s, struct hub_err *err)
+{
+    const char *field = "", *what = "the database refused a value of the "
+                                    "message";
+
+    (void)store_ingest_refusal(s, &field, &what);
+    hub_err_set(err, HUB_EINVALID, field, 0, what);
+}
+
 /* The database refused a value of the batch: commit the jobs one by one
  * (each with its parts), and quarantine (with an AE) the ones it refuses
  * again. at[i] is where job i's messages start in m and res. */
@@ -505,20 +523,20 @@ static int commit_singly(struct committer *c, struct store *s,
         int rc = store_ingest_batch(s, &m[at[i]], nm, &res[at[i]]);
         if (rc == HUB_EINVALID) {
             struct hub_err err;
-            hub_err_set(&err, HUB_EINVALID, "", 0,
-                        "the database refused a value of the message");
-            log_warn("ingest.value_refused", "committer=%d sha=%.12s",
-                     c->idx, jobs[i]->msg.sha256);
+            refusal_err(s, &err);
+            log_warn("ingest.value_refused",
+                     "committer=%d sha=%.12s sqlstate=%s field=%s",
+                     c->idx, jobs[i]->msg.sha256, store_last_sqlstate(s),
+                     err.field[0] ? err.field : "-");
             if (jobs[i]->requarantine)
                 jobs[i]->requarantine(jobs[i], &err);
             else {
+                /* refused by its adapter already: its answer stays */
                 jobs[i]->msg.accepted = false;
                 jobs[i]->msg.n_ev = 0;
                 jobs[i]->msg.ev = NULL;
                 jobs[i]->msg.key = SLICE_NULL;
-                jobs[i]->msg.error_json = SLICE_LIT(
-                    "{\"code\":\"invalid\",\"message\":\"the database "
-                    "refused a value of the message\"}");
+                jobs[i]->msg.error_json = error_json(jobs[i], &err, err.what);
             }
             /* quarantined whole: its raw bytes hold the parts too */
             jobs[i]->n_parts = 0;

@@ -192,6 +192,16 @@ struct store_msg_result {
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
                        struct store_msg_result *res)
     __attribute__((warn_unused_result));
+/*
+ * After store_ingest_batch's HUB_EINVALID: whether the refusal is one of
+ * the hub's own (a SQLSTATE the migrations raise for a message's value,
+ * or hubd's check of the same before the database is asked). True: *what
+ * is its reason (static text, no value of the message) and *field the
+ * event's member it is in ("" when not known); false for any other
+ * refusal, which the caller names generically.
+ */
+bool store_ingest_refusal(const struct store *s, const char **field,
+                          const char **what);
 void store_msg_result_release(struct store_msg_result *r);
 
 /* Bearer token (hex SHA-256 of the token) or certificate fingerprint (hex

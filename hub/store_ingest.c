@@ -982,6 +982,57 @@ static PGresult *ingest_exec(struct store *s, bool once,
     return ingest_send(s, false, once, vals, lens, fmts, durable);
 }
 
+/*
+ * The hub's own refusals of a message's value, by the SQLSTATE the
+ * migrations raise for it: what the sender is told and at which member of
+ * the event. The committer's "the database refused a value of the
+ * message" named no reason (F2242). A refusal raised inside the function
+ * `in` (PG_DIAG_CONTEXT names it) is at `field_in` instead. The other
+ * SQLSTATEs of the kind, 22H10 and 22H11, are the feed's answers to a
+ * cursor (hub_feed_page; 409 and 410 in hubd), never an ingest's.
+ */
+struct ingest_refusal {
+    char sqlstate[6];
+    const char *field;
+    const char *in, *field_in;
+    const char *what;
+};
+
+static const struct ingest_refusal ingest_refusals[] = {
+    /* hub_id_system (023), and hubd's own check (build_batch) */
+    { "22H12", "patient.identifiers",
+      "hub_merge_patient", "patient.merged_from",
+      "identifier system names another organization's urn:hub: scope" },
+};
+
+/* The refusal of SQLSTATE st (context: the error's PG_DIAG_CONTEXT, or
+ * NULL) into s, or none. */
+static void note_refusal(struct store *s, const char *st, const char *context)
+{
+    s->refusal = NULL;
+    s->refusal_field = "";
+    for (size_t i = 0; i < sizeof(ingest_refusals) / sizeof(*ingest_refusals);
+         i++) {
+        const struct ingest_refusal *f = &ingest_refusals[i];
+        if (strcmp(st, f->sqlstate) != 0)
+            continue;
+        s->refusal = f;
+        s->refusal_field = context && strstr(context, f->in) ? f->field_in
+                                                              : f->field;
+        return;
+    }
+}
+
+bool store_ingest_refusal(const struct store *s, const char **field,
+                          const char **what)
+{
+    if (s->refusal == NULL)
+        return false;
+    *field = s->refusal_field;
+    *what = s->refusal->what;
+    return true;
+}
+
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
                        struct store_msg_result *res)
 {
@@ -990,6 +1041,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     PGresult *r = NULL;
     int rc;
 
+    if (s != NULL)                  /* the checks up to the link need none */
+        s->refusal = NULL;
     if (n == 0)
         return HUB_OK;
     if (n > STORE_BATCH_MAX)
@@ -1012,6 +1065,9 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
      * messages one by one and quarantines the one refused again (F2241) */
     if (!build_batch(&a, m, n, p, evtext)) {
         log_warn("store.foreign_scope", "batch=%zu", n);
+        /* the database's own refusal of it (hub_id_system, 023) */
+        memcpy(s->sqlstate, "22H12", 6);
+        note_refusal(s, s->sqlstate, NULL);
         rc = HUB_EINVALID;
         goto out;
     }
@@ -1045,6 +1101,9 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     }
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(s, "ingest", r);
+        if (rc == HUB_EINVALID)
+            note_refusal(s, s->sqlstate,
+                         PQresultErrorField(r, PG_DIAG_CONTEXT));
         goto out;
     }
     /* committed; the wait did not return (cut, a named statement lost, an

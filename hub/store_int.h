@@ -45,6 +45,10 @@ struct store {
                                        known; store_fence.c) */
     char fence_start[48];           /* its backend_start, as text */
     bool fence_asked;               /* this session's noted (once) */
+    /* the last store_ingest_batch's refusal, one of ingest_refusals
+     * (store_ingest.c), and the event's member it names; NULL: none */
+    const struct ingest_refusal *refusal;
+    const char *refusal_field;
 };
 
 struct store_rows {

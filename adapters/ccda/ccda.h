@@ -115,7 +115,14 @@
  *     Entry Reference (4.122) points to; addresses = those reasons' ids
  *     (an RSON with inversionInd="true" is the other way round, the entry
  *     inside done for the goal: not addressed, F820, nor its domain, F885);
- *     a goal in words (value ST) has them as its description; an Outcome
+ *     a goal in words (value ST) has them as its description; one that
+ *     neither codes nor values itself is described by its <text>, else its
+ *     code's originalText, each its own words or those of the section's
+ *     narrative element its reference names, white space collapsed
+ *     (F2520); a goal that says nothing (no id, code, value, text, time
+ *     or reason: nullFlavors alone) is none, warned of at its place on
+ *     the plan's event, if there is one, as a silent activity is (F2521;
+ *     FHIR refuses a Goal with no description, its 1..1); an Outcome
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
  *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
  *     achievement_status achieved / not-achieved.
@@ -132,7 +139,8 @@
  *     activity of the plan -> one careplan.updated per document (a planned
  *     medication's, immunization's or supply's code is its product's; an
  *     activity that nothing codes has its code's originalText, else its
- *     own <text>, as its description, F1741; one longer than
+ *     own <text>, as its description, F1741, their own words or the
+ *     narrative's their reference names, F2520; one longer than
  *     CCDA_MAX_DESCRIPTION is left out with a warning, F1826).
  *     A planned entry with negationInd="true" ("No Planned Tests") is not
  *     planned: neither a referral nor an activity (F822), a Patient

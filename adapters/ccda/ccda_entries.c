@@ -15,6 +15,7 @@
 #include "common/idsys.h"
 
 #define MAX_ACTIVITIES 500      /* activities of one care plan */
+#define MAX_GOAL_REFS 16        /* what one goal addresses */
 
 /* template ids (C-CDA R2.1) */
 #define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
@@ -22,6 +23,7 @@
 #define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
 #define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
 #define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+#define T_PROBLEM_STATUS "2.16.840.1.113883.10.20.22.4.6"
 
 /* Write "key": ISO time of `ts`, or a warning when malformed. */
 static void kv_time(struct ev *e, const char *key, const char *ts,
@@ -116,12 +118,39 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
     return dom;
 }
 
+/* What a Problem Status Observation (4.6, C-CDA R1.1's, deprecated in
+ * R2.1 but still sent: OpenEMR writes one in every problem) says of its
+ * problem when it is not active: SNOMED CT 413322009 "Resolved" or
+ * 73425007 "Inactive" (its value set, HITSP Problem Status), the FHIR
+ * clinical statuses of the same names (C-CDA on FHIR maps them so). A
+ * finding the sender marks resolved was read active (F2660). */
+static const char *problem_status(const struct ccda_node *obs)
+{
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const struct ccda_node *s = held_obs(er);
+        if (s == NULL || !ccda_has_template(s, T_PROBLEM_STATUS))
+            continue;
+        const struct ccda_node *v = ccda_child(s, "value");
+        const char *code = ccda_attr(v, "code");
+        const char *sys = ccda_attr(v, "codeSystem");
+        if (code == NULL || sys == NULL ||
+            strcmp(sys, OID_SNOMED) != 0)
+            continue;
+        if (strcmp(code, "413322009") == 0)
+            return "resolved";
+        if (strcmp(code, "73425007") == 0)
+            return "inactive";
+    }
+    return NULL;
+}
+
 static const char *clinical_status(const struct ccda_node *obs)
 {
     const struct ccda_node *high = ccda_path(obs, "effectiveTime/high");
     if (high && ccda_attr(high, "value"))
         return "resolved";
-    return "active";
+    const char *st = problem_status(obs);
+    return st ? st : "active";
 }
 
 /* The labels a problem value implies, by its code and its translations
@@ -285,6 +314,200 @@ int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
     return HUB_OK;
 }
 
+/* The product's code of a planned medication or immunization
+ * (substanceAdministration, 4.42 / 4.120) or a planned supply (4.43): the
+ * drug or vaccine (RxNorm, CVX). */
+static const struct ccda_node *product_code(const struct ccda_node *n)
+{
+    if (ccda_is(n, "substanceAdministration"))
+        return ccda_path(n, "consumable/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    if (ccda_is(n, "supply"))
+        return ccda_path(n, "product/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    return NULL;
+}
+
+/* What an activity is: its code, else its product's. An own code that is
+ * a nullFlavor alone (no code, no translation) gives way to a product's:
+ * the drug is what is planned (F2482). */
+static const struct ccda_node *activity_code(const struct ccda_node *n)
+{
+    const struct ccda_node *c = ccda_child(n, "code");
+    const struct ccda_node *p = product_code(n);
+
+    if (c == NULL || (p && slice_empty(ccda_token(ccda_attr(c, "code"))) &&
+                      ccda_child(c, "translation") == NULL))
+        return p ? p : c;
+    return c;
+}
+
+/* The node after `c` in document order within `top`, else NULL; each
+ * step counted in dc->ref_steps, NULL past MAX_REF_STEPS. */
+static const struct ccda_node *narrative_next(struct doc *dc,
+                                              const struct ccda_node *c,
+                                              const struct ccda_node *top)
+{
+    if (++dc->ref_steps >= MAX_REF_STEPS)
+        return NULL;
+    if (c->children)
+        return c->children;
+    while (c != top && c->next == NULL)
+        c = c->parent;
+    return c == top ? NULL : c->next;
+}
+
+/* Whether a narrative element has words: a text node of more than
+ * blanks anywhere under it. */
+static bool narrative_has_words(struct doc *dc, const struct ccda_node *top)
+{
+    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
+        if (c->type == CCDA_TEXT)
+            for (size_t i = 0; i < c->len; i++)
+                if (!strchr(" \t\r\n", c->content[i]))
+                    return true;
+    return false;
+}
+
+/* The element of the section's narrative (its <text>) whose ID a
+ * <reference value="#ID"/> under `n` names, else NULL. */
+static const struct ccda_node *narrative_of(struct doc *dc,
+                                            const struct ccda_node *n)
+{
+    const char *ref = ccda_attr(ccda_child(n, "reference"), "value");
+    const struct ccda_node *sec = n;
+
+    if (ref == NULL || *ref != '#' || ref[1] == '\0')
+        return NULL;
+    while (sec && !ccda_is(sec, "section"))
+        sec = sec->parent;
+    const struct ccda_node *top = ccda_child(sec, "text");
+    /* the section's <text> itself may carry the ID (F2483) */
+    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
+        if (c->type == CCDA_ELEMENT && ccda_attr_eq(c, "ID", ref + 1))
+            return c;
+    return NULL;
+}
+
+/* Whether a narrative element parts words: the CDA R2 narrative block's
+ * line, cell and list elements do; the inline ones (content, sub, sup,
+ * linkHtml) and any other run on as written. */
+static bool narrative_breaks(const struct ccda_node *c)
+{
+    static const char *const block[] = { "br", "paragraph", "list", "item",
+        "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
+        NULL };
+
+    for (size_t i = 0; c->type == CCDA_ELEMENT && block[i]; i++)
+        if (ccda_is(c, block[i]))
+            return true;
+    return false;
+}
+
+/* The words of a narrative element, white space collapsed to one blank
+ * and trimmed; at most CCDA_MAX_DESCRIPTION + 1 bytes (a caller's sign
+ * that they are too long). Empty past the document's narrative budget:
+ * words cut there would say less than the sender wrote. */
+static struct slice narrative_words(struct doc *dc,
+                                    const struct ccda_node *top)
+{
+    char *out = arena_alloc(dc->a, CCDA_MAX_DESCRIPTION + 2);
+    size_t k = 0;
+    bool blank = false;
+
+    for (const struct ccda_node *c = top;
+         c && k <= CCDA_MAX_DESCRIPTION; c = narrative_next(dc, c, top)) {
+        if (c != top && narrative_breaks(c))
+            blank = true;
+        for (size_t i = 0; c->type == CCDA_TEXT && i < c->len &&
+                           k <= CCDA_MAX_DESCRIPTION; i++) {
+            if (strchr(" \t\r\n", c->content[i])) {
+                blank = true;
+                continue;
+            }
+            if (blank && k)
+                out[k++] = ' ';
+            blank = false;
+            if (k <= CCDA_MAX_DESCRIPTION)
+                out[k++] = c->content[i];
+        }
+    }
+    if (dc->ref_steps >= MAX_REF_STEPS)
+        return SLICE_NULL;
+    out[k] = '\0';
+    return (struct slice){ out, k };
+}
+
+/* The words of `t` (a <text> or <originalText>): its own, else those of
+ * the narrative element its reference names (F2520: a goal or activity
+ * said only in the section's narrative). Never a screening answer's: a
+ * reference there is not followed (F2460). */
+static struct slice words_of(struct doc *dc, const struct ccda_node *t)
+{
+    struct slice own = ccda_text(dc->a, t);
+
+    if (!slice_empty(own) || t == NULL ||
+        ccda_child(t, "reference") == NULL)
+        return own;
+    const struct ccda_node *x = narrative_of(dc, t);
+    return x ? narrative_words(dc, x) : SLICE_NULL;
+}
+
+/* Words in `t` (a <text> or <originalText>): its own, or the narrative
+ * its reference names. Past the document's budget of narrative read, a
+ * reference is taken to have words (the entry kept, as before F2181). */
+static bool has_words(struct doc *dc, const struct ccda_node *t)
+{
+    if (t == NULL)
+        return false;
+    if (!slice_empty(ccda_text(dc->a, t)))
+        return true;
+    if (ccda_child(t, "reference") == NULL)
+        return false;
+    const struct ccda_node *x = narrative_of(dc, t);
+    bool words = x && narrative_has_words(dc, x);
+    return words || dc->ref_steps >= MAX_REF_STEPS;
+}
+
+/* A code says what it codes by a code, a translation or words. */
+static bool code_says(struct doc *dc, const struct ccda_node *c)
+{
+    return c && (!slice_empty(ccda_token(ccda_attr(c, "code"))) ||
+                 ccda_child(c, "translation") ||
+                 has_words(dc, ccda_child(c, "originalText")));
+}
+
+/* F2181: a planned entry says something by its code (or its product's,
+ * for a medication, immunization or supply), an id, words of its own, a
+ * time or the SDOH domain of its reason. One with none of these is no
+ * activity: NextTech writes "No Information Entered" as an Instruction
+ * whose code is nullFlavor NI and nothing else. */
+static bool planned_says_something(struct doc *dc, const struct ccda_node *n)
+{
+    const struct ccda_node *reason;
+    const struct ccda_node *et = ccda_child(n, "effectiveTime");
+
+    if (code_says(dc, ccda_child(n, "code")) ||
+        code_says(dc, product_code(n)) ||
+        has_words(dc, ccda_child(n, "text")) ||
+        ts_of(et) || ccda_attr(ccda_child(et, "high"), "value") ||
+        entry_domain(dc, n, &reason))
+        return true;
+    CCDA_FOREACH(id, n, "id")
+        if (ccda_ii_string(dc->a, id))
+            return true;
+    return false;
+}
+
+/* A planned entry that says nothing, left out: warned of where the plan
+ * is written, by its place alone (never its content). */
+static int leave_silent(struct doc *dc, const struct ccda_node *n)
+{
+    if (dc->n_silent < MAX_SILENT)
+        dc->silent[dc->n_silent++] = n;
+    return HUB_OK;
+}
+
 static const char *goal_status(const char *s)
 {
     if (s == NULL || strcmp(s, "active") == 0 || strcmp(s, "new") == 0)
@@ -347,6 +570,79 @@ static void write_quantity(struct jw *w, const struct ccda_node *v)
         jw_kv_cstr(w, "detail_text", l ? lo : hi);
 }
 
+static void write_description_text(struct jw *w, struct slice words)
+{
+    jw_key(w, "description");
+    jw_obj_begin(w);
+    jw_kv_str(w, "text", words);
+    jw_obj_end(w);
+}
+
+/* A goal that neither codes nor values itself is described by its words:
+ * its <text>, else its code's <originalText>, each its own or the section
+ * narrative's its reference names (F2520: HL7's "Goals Narrative Only"
+ * states the goal in the narrative alone). */
+static void put_narrative_description(struct doc *dc, struct ev *e,
+                                      const struct ccda_node *obs,
+                                      const struct ccda_node *code)
+{
+    struct slice words = words_of(dc, ccda_child(obs, "text"));
+
+    if (slice_empty(words))
+        words = words_of(dc, ccda_child(code, "originalText"));
+    if (words.len > CCDA_MAX_DESCRIPTION)
+        warn_add(e, obs, NULL, "goal text longer than 1024 bytes; "
+                               "not written");
+    else if (!slice_empty(words))
+        write_description_text(&e->w, words);
+}
+
+/* What a goal addresses: its reasons, as references (the reason
+ * observation's id, or the concern an Entry Reference points to), into
+ * `refs`; their count. */
+static size_t goal_addresses(struct doc *dc, const struct ccda_node *obs,
+                             const char **refs)
+{
+    size_t n_refs = 0;
+
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const struct ccda_node *c = ccda_first_elem(er);
+        /* inversionInd="true" turns the relationship round (CDA R2): the
+         * entry inside has the goal as its reason, the goal does not
+         * address it (F820) */
+        bool rson = ccda_attr_eq(er, "typeCode", "RSON") &&
+                    !ccda_attr_eq(er, "inversionInd", "true");
+        /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
+         * Entry Reference */
+        bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&
+                    ccda_has_template(c, T_ENTRY_REFERENCE);
+        if (c == NULL || n_refs >= MAX_GOAL_REFS || !(rson || refr) ||
+            ccda_has_template(c, T_PRIORITY_PREF) ||
+            negated(er) || (rson && negated(c)))
+            continue;           /* a denied reason is none (F170) */
+        const char *rid = ccda_ii_string(dc->a, ccda_child(c, "id"));
+        if (rid && !in_list(refs, n_refs, rid))
+            refs[n_refs++] = rid;
+    }
+    return n_refs;
+}
+
+/* F2521: a goal says something by what a planned entry may (a code, id,
+ * words, time or the SDOH domain of its reason), by a value that is no
+ * nullFlavor alone, or by what it addresses. HL7's "Goals Narrative Only"
+ * with its reference taken away (id, code UNK, a status) says nothing. */
+static bool goal_says_something(struct doc *dc, const struct ccda_node *obs)
+{
+    const struct ccda_node *v = ccda_child(obs, "value");
+
+    if (planned_says_something(dc, obs) || code_says(dc, v) ||
+        (v && !ccda_null(v) &&
+         (!slice_empty(ccda_text(dc->a, v)) || has_quantity(v))))
+        return true;
+    const char *refs[MAX_GOAL_REFS];
+    return goal_addresses(dc, obs, refs) > 0;
+}
+
 int ccda_do_goal(struct doc *dc, const struct ccda_node *obs)
 {
     struct ev e;
@@ -361,6 +657,8 @@ int ccda_do_goal(struct doc *dc, const struct ccda_node *obs)
      * goal.updated with a status and nothing else */
     if (negated(obs))
         return HUB_OK;
+    if (!goal_says_something(dc, obs))
+        return leave_silent(dc, obs);
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
     const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));
@@ -386,12 +684,10 @@ int ccda_do_goal(struct doc *dc, const struct ccda_node *obs)
         ccda_write_cd(&e.w, "description", v);
     else if (measured)
         ccda_write_cd(&e.w, "description", code);
-    else if (!slice_empty(words)) {
-        jw_key(&e.w, "description");
-        jw_obj_begin(&e.w);
-        jw_kv_str(&e.w, "text", words);
-        jw_obj_end(&e.w);
-    }
+    else if (!slice_empty(words))
+        write_description_text(&e.w, words);
+    else
+        put_narrative_description(dc, &e, obs, code);
     kv_time(&e, "start", ts_of(et), et);
     /* a target only with something in it (the schema: minProperties 1) */
     char due_iso[48];
@@ -412,29 +708,8 @@ int ccda_do_goal(struct doc *dc, const struct ccda_node *obs)
         jw_arr_end(&e.w);
     }
     jw_kv_cstr(&e.w, "domain", dom);
-    /* what the goal addresses: its reasons, as references (the reason
-     * observation's id, or the concern an Entry Reference points to) */
-    const char *refs[16];
-    size_t n_refs = 0;
-    CCDA_FOREACH(er, obs, "entryRelationship") {
-        const struct ccda_node *c = ccda_first_elem(er);
-        /* inversionInd="true" turns the relationship round (CDA R2): the
-         * entry inside has the goal as its reason, the goal does not
-         * address it (F820) */
-        bool rson = ccda_attr_eq(er, "typeCode", "RSON") &&
-                    !ccda_attr_eq(er, "inversionInd", "true");
-        /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
-         * Entry Reference */
-        bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&
-                    ccda_has_template(c, T_ENTRY_REFERENCE);
-        if (c == NULL || n_refs >= 16 || !(rson || refr) ||
-            ccda_has_template(c, T_PRIORITY_PREF) ||
-            negated(er) || (rson && negated(c)))
-            continue;           /* a denied reason is none (F170) */
-        const char *rid = ccda_ii_string(dc->a, ccda_child(c, "id"));
-        if (rid && !in_list(refs, n_refs, rid))
-            refs[n_refs++] = rid;
-    }
+    const char *refs[MAX_GOAL_REFS];
+    size_t n_refs = goal_addresses(dc, obs, refs);
     if (n_refs) {
         jw_key(&e.w, "addresses");
         jw_arr_begin(&e.w);
@@ -632,142 +907,12 @@ int ccda_do_referral(struct doc *dc, const struct ccda_node *n)
     return ccda_ev_end(dc, &e, n);
 }
 
-/* The product's code of a planned medication or immunization
- * (substanceAdministration, 4.42 / 4.120) or a planned supply (4.43): the
- * drug or vaccine (RxNorm, CVX). */
-static const struct ccda_node *product_code(const struct ccda_node *n)
-{
-    if (ccda_is(n, "substanceAdministration"))
-        return ccda_path(n, "consumable/manufacturedProduct/"
-                            "manufacturedMaterial/code");
-    if (ccda_is(n, "supply"))
-        return ccda_path(n, "product/manufacturedProduct/"
-                            "manufacturedMaterial/code");
-    return NULL;
-}
-
-/* What an activity is: its code, else its product's. An own code that is
- * a nullFlavor alone (no code, no translation) gives way to a product's:
- * the drug is what is planned (F2482). */
-static const struct ccda_node *activity_code(const struct ccda_node *n)
-{
-    const struct ccda_node *c = ccda_child(n, "code");
-    const struct ccda_node *p = product_code(n);
-
-    if (c == NULL || (p && slice_empty(ccda_token(ccda_attr(c, "code"))) &&
-                      ccda_child(c, "translation") == NULL))
-        return p ? p : c;
-    return c;
-}
-
-/* The node after `c` in document order within `top`, else NULL; each
- * step counted in dc->ref_steps, NULL past MAX_REF_STEPS. */
-static const struct ccda_node *narrative_next(struct doc *dc,
-                                              const struct ccda_node *c,
-                                              const struct ccda_node *top)
-{
-    if (++dc->ref_steps >= MAX_REF_STEPS)
-        return NULL;
-    if (c->children)
-        return c->children;
-    while (c != top && c->next == NULL)
-        c = c->parent;
-    return c == top ? NULL : c->next;
-}
-
-/* Whether a narrative element has words: a text node of more than
- * blanks anywhere under it. */
-static bool narrative_has_words(struct doc *dc, const struct ccda_node *top)
-{
-    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c->type == CCDA_TEXT)
-            for (size_t i = 0; i < c->len; i++)
-                if (!strchr(" \t\r\n", c->content[i]))
-                    return true;
-    return false;
-}
-
-/* The element of the section's narrative (its <text>) whose ID a
- * <reference value="#ID"/> under `n` names, else NULL. */
-static const struct ccda_node *narrative_of(struct doc *dc,
-                                            const struct ccda_node *n)
-{
-    const char *ref = ccda_attr(ccda_child(n, "reference"), "value");
-    const struct ccda_node *sec = n;
-
-    if (ref == NULL || *ref != '#' || ref[1] == '\0')
-        return NULL;
-    while (sec && !ccda_is(sec, "section"))
-        sec = sec->parent;
-    const struct ccda_node *top = ccda_child(sec, "text");
-    /* the section's <text> itself may carry the ID (F2483) */
-    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c->type == CCDA_ELEMENT && ccda_attr_eq(c, "ID", ref + 1))
-            return c;
-    return NULL;
-}
-
-/* Words in `t` (a <text> or <originalText>): its own, or the narrative
- * its reference names. Past the document's budget of narrative read, a
- * reference is taken to have words (the entry kept, as before F2181). */
-static bool has_words(struct doc *dc, const struct ccda_node *t)
-{
-    if (t == NULL)
-        return false;
-    if (!slice_empty(ccda_text(dc->a, t)))
-        return true;
-    if (ccda_child(t, "reference") == NULL)
-        return false;
-    const struct ccda_node *x = narrative_of(dc, t);
-    bool words = x && narrative_has_words(dc, x);
-    return words || dc->ref_steps >= MAX_REF_STEPS;
-}
-
-/* A code says what it codes by a code, a translation or words. */
-static bool code_says(struct doc *dc, const struct ccda_node *c)
-{
-    return c && (!slice_empty(ccda_token(ccda_attr(c, "code"))) ||
-                 ccda_child(c, "translation") ||
-                 has_words(dc, ccda_child(c, "originalText")));
-}
-
-/* F2181: a planned entry says something by its code (or its product's,
- * for a medication, immunization or supply), an id, words of its own, a
- * time or the SDOH domain of its reason. One with none of these is no
- * activity: NextTech writes "No Information Entered" as an Instruction
- * whose code is nullFlavor NI and nothing else. */
-static bool planned_says_something(struct doc *dc, const struct ccda_node *n)
-{
-    const struct ccda_node *reason;
-    const struct ccda_node *et = ccda_child(n, "effectiveTime");
-
-    if (code_says(dc, ccda_child(n, "code")) ||
-        code_says(dc, product_code(n)) ||
-        has_words(dc, ccda_child(n, "text")) ||
-        ts_of(et) || ccda_attr(ccda_child(et, "high"), "value") ||
-        entry_domain(dc, n, &reason))
-        return true;
-    CCDA_FOREACH(id, n, "id")
-        if (ccda_ii_string(dc->a, id))
-            return true;
-    return false;
-}
-
 /* A planned entry that requests a service: a procedure, act or encounter
  * in request mood (RQO) is a referral. */
 static bool requests_service(const struct ccda_node *n)
 {
     return mood_is(n, "RQO") && (ccda_is(n, "procedure") ||
                                  ccda_is(n, "act") || ccda_is(n, "encounter"));
-}
-
-/* A planned entry that says nothing, left out: warned of where the plan
- * is written, by its place alone (never its content). */
-static int leave_silent(struct doc *dc, const struct ccda_node *n)
-{
-    if (dc->n_silent < MAX_SILENT)
-        dc->silent[dc->n_silent++] = n;
-    return HUB_OK;
 }
 
 /* A planned or intervention entry: a referral when it requests a service
@@ -835,11 +980,12 @@ static void write_activity(struct doc *dc, struct ev *e,
         /* nothing codes what is planned: its words are what the care team
          * reads (the C-CDA Examples' Planned Medication Activity names its
          * drug only in <text>, its product left out): the code's
-         * originalText, else the entry's own text, as written (F1741) */
-        struct slice words = ccda_text(
-            dc->a, ccda_child(activity_code(n), "originalText"));
+         * originalText, else the entry's own text, as written (F1741) or
+         * in the narrative their reference names (F2520) */
+        struct slice words = words_of(
+            dc, ccda_child(activity_code(n), "originalText"));
         if (slice_empty(words))
-            words = ccda_text(dc->a, ccda_child(n, "text"));
+            words = words_of(dc, ccda_child(n, "text"));
         if (words.len > CCDA_MAX_DESCRIPTION)
             warn_add(e, n, NULL, "activity text longer than 1024 bytes; "
                                  "not written");
@@ -901,6 +1047,18 @@ static bool set_id_is_an_arc(const struct ccda_node *set)
     return dots < 2;
 }
 
+/* What an entry left out for saying nothing is not (F2341, F2461, F2521). */
+static const char *silent_what(const struct ccda_node *n)
+{
+    if (ccda_is(n, "observation") && mood_is(n, "GOL"))
+        return "goal says nothing (no id, code, value, text or time): "
+               "not a goal";
+    return requests_service(n) ? "planned entry says nothing (no code, id, "
+                                 "text or time): not a referral"
+                               : "planned entry says nothing (no code, id, "
+                                 "text or time): not an activity";
+}
+
 int ccda_emit_careplan(struct doc *dc)
 {
     struct ev e;
@@ -928,12 +1086,7 @@ int ccda_emit_careplan(struct doc *dc)
         warn_add(&e, set, "@root", "setId is an OID arc, no document set; "
                                    "the plan is identified by the document");
     for (size_t i = 0; i < dc->n_silent; i++)
-        warn_add(&e, dc->silent[i], NULL,
-                 requests_service(dc->silent[i])
-                     ? "planned entry says nothing (no code, id, text or "
-                       "time): not a referral"
-                     : "planned entry says nothing (no code, id, text or "
-                       "time): not an activity");
+        warn_add(&e, dc->silent[i], NULL, silent_what(dc->silent[i]));
     jw_kv_cstr(w, "id", dc->set_id && !arc ? dc->set_id : dc->message_id);
     jw_kv_cstr(w, "status", "active");
     jw_kv_cstr(w, "intent", "plan");

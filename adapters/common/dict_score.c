@@ -461,22 +461,6 @@ bool dict_derived_disagrees(const struct dict_scoring *sc,
     return false;
 }
 
-static unsigned char ascii_lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
-/* `a` equals `b` but for ASCII case. */
-static bool ascii_ieq(struct slice a, const char *b)
-{
-    size_t i;
-    for (i = 0; i < a.len; i++)
-        if (b[i] == '\0' || ascii_lower((unsigned char)a.p[i]) !=
-                                ascii_lower((unsigned char)b[i]))
-            return false;
-    return b[i] == '\0';
-}
-
 static bool ascii_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -498,7 +482,7 @@ const struct dict_answer *dict_answer_by_display(const struct dict *d,
         const struct dict_item *it = item_in(&d->inst[i], question);
         for (size_t k = 0; it && k < it->n_answers; k++) {
             const struct dict_answer *an = &it->answers[k];
-            if (an->display && ascii_ieq(words, an->display)) {
+            if (an->display && slice_ieq(words, an->display)) {
                 if (hit && strcmp(hit->code, an->code) != 0)
                     return NULL;    /* two answers so displayed: none */
                 hit = an;

@@ -73,24 +73,6 @@ enum natid {
     NATID_NL_BSN,
 };
 
-/* Whether s equals the NUL-terminated lit, ASCII case aside */
-static inline bool natid_ieq(struct slice s, const char *lit)
-{
-    size_t n = strlen(lit);
-    if (s.len != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = (unsigned char)s.p[i], b = (unsigned char)lit[i];
-        if (a >= 'A' && a <= 'Z')
-            a |= 0x20;
-        if (b >= 'A' && b <= 'Z')
-            b |= 0x20;
-        if (a != b)
-            return false;
-    }
-    return true;
-}
-
 /*
  * The scheme that `system` names (a URI, urn:oid:OID, a bare OID, or an
  * HL7 v2 assigning authority's name), else that `type` (table 0203)
@@ -128,18 +110,18 @@ static inline enum natid natid_scheme(struct slice system, struct slice type)
                 return known[i].id;
     } else if (s.len >= 3 && (s.p[0] | 0x20) == 'n') {
         /* HL7 v2 HD-1 as senders name the NHS number's authority */
-        if (natid_ieq(s, "NHS") || natid_ieq(s, "NHSNBR") ||
-            natid_ieq(s, "NHSNMBR"))
+        if (slice_ieq(s, "NHS") || slice_ieq(s, "NHSNBR") ||
+            slice_ieq(s, "NHSNMBR"))
             return NATID_NHS;
         /* and the BSN's, as Dutch feeds name it */
-        if (natid_ieq(s, "NLMINBIZA"))
+        if (slice_ieq(s, "NLMINBIZA"))
             return NATID_NL_BSN;
     }
-    if (type.len == 3 && natid_ieq(type, "NPI"))
+    if (type.len == 3 && slice_ieq(type, "NPI"))
         return NATID_US_NPI;
-    if (type.len == 5 && natid_ieq(type, "NNNLD"))
+    if (type.len == 5 && slice_ieq(type, "NNNLD"))
         return NATID_NL_BSN;
-    if (type.len == 7 && natid_ieq(type, "NHSNMBR"))
+    if (type.len == 7 && slice_ieq(type, "NHSNMBR"))
         return NATID_NHS;
     return NATID_NONE;
 }

@@ -151,7 +151,7 @@ static bool no_value_marker(struct slice s)
     if (s.len == 0 || s.len > 7)
         return false;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (csv_ieq(s, words[i]))
+        if (slice_ieq(s, words[i]))
             return true;
     return false;
 }
@@ -211,7 +211,7 @@ static void simple_patient(struct csv_patient *p, const struct slice *v)
         static const char *const types[] = { "MR", "MA", "MB", "PI", "PT",
                                              "SS", "DL", "AN", "PN", NULL };
         for (size_t i = 0; types[i]; i++)
-            if (csv_ieq(v[S_PATIENT_ID_TYPE], types[i]))
+            if (slice_ieq(v[S_PATIENT_ID_TYPE], types[i]))
                 p->ids[0].type = types[i];
     }
     p->n_ids = 1;
@@ -503,7 +503,7 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     static const char *const types[] = { "MR", "MA", "MB", "PI", "PT",
                                          "SS", "DL", "AN", "PN", NULL };
     for (size_t i = 0; v[R_PATIENT_ID_TYPE].len && types[i]; i++)
-        if (csv_ieq(v[R_PATIENT_ID_TYPE], types[i]))
+        if (slice_ieq(v[R_PATIENT_ID_TYPE], types[i]))
             p.ids[0].type = types[i];
     p.n_ids = 1;
     /* the referral's own number (F700): the placer's (the referrer's,
@@ -511,9 +511,9 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
      * BSeR types them; another type is left out with a warning */
     const char *ident_type = NULL;
     if (v[R_IDENT].len && v[R_IDENT_TYPE].len) {
-        if (csv_ieq(v[R_IDENT_TYPE], "PLAC"))
+        if (slice_ieq(v[R_IDENT_TYPE], "PLAC"))
             ident_type = "PLAC";
-        else if (csv_ieq(v[R_IDENT_TYPE], "FILL"))
+        else if (slice_ieq(v[R_IDENT_TYPE], "FILL"))
             ident_type = "FILL";
         else
             csv_row_warn(c, t, ri, R_IDENT_TYPE,

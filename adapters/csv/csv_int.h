@@ -34,14 +34,6 @@ struct csv_ctx {
     int col_question;           /* findings made from a csv_screening */
 };
 
-/* ASCII lower case, for the case-insensitive compares of header names
- * (csv_table.c) and values (csv_values.c): inline in both, as in the one
- * file they came from. */
-static inline unsigned char ascii_lower(unsigned char ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
-}
-
 /* ---- text (csv_text.c) ------------------------------------------------ */
 
 enum csv_enc {
@@ -241,7 +233,6 @@ static inline bool csv_id_rounded(struct slice s)
 bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */
 bool csv_parse_int(struct slice s, int64_t *out);
-bool csv_ieq(struct slice s, const char *lit);     /* ASCII case-insensitive */
 /* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);

@@ -65,13 +65,13 @@ static enum flag sender_flag(struct slice f)
      * (every POS word starts p/y/t, every NEG word n/f, in either case) */
     unsigned char c0 = f.len ? (unsigned char)(f.p[0] | 0x20) : 0;
     if (c0 == 'p' || c0 == 'y' || c0 == 't')
-        return csv_ieq(f, "POS") || csv_ieq(f, "Y") || csv_ieq(f, "yes") ||
-                       csv_ieq(f, "true") || csv_ieq(f, "positive")
+        return slice_ieq(f, "POS") || slice_ieq(f, "Y") || slice_ieq(f, "yes") ||
+                       slice_ieq(f, "true") || slice_ieq(f, "positive")
                    ? FLAG_POS
                    : FLAG_NONE;
     if (c0 == 'n' || c0 == 'f')
-        return csv_ieq(f, "NEG") || csv_ieq(f, "N") || csv_ieq(f, "no") ||
-                       csv_ieq(f, "false") || csv_ieq(f, "negative")
+        return slice_ieq(f, "NEG") || slice_ieq(f, "N") || slice_ieq(f, "no") ||
+                       slice_ieq(f, "false") || slice_ieq(f, "negative")
                    ? FLAG_NEG
                    : FLAG_NONE;
     return FLAG_NONE;           /* empty, NA, or another interpretation */
@@ -84,8 +84,8 @@ static enum flag sender_flag(struct slice f)
 static __attribute__((noinline)) void flag_unread(struct csv_ctx *c,
                                                   struct csv_scr_row *r)
 {
-    if (r->t->flag_warned || csv_ieq(r->flag, "NA") ||
-        csv_ieq(r->flag, "N/A"))
+    if (r->t->flag_warned || slice_ieq(r->flag, "NA") ||
+        slice_ieq(r->flag, "N/A"))
         return;
     r->t->flag_warned = true;
     csv_row_warn(c, r->t, r->ri, r->col_flag,
@@ -393,7 +393,7 @@ static int score(struct emit *e, struct hub_err *err)
         }
         /* a refusal in any case the sender wrote it, as dict_item_refused
          * spells it */
-        if (csv_ieq(r->absent, "asked-declined"))
+        if (slice_ieq(r->absent, "asked-declined"))
             q->reason = SLICE_LIT("asked-declined");
         else if (q->reason.len == 0)
             q->reason = r->absent;

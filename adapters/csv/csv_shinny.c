@@ -165,7 +165,7 @@ static const char *const pt_also[] = {
 static bool in_list(struct slice s, const char *const *list)
 {
     for (size_t i = 0; list[i]; i++)
-        if (csv_ieq(s, list[i]))
+        if (slice_ieq(s, list[i]))
             return true;
     return false;
 }
@@ -379,14 +379,14 @@ static void load_qe(struct csv_ctx *c, struct set *s)
         if (v[QE_ORG_CODE].len) {
             size_t i;
             for (i = 0; codes[i]; i++)
-                if (csv_ieq(v[QE_ORG_CODE], codes[i]))
+                if (slice_ieq(v[QE_ORG_CODE], codes[i]))
                     break;
             if (codes[i] == NULL)
                 csv_row_warn(c, t, ri, QE_ORG_CODE,
                              "organization type is not an HL7 "
                              "organization-type code");
             else if (v[QE_ORG_DISPLAY].len &&
-                     !csv_ieq(v[QE_ORG_DISPLAY], displays[i]))
+                     !slice_ieq(v[QE_ORG_DISPLAY], displays[i]))
                 csv_row_warn(c, t, ri, QE_ORG_DISPLAY,
                              "organization type display does not match "
                              "its code");
@@ -621,7 +621,7 @@ static bool obs_row_ok(struct csv_ctx *c, struct set *s, size_t ri)
             return false;
         }
         const struct slice *pv = s->t[F_PROF].rows[pi].v;
-        if (csv_ieq(pv[PR_STATUS], "entered-in-error")) {
+        if (slice_ieq(pv[PR_STATUS], "entered-in-error")) {
             csv_row_error(c, t, ri, OB_ENC,
                           "screening is entered-in-error in ScreeningProf");
             return false;

@@ -502,7 +502,7 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
 static char sep_line(const char *p, size_t len, size_t *next)
 {
     size_t i = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    if (len - i < 5 || !csv_ieq((struct slice){ p + i, 4 }, "sep="))
+    if (len - i < 5 || !slice_ieq((struct slice){ p + i, 4 }, "sep="))
         return 0;
     char d = p[i + 4];
     if (d != ',' && d != ';' && d != '\t' && d != '|')

@@ -2,7 +2,8 @@
  * csv_values.c - the shapes of values every CSV layout checks (pure shape
  * checks, no clock): dates and date-times, and a spreadsheet's dates read
  * in place (csv_date_fix), ids a spreadsheet rounded, numbers, integers,
- * administrative sex, and the case-insensitive compare they share.
+ * and administrative sex (the case-insensitive compare they share is
+ * slice.h's slice_ieq).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,22 +11,6 @@
 
 #include "common/digits.h"
 #include "csv/csv_int.h"
-
-bool csv_ieq(struct slice s, const char *lit)
-{
-    /* One pass, no strlen: the literal's NUL ends it (a NUL in `s` cannot
-     * match, as the literal's own ends the loop first); most calls differ
-     * in the first byte. */
-    size_t i;
-    for (i = 0; i < s.len; i++) {
-        unsigned char x = (unsigned char)s.p[i], y = (unsigned char)lit[i];
-        if (y == '\0')
-            return false;
-        if (ascii_lower(x) != ascii_lower(y))
-            return false;
-    }
-    return lit[i] == '\0';
-}
 
 bool csv_is_date(struct slice s)
 {
@@ -248,13 +233,13 @@ const char *csv_sex_code(struct slice s)
      * it, in either case): one or two compares, not up to nine */
     switch (s.len ? s.p[0] | 0x20 : 0) {
     case 'm':
-        return csv_ieq(s, "male") || csv_ieq(s, "m") ? "M" : NULL;
+        return slice_ieq(s, "male") || slice_ieq(s, "m") ? "M" : NULL;
     case 'f':
-        return csv_ieq(s, "female") || csv_ieq(s, "f") ? "F" : NULL;
+        return slice_ieq(s, "female") || slice_ieq(s, "f") ? "F" : NULL;
     case 'o':
-        return csv_ieq(s, "other") || csv_ieq(s, "o") ? "O" : NULL;
+        return slice_ieq(s, "other") || slice_ieq(s, "o") ? "O" : NULL;
     case 'u':
-        return csv_ieq(s, "unknown") || csv_ieq(s, "u") || csv_ieq(s, "unk")
+        return slice_ieq(s, "unknown") || slice_ieq(s, "u") || slice_ieq(s, "unk")
                    ? "U"
                    : NULL;
     }

@@ -911,6 +911,42 @@ int fx_member_node(struct fx *x, const cJSON *ref, const char **out)
     return ref_node(x, ref, FOUND_READ, out);
 }
 
+/* The entry a subject's reference names, refused or not (who it names
+ * does not hang on what became of it): "Type/urn:uuid:X" as the entry
+ * it slips for (F2323); NULL when the bundle holds none. */
+static struct fx_entry *subject_entry(struct fx *x, const char *r)
+{
+    bool slip;
+    const char *named = urn_slip(x, r, &slip);
+    if (slip)
+        r = named;
+    return r ? resolve(x, r, FOUND_ANY) : NULL;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b)
+{
+    const char *ra = fx_str_of(a, "reference"), *rb = fx_str_of(b, "reference");
+    const cJSON *ia = fx_get(a, "identifier"), *ib = fx_get(b, "identifier");
+    const char *va = fx_str_of(ia, "value"), *vb = fx_str_of(ib, "value");
+    if ((!ra && !va) || (!rb && !vb))
+        return true;            /* one names no one: it takes the other's */
+    struct fx_entry *ea = ra ? subject_entry(x, ra) : NULL;
+    struct fx_entry *eb = rb ? subject_entry(x, rb) : NULL;
+    if (ea || eb)
+        return ea == eb;
+    if (ra && rb)
+        return strcmp(ra, rb) == 0;
+    /* one by reference and the other by identifier alone: not known to
+     * be one person */
+    return va && vb && strcmp(va, vb) == 0 &&
+           str_same(fx_str_of(ia, "system"), fx_str_of(ib, "system"));
+}
+
 static int ref_member(struct fx *x, const cJSON *o, const char *key,
                       bool required, bool name_only, const char **out)
 {

@@ -11,7 +11,10 @@
  *   QuestionnaireResponse, Observation  screening.completed, and also
  *        screening.positive (same body) when the dictionary finds a positive
  *        domain. A panel Observation takes its hasMember items from the same
- *        message; loose item Observations of one patient in one message
+ *        message, each of the panel's patient (the same entry, reference or
+ *        identifier; none: the panel's): a member of another patient
+ *        refuses the panel at that member and is read on its own (F2582);
+ *        loose item Observations of one patient in one message
  *        form one screening (named by their questions when they are of
  *        one encounter, as a response without a known questionnaire is:
  *        schemas/dict/README.md); an Observation derived from a
@@ -74,7 +77,10 @@
  *                      diagnostic or surgical order (SNOMED CT 108252007,
  *                      363679005, 103693007, 387713003) is no referral:
  *                      context, no event, an informational issue at its
- *                      entry says why (F2000, F2321)
+ *                      entry says why (F2000, F2321). A reason
+ *                      Condition of another patient gives it nothing
+ *                      (no domain, no label; a warning at that
+ *                      reasonReference: F2621)
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); its identifier,
  *                      its focus request's and the request's as focus or

@@ -158,8 +158,45 @@ bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e)
            (x->bundle && repeats_a_response(x, e, true));
 }
 
+/* The patient an Observation is held to: its subject, else that of a
+ * panel naming it */
+static const cJSON *obs_subject(const struct fx_entry *e)
+{
+    const cJSON *s = fx_get(e->res, "subject");
+    return s ? s : e->panel_subject;
+}
+
+/* A member with no subject takes its panel's, as deep as hasMember nests
+ * (a grouping Observation with none between a panel and its items): so
+ * an item of another patient under it is not its panel's (F2582) */
+static void mark_panel_subjects(struct fx *x)
+{
+    bool more = true;
+    for (int depth = 0; more && depth <= FHIR_MAX_ITEM_DEPTH; depth++) {
+        more = false;
+        for (size_t i = 0; i < x->n_ents; i++) {
+            const struct fx_entry *e = &x->ents[i];
+            const cJSON *subj, *hm = fx_get(e->res, "hasMember");
+            if (e->failed || !cJSON_IsArray(hm) ||
+                strcmp(e->type, "Observation") != 0 ||
+                !(subj = obs_subject(e)))
+                continue;
+            for (const cJSON *r = hm->child; r; r = r->next) {
+                struct fx_entry *t = fx_resolve(x, fx_str_of(r, "reference"));
+                if (t && t != e && !t->panel_subject &&
+                    strcmp(t->type, "Observation") == 0 &&
+                    !fx_get(t->res, "subject")) {
+                    t->panel_subject = subj;
+                    more = true;
+                }
+            }
+        }
+    }
+}
+
 void fx_mark_consumed(struct fx *x)
 {
+    mark_panel_subjects(x);
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
         if (e->failed || strcmp(e->type, "Observation") != 0)
@@ -176,8 +213,12 @@ void fx_mark_consumed(struct fx *x)
             /* a panel of a known instrument always makes its own
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
+            /* nor is a member of another patient, which refuses the
+             * panel and is read on its own (F2582) */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
-                !fx_code_instrument(x, t->res)) {
+                !fx_code_instrument(x, t->res) &&
+                fx_same_patient(x, obs_subject(e),
+                                fx_get(t->res, "subject"))) {
                 t->consumed = true;
                 t->of_response = false;     /* the panel's, whatever else */
             }

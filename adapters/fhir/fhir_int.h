@@ -52,6 +52,9 @@ struct fx_entry {
     bool settled;               /* its outcome recorded (settle_entry) */
     bool ahead;                 /* read, ahead of its turn or in it: not
                                    to be read ahead (fx_resolve_settled) */
+    const cJSON *panel_subject; /* Observation with no subject: that of
+                                   a panel naming it, which it takes
+                                   (fx_mark_consumed, F2582) */
 };
 
 struct fx_warn {
@@ -246,6 +249,12 @@ int fx_name_node(struct fx *x, const cJSON *ref, const char **out);
 int fx_member_node(struct fx *x, const cJSON *ref, const char **out);
 int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out);
+/* Whether two patient References (a panel's subject and its member's)
+ * name one person: the same entry of the bundle, whatever form each
+ * reference takes; outside it, the same reference, or with none the
+ * same identifier (system and value). One that names no one (absent, no
+ * reference and no identifier value) takes the other's (F2582). */
+bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b);
 /* A local reference "#id": the resource of `res`'s contained array with
  * that id (and its index there in *idx), or NULL. FHIR R4 contained
  * resources have no identity outside their container. */
@@ -551,6 +560,12 @@ const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
  * NULL: the need a referral with no domain of its own is for (F1942).
  * Leaves the error state as it was. */
 const char *fx_reason_domain(struct fx *x, const cJSON *o);
+/* Warns at `o`.reasonReference[i] when the Condition it names is of
+ * another patient than `o`'s subject (fx_same_patient): fx_reason_domain
+ * and fx_reason_labels take nothing from such a one, so one person's
+ * diagnosis never routes or labels another's referral, and the referral
+ * is kept (F2621: a referral dropped costs a person a service). */
+void fx_warn_reasons_of_others(struct fx *x, const cJSON *o);
 void fx_code_labels(struct fx *x, const cJSON *o);
 void fx_reason_labels(struct fx *x, const cJSON *o);
 /* The text members of a FHIR Quantity the hub reads, in this order (a

@@ -98,6 +98,11 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
             fx_key(x, "reference");
             return fx_fail(x, HUB_EINVALID, "member is not an Observation");
         }
+        /* one person's answers never score another's screening
+         * (F2582): the member is read on its own (fx_mark_consumed) */
+        if (!fx_same_patient(x, s->subject, fx_get(me->res, "subject")))
+            return fx_fail(x, HUB_EINVALID, "member names another patient "
+                                            "than the panel");
         /* each Observation counts once per screening: a member listed
          * twice, or a cycle, must not multiply the work (10000 references
          * to a panel of 10000 references ...) */
@@ -684,6 +689,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
         (rc = fx_patient(x, e->res, "subject", &patient)))
         return rc;
     fx_at_entry(x, e);
+    s.subject = fx_get(e->res, "subject");
     if ((rc = obs_collect(x, e->res, &s, 0)))
         return rc;
     fx_at_entry(x, e);

@@ -125,6 +125,9 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     const char *dom, *st;
     struct fx_code svc;
     int rc;
+    /* said once, by the request's own reading, not by a Task's */
+    if (authored)
+        fx_warn_reasons_of_others(x, sr);
     if ((rc = fx_domain_of(x, sr, "category", &dom)))
         return rc;
     if (dom == NULL)

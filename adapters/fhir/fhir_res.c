@@ -262,8 +262,8 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 /* The Condition a reasonReference entry k of `o` names, contained or in
  * the message, or NULL: never one the response refuses, whether its turn
  * came before the referral's or comes after (F2065) */
-static const cJSON *reason_condition(struct fx *x, const cJSON *o,
-                                     const cJSON *k)
+static const cJSON *reason_condition_named(struct fx *x, const cJSON *o,
+                                           const cJSON *k)
 {
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(k, "reference");
     if (!cJSON_IsString(ref))
@@ -277,6 +277,35 @@ static const cJSON *reason_condition(struct fx *x, const cJSON *o,
     const cJSON *t = fx_get(c, "resourceType");
     return cJSON_IsString(t) && strcmp(t->valuestring, "Condition") == 0
                ? c : NULL;
+}
+
+/* That Condition when it is of `o`'s own patient, else NULL: another
+ * patient's diagnosis, domain or labels must not reach this patient's
+ * event (F2621) */
+static const cJSON *reason_condition(struct fx *x, const cJSON *o,
+                                     const cJSON *k)
+{
+    const cJSON *c = reason_condition_named(x, o, k);
+    return c && fx_same_patient(x, fx_get(o, "subject"), fx_get(c, "subject"))
+               ? c : NULL;
+}
+
+void fx_warn_reasons_of_others(struct fx *x, const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
+    size_t i = 0;
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k;
+         k = k->next, i++) {
+        const cJSON *c = reason_condition_named(x, o, k);
+        if (c && !fx_same_patient(x, fx_get(o, "subject"),
+                                  fx_get(c, "subject"))) {
+            size_t old = fx_key(x, "reasonReference");
+            fx_idx(x, i);
+            fx_warn(x, NULL, "reason names another patient than the "
+                             "request: nothing taken from it");
+            fx_pop(x, old);
+        }
+    }
 }
 
 const char *fx_reason_domain(struct fx *x, const cJSON *o)

@@ -52,6 +52,8 @@ struct scr {
     struct rsp *r;
     size_t n, cap;
     const char *instrument, *inst_system, *inst_name;
+    const cJSON *subject;           /* the screening's patient Reference:
+                                       every member is held to it */
     size_t unresolved;
     const char *unresolved_field;
     size_t n_known;                 /* items whose question is an item, a

@@ -1818,8 +1818,11 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
          * the analyst who mends the message (a bad segment ID has no
          * ERR-2, as ERL must name a segment); warnings have no offset, nor
          * has a required segment that is missing (it has no place in the
-         * bytes: "byte offset 0" pointed at MSH) */
-        if (sev == 'E' && !(ecode == 100 && e->code == HUB_EINVALID))
+         * bytes: "byte offset 0" pointed at MSH), nor a refusal with no
+         * place in the message (the database's, F2602: its field names
+         * the event, offset 0) */
+        if (sev == 'E' && !(ecode == 100 && e->code == HUB_EINVALID) &&
+            (have_loc || e->located || e->offset > 0))
             buf_printf(b, "byte offset %zu", e->offset);
         buf_putc(b, (char)fs);
         if (e->what)

@@ -125,6 +125,13 @@ static cJSON *parse(const struct http_resp *r)
     return j;
 }
 
+/* the string member `key` of a JSON object, "(none)" when it has none */
+static const char *str_of(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : "(none)";
+}
+
 /* the string array `key` of a JSON object: its size, first item into out */
 static int ids_of(const cJSON *obj, const char *key, char *first, size_t n)
 {
@@ -1036,6 +1043,86 @@ Test(docs, another_organization_naming_hosps_scoped_system_is_not_hosps_patient,
                               "org_id = 'clinic' AND body::text LIKE "
                               "'%urn:hub:org:hosp%'"), 0,
                  "no event of clinic carries hosp's scope");
+}
+
+/* F2242 (c): a message the database refuses for another organization's
+ * urn:hub: scope (22H12, hub_id_system of 023) is quarantined with that
+ * reason and the event's member it is in, and its sender is told the same:
+ * over MLLP in the AE (ERR-8), over HTTPS in the message's error JSON. It
+ * was "the database refused a value of the message". No adapter writes
+ * such a system (F2240): a trigger asks hub_id_system for one as this
+ * message's patient identifier is recorded, as a faulty adapter's event
+ * makes the linking statement do. The message beside it is taken. */
+Test(docs, a_message_naming_another_organizations_scope_is_told_why,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char why[] =
+        "identifier system names another organization's urn:hub: scope";
+    struct store *st;
+    struct mllp_client mc;
+    struct http_resp r;
+    char msg[4096], one[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert_eq(store_connect(hub.db_url, &st), HUB_OK);
+    cr_assert_eq(store_exec(st,
+        "CREATE FUNCTION f2242_foreign() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$BEGIN PERFORM hub_id_system(NEW.org_id, "
+        "'urn:hub:org:other:ns:MRN'); RETURN NEW; END$$;"
+        "CREATE TRIGGER f2242_foreign BEFORE INSERT ON patient_identifiers "
+        "FOR EACH ROW WHEN (NEW.value LIKE '%F2242%') "
+        "EXECUTE FUNCTION f2242_foreign();"), HUB_OK);
+    store_free(st);
+
+    cr_assert_eq(mllp_connect(&mc, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "F2242-1", "F2242-1");
+    cr_assert_eq(mllp_send(&mc, msg), 0);
+    cr_assert_gt(mllp_read(&mc, ack, sizeof(ack), 15000), 0, "no answer");
+    mllp_close(&mc);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AE");
+    cr_expect_str_eq(ctrl, "F2242-1");
+    cr_expect(strstr(ack, why) != NULL, "%s", ack);
+    /* no place in the message: no ERR-7 pointing at MSH (F2602) */
+    cr_expect(strstr(ack, "byte offset") == NULL, "%s", ack);
+
+    /* over HTTPS, beside a message that is taken */
+    hl7_sample(one, sizeof(one), "F2242-OK", "OK-1");
+    size_t at = strlen(one);
+    memcpy(msg, one, at);
+    hl7_sample(msg + at, sizeof(msg) - at, "F2242-2", "F2242-2");
+    cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 400,
+                 "%s", r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    cr_assert_not_null(j, "%s", r.body);
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(j, "messages");
+    const cJSON *ok = cJSON_GetArrayItem(ms, 0);
+    const cJSON *bad = cJSON_GetArrayItem(ms, 1);
+    cr_assert(ok && bad, "%s", r.body);
+    cr_expect_str_eq(str_of(ok, "ack_code"), "AA");
+    cr_expect_str_eq(str_of(bad, "ack_code"), "AE");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(bad, "error");
+    cr_assert_not_null(e, "%s", r.body);
+    cr_expect_str_eq(str_of(e, "code"), "invalid");
+    cr_expect_str_eq(str_of(e, "message"), why);
+    cr_expect_str_eq(str_of(e, "field"), "patient.identifiers");
+    cr_expect(strstr(str_of(bad, "ack"), why) != NULL, "%s", r.body);
+    cr_expect(strstr(str_of(bad, "ack"), "byte offset") == NULL, "%s",
+              r.body);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+
+    /* both quarantined with it; the other one taken */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'code' = "
+                              "'invalid' AND error->>'field' = "
+                              "'patient.identifiers' AND error->>'message' = "
+                              "'identifier system names another "
+                              "organization''s urn:hub: scope'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 3);
+    cr_expect_eq(events_total(), 1);
+    cr_expect(hub_wait_log(&hub, "ingest.value_refused", 2, 5000));
+    cr_expect(hub_wait_log(&hub, "sqlstate=22H12 field=patient.identifiers",
+                           2, 5000));
 }
 
 /* F744: a national number whose check digit fails was never issued, so

@@ -683,6 +683,19 @@ Test(store, a_namespace_names_an_authority_only_inside_its_sender)
     release(res, 2);
 }
 
+/* The last ingest was refused for another organization's scope, at
+ * `field` of the event: told as such to the committer (F2242 (c)) */
+static void expect_foreign_refusal(const char *field, const char *sys)
+{
+    const char *f = NULL, *what = NULL;
+
+    cr_assert(store_ingest_refusal(s, &f, &what), "%s", sys);
+    cr_expect_str_eq(store_last_sqlstate(s), "22H12", "%s", sys);
+    cr_expect_str_eq(f, field, "%s", sys);
+    cr_expect_str_eq(what, "identifier system names another "
+                     "organization's urn:hub: scope", "%s", sys);
+}
+
 /* An event naming another organization's scope (urn:hub:org:<X>:..., in
  * any case of "urn:hub:") would be linked to X's patient: the batch is
  * refused whole, as a value the database refuses (the committer then
@@ -705,12 +718,15 @@ Test(store, an_event_naming_another_organizations_scope_is_refused)
         add_msg(&f, 1, "org_b", "h3", "adt.update", other[i], "1234");
         cr_assert_eq(store_ingest_batch(s, f.m, 2, res), HUB_EINVALID,
                      "%s", other[i]);
+        expect_foreign_refusal("patient.identifiers", other[i]);
         cr_assert_eq(qlong("SELECT count(*) FROM messages"), 1, "%s",
                      other[i]);
     }
     /* alone, the other message of that batch is taken */
     ingest(&f, 1, res);
     release(res, 1);
+    const char *field, *what;
+    cr_assert_not(store_ingest_refusal(s, &field, &what), "none after");
     add_msg(&f, 0, "org_b", "h4", "adt.update", "urn:hub:org:org_b:fhir",
             "1234");
     ingest(&f, 1, res);
@@ -750,7 +766,7 @@ Test(store, the_database_refuses_another_organizations_scope_hubd_passes)
         f.ev[0].json = slice_from_cstr(json);
         cr_assert_eq(store_ingest_batch(s, f.m, 1, res), HUB_EINVALID, "%s",
                      sys[i]);
-        cr_assert_str_eq(store_last_sqlstate(s), "22H12", "%s", sys[i]);
+        expect_foreign_refusal("patient.identifiers", sys[i]);
         /* (b) */
         snprintf(json, sizeof(json), "{\"type\":\"adt.merge\","
                  "\"patient\":{\"identifiers\":[{\"value\":\"9\","
@@ -760,7 +776,7 @@ Test(store, the_database_refuses_another_organizations_scope_hubd_passes)
         f.ev[0].json = slice_from_cstr(json);
         cr_assert_eq(store_ingest_batch(s, f.m, 1, res), HUB_EINVALID, "%s",
                      sys[i]);
-        cr_assert_str_eq(store_last_sqlstate(s), "22H12", "%s", sys[i]);
+        expect_foreign_refusal("patient.merged_from", sys[i]);
         cr_assert_eq(qlong("SELECT count(*) FROM messages"), 1, "%s", sys[i]);
     }
     cr_assert_eq(qlong("SELECT count(*) FROM patients WHERE merged_into IS "

@@ -4397,6 +4397,171 @@ Test(ccda_entries, a_request_that_says_nothing_is_no_referral,
     cJSON_Delete(ev);
 }
 
+/* F2520: a goal or a planned activity said only in its section's narrative
+ * (its <text> or its code's <originalText> a <reference> into the
+ * section's <text>) is described by the words of the element named, white
+ * space collapsed; HL7's "Goals Narrative Only" went out as goal.updated
+ * with its status alone. A goal's own <text> words are read too. */
+#define GOAL_SILENT(inner)                                                   \
+    "<entry><observation classCode=\"OBS\" moodCode=\"GOL\">"                \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"                \
+    "<id nullFlavor=\"UNK\"/>" inner "<statusCode code=\"active\"/>"         \
+    "</observation></entry>"
+#define GOALS_NARRATIVE                                                      \
+    "<text><paragraph ID=\"Goals\">Patient is targeting\n   a pulse "         \
+    "oximetry of <content>92%</content> </paragraph><table><tbody>"          \
+    "<tr ID=\"g2\"><td>Weight</td><td>195 lbs<br/>by June</td></tr>"         \
+    "<tr ID=\"blank\"><td> </td></tr></tbody></table></text>"
+Test(ccda_entries, a_goal_or_activity_said_in_the_narrative_is_described_so,
+     .init = setup, .fini = teardown)
+{
+    static const struct { const char *entry, *want; } goals[] = {
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"/>"
+                      "<text><reference value=\"#Goals\"></reference></text>"),
+          "Patient is targeting a pulse oximetry of 92%" },
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"><originalText><reference "
+                      "value=\"#g2\"/></originalText></code>"),
+          "Weight 195 lbs by June" },
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"/><text>  Walk daily </text>"),
+          "Walk daily" },
+        /* the goal's text before its code's originalText */
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"><originalText><reference "
+                      "value=\"#g2\"/></originalText></code>"
+                      "<text><reference value=\"#Goals\"/></text>"),
+          "Patient is targeting a pulse oximetry of 92%" },
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(goals) / sizeof(goals[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN GOALS_SEC GOALS_NARRATIVE, goals[i].entry,
+                 BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const cJSON *g = cJSON_GetObjectItem(ev, "goal");
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(g, "description"), "text"));
+        cr_expect(d && strcmp(d, goals[i].want) == 0, "goal %zu: %s", i,
+                  d ? d : "no description");
+        cr_expect_null(cJSON_GetObjectItem(g, "targets"), "goal %zu", i);
+        cJSON_Delete(ev);
+    }
+    /* a planned activity by its text's or its code's reference */
+    static const char *const acts[] = {
+        SILENT_INSTRUCTION("<text><reference value=\"#row1\"/></text>"),
+        "<entry><act classCode=\"ACT\" moodCode=\"INT\"><code nullFlavor=\"OTH\">"
+        "<originalText><reference value=\"#row1\"/></originalText></code>"
+        "</act></entry>",
+    };
+    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE, acts[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(ev, "careplan"), "activities"), 0),
+            "description"));
+        cr_expect(d && strcmp(d, "Instruction Walk daily") == 0,
+                  "activity %zu: %s", i, d ? d : "no description");
+        cJSON_Delete(ev);
+    }
+}
+
+/* F2521: a goal that says nothing (no id, code, value, text, time or
+ * reason: nullFlavors alone) is no goal, as a plan entry (F2341) and a
+ * request (F2461) are none: alone it gives no event; in a Care Plan it is
+ * not among the goals, and the plan's event names its place. A goal that
+ * says any one thing is a goal. */
+Test(ccda_entries, a_goal_that_says_nothing_is_no_goal, .init = setup,
+     .fini = teardown)
+{
+    static const char *const silent[] = {
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/>"
+                    "<text><reference value=\"#nowhere\"/></text>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/>"
+                    "<text><reference value=\"#blank\"/></text>"),
+        GOAL_SILENT("<code nullFlavor=\"NI\"/><effectiveTime nullFlavor=\"UNK\"/>"
+                    "<value xsi:type=\"CD\" nullFlavor=\"NI\"/>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"PQ\" "
+                    "nullFlavor=\"UNK\"/><text>  </text>"),
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN GOALS_SEC GOALS_NARRATIVE, silent[i],
+                 BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "case %zu: %zu events", i, r.out.n);
+    }
+    static const char *const said[] = {
+        "<entry><observation classCode=\"OBS\" moodCode=\"GOL\">"
+        "<id root=\"1.2.9\" extension=\"G1\"/><code nullFlavor=\"UNK\"/>"
+        "</observation></entry>",
+        GOAL_SILENT("<code code=\"29463-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"PQ\" "
+                    "value=\"195\" unit=\"[lb_av]\"/>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"ST\">Walk daily"
+                    "</value>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+                    "nullFlavor=\"OTH\"><translation code=\"Z59.0\" "
+                    "codeSystem=\"2.16.840.1.113883.6.90\"/></value>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/><effectiveTime>"
+                    "<high value=\"20260601\"/></effectiveTime>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/><entryRelationship "
+                    "typeCode=\"RSON\"><observation classCode=\"OBS\" "
+                    "moodCode=\"EVN\"><id root=\"1.2.9\" extension=\"C1\"/>"
+                    "</observation></entryRelationship>"),
+        GOAL_SILENT("<code nullFlavor=\"UNK\"/>"
+                    "<text><reference value=\"#g2\"/></text>"),
+    };
+    for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN GOALS_SEC GOALS_NARRATIVE, said[i],
+                 BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_expect_eq(r.out.n, 1, "case %zu: %zu events", i, r.out.n);
+        if (r.out.n == 1)
+            cr_expect_str_eq(r.out.ev[0].type, "goal.updated", "case %zu", i);
+    }
+    /* a Care Plan: the silent goal is not among its goals; its place said */
+    arena_reset(&A);
+    snprintf(doc, sizeof(doc),
+             "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+             "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+             "<id root=\"1.2.7\" extension=\"D1\"/>"
+             "<effectiveTime value=\"20130820\"/>"
+             "<recordTarget><patientRole><id root=\"1.2.3\" "
+             "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+             "<component><structuredBody><component><section>"
+             GOALS_SEC "%s%s</section></component></structuredBody>"
+             "</component></ClinicalDocument>",
+             said[0], silent[0]);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    cJSON *ev = cJSON_ParseWithLength(r.out.ev[1].json.p, r.out.ev[1].json.len);
+    cr_assert_str_eq(r.out.ev[1].type, "careplan.updated");
+    const cJSON *gl = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                          "goals");
+    cr_expect_eq(cJSON_GetArraySize(gl), 1);
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "field")),
+                     "/ClinicalDocument/component/structuredBody/component/"
+                     "section/entry[2]/observation");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "goal says nothing (no id, code, value, text or time): "
+                     "not a goal");
+    cJSON_Delete(ev);
+}
+
 /* F2341: references are looked up in a bounded read of the narrative
  * (MAX_REF_STEPS nodes a document): past it a reference counts as words
  * and the entry is kept, so placeholders pointing into a huge narrative
@@ -5146,6 +5311,48 @@ static const char *cond_field(cJSON *ev, const char *a, const char *b)
 {
     cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "condition"), a);
     return cJSON_GetStringValue(b ? cJSON_GetObjectItem(o, b) : o);
+}
+
+/* F2660: OpenEMR's CCD gives each problem a Problem Status Observation
+ * (4.6) and no effectiveTime high; its Synthea patient's "Stress",
+ * "Limited social contact" and "Victim of intimate partner abuse" are
+ * there "Resolved" (413322009). The condition was read active; the
+ * status says resolved (or inactive, 73425007); "Active" (55561003), a
+ * status of another code system, or none leave it active. */
+#define PROBLEM_STATUS(code, sys)                                            \
+    "<entryRelationship typeCode=\"REFR\"><observation classCode=\"OBS\" " \
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.6\"/>" \
+    "<code code=\"33999-4\" codeSystem=\"2.16.840.1.113883.6.1\"/>"        \
+    "<statusCode code=\"completed\"/><value xsi:type=\"CD\" code=\"" code  \
+    "\" codeSystem=\"" sys "\"/></observation></entryRelationship>"
+#define STRESS_VALUE                                                         \
+    "<value xsi:type=\"CD\" code=\"73595000\" "                             \
+    "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+Test(ccda_entries, a_problem_status_of_resolved_is_the_clinical_status,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *doc, *want;
+    } c[] = {
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "413322009", "2.16.840.1.113883.6.96")), "resolved" },
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "73425007", "2.16.840.1.113883.6.96")), "inactive" },
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "55561003", "2.16.840.1.113883.6.96")), "active" },
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "413322009", "2.16.840.1.113883.6.1")), "active" },
+        { PROBLEM_DOC(STRESS_VALUE), "active" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        arena_reset(&A);
+        struct run r = run_str(c[i].doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_expect_str_eq(r.out.ev[0].type, "condition.recorded");
+        cr_expect_str_eq(cond_field(ev, "clinical_status", NULL), c[i].want,
+                         "case %zu", i);
+        cJSON_Delete(ev);
+    }
 }
 
 Test(ccda_entries, a_social_history_code_that_is_a_finding_is_the_condition,

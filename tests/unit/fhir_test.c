@@ -3235,6 +3235,77 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
         }
 }
 
+/* F2621 (round 169, F2582's way): a referral took the domain and the
+ * labels of the Condition its reasonReference names whoever its patient:
+ * a request of p1 whose reason is p2's F32.1 and Z59.41 was p1's
+ * food-insecurity referral labelled psy. The referral now takes nothing
+ * from that reason (no domain, no label), in every order, with a warning
+ * at it; it is kept (the lead's ruling: a referral dropped costs a person
+ * a service), and so is its Task's update. The Condition gives p2 its own
+ * event. The same patient by another form is no slip. */
+#define OTHER_COND(id, subj)                                                \
+    "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
+    "{\"reference\":\"" subj "\"},\"code\":{\"coding\":[{\"system\":"       \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"F32.1\"},{\"system\":" \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}}"
+Test(fhir, a_referral_takes_nothing_from_another_patients_condition)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    static const struct {
+        const char *ents[3];
+        const char *want;
+    } cases[] = {
+        { { REASON_SR("", "Condition/c2"), OTHER_COND("c2", "Patient/p2"),
+            FOCUS_TASK("urn:uuid:s") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.created (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); " },
+        { { REASON_SR("", "urn:uuid:c"), OTHER_COND("c2", "Patient/p2"),
+            FOCUS_TASK("ServiceRequest/sr") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.created (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); " },
+        /* the request's patient by urn, the Condition's by Type/urn */
+        { { REASON_SR("", "Condition/c2"),
+            OTHER_COND("c2", "Patient/urn:uuid:p"),
+            FOCUS_TASK("urn:uuid:s") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.created food-insecurity [\"psy\"] (absent); "
+          "referral.updated food-insecurity [\"psy\"] (absent); " },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t p = 0; p < 6; p++) {
+            char j[4096], got[1024];
+            arena_reset(&A);
+            batch_of(j, sizeof(j), cases[i].ents, perms[p], 3);
+            outcome_of(j, got, sizeof(got));
+            cr_expect_str_eq(got, cases[i].want, "case %zu, order %zu%zu%zu: %s",
+                             i, perms[p][0], perms[p][1], perms[p][2], got);
+        }
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char j[4096];
+    static const size_t first[3] = { 0, 1, 2 };
+    batch_of(j, sizeof(j), cases[0].ents, first, 3);
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 3);
+    cr_assert_str_eq(field_of(&out, 0, "type"), "referral.created");
+    const char *w = field_of(&out, 0, "warnings");
+    cr_expect(strstr(w, "reasonReference[0]") &&
+                  strstr(w, "reason names another patient than the "
+                            "request: nothing taken from it") &&
+                  !strstr(w, "p2") && !strstr(w, "F32"),
+              "%s", w);
+    cr_assert_str_eq(field_of(&out, 2, "type"), "referral.updated");
+    w = field_of(&out, 2, "warnings");
+    cr_expect(strstr(w, "another patient") == NULL,
+              "said once, by the request: %s", w);
+}
+
 /* F2104 (decided, round 167): an AHC panel whose hasMember names an HVS
  * panel (an instrument of its own, read in its own turn) that the batch
  * refuses gathered the HVS answers when it came first, and, after the
@@ -3243,12 +3314,14 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
  * inside the bundle"): the HVS items, the refused panel's members, then
  * gave nothing at all. Every order of the three now gives what the panel
  * first gave; the HVS panel is refused at its own date. */
-#define SURVEY_OBS(id, code, extra)                                         \
+#define SUBJ_OBS(id, code, subject, extra)                                  \
     "{\"resourceType\":\"Observation\",\"id\":\"" id "\",\"status\":"      \
     "\"final\",\"category\":[{\"coding\":[{\"system\":\"http://terminology" \
     ".hl7.org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"  \
-    "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{"   \
+    subject "\"code\":{\"coding\":[{"                                      \
     "\"system\":\"http://loinc.org\",\"code\":\"" code "\"}]}," extra "}"
+#define SURVEY_OBS(id, code, extra)                                         \
+    SUBJ_OBS(id, code, "\"subject\":{\"reference\":\"Patient/p1\"},", extra)
 #define AHC_OF(member)                                                      \
     SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","   \
                "\"hasMember\":[{\"reference\":\"" member "\"}]")
@@ -3337,6 +3410,185 @@ Test(fhir, a_panel_gathers_a_member_panel_the_batch_refuses_in_any_order)
                              perms[p][0], perms[p][1], perms[p][2], got);
         }
     }
+}
+
+/* F2582 (decided, round 169): an AHC panel of Patient/p1 gathered,
+ * through hasMember, an HVS panel of Patient/p2 and scored p1's
+ * screening with p2's answer. The panel is now refused at the member's
+ * place, and the member is read on its own, as if no panel named it: the
+ * HVS panel gives p2 its screening, an item its own (a batch gathers no
+ * loose items); an item of p1 stays the refused panel's, as any member
+ * of a refused panel does. Every order of the three, the member named by
+ * Type/id and by urn:uuid. */
+#define P2_OBS(id, code, extra)                                             \
+    SUBJ_OBS(id, code, "\"subject\":{\"reference\":\"Patient/p2\"},", extra)
+#define AHC_OF2(member)                                                     \
+    SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","   \
+               "\"hasMember\":[{\"reference\":\"Observation/elsewhere\"},"  \
+               "{\"reference\":\"" member "\"}]")
+#define FOOD_ITEM(id, subj)                                                 \
+    SUBJ_OBS(id, "88122-7", subj, "\"effectiveDateTime\":\"2026-01-08\","  \
+             "\"valueCodeableConcept\":{\"coding\":[{\"system\":"          \
+             "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}")
+Test(fhir, a_panel_member_of_another_patient_refuses_the_panel_in_any_order)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    static const char *const ahcs[2][2] = {
+        { AHC_OF2("Observation/hvs"), AHC_OF2("urn:uuid:hvs") },
+        { AHC_OF2("Observation/i1"), AHC_OF2("urn:uuid:i1") },
+    };
+    /* the finding: p2's HVS panel (and its item) under p1's AHC panel */
+    const char *panel[3] = {
+        NULL,
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/i1\"}]"),
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    /* an item of p2 beside one of p1, both named by the AHC panel's
+     * members (the p1 item by its first, "hvs" by its id) */
+    const char *items[3] = {
+        NULL,
+        FOOD_ITEM("hvs", "\"subject\":{\"reference\":\"Patient/p1\"},"),
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    const char *const want[2] = {
+        "refused Observation/ahc at .resource.hasMember[1]; "
+        "screening.completed Observation/hvs 88122-7 [\"food-insecurity\"] "
+        "(absent); "
+        "screening.positive Observation/hvs 88122-7 [\"food-insecurity\"] "
+        "(absent); ",
+        "refused Observation/ahc at .resource.hasMember[1]; "
+        "screening.completed Observation/i1 88122-7 [\"food-insecurity\"] "
+        "(absent); "
+        "screening.positive Observation/i1 88122-7 [\"food-insecurity\"] "
+        "(absent); ",
+    };
+    for (size_t c = 0; c < 2; c++) {
+        const char **ents = c == 0 ? panel : items;
+        for (size_t v = 0; v < 2; v++) {
+            ents[0] = ahcs[c][v];
+            if (c == 1)         /* the p1 item is the first member */
+                ents[0] = v == 0 ? AHC_OF("Observation/hvs\"},{\"reference"
+                                          "\":\"Observation/i1")
+                                 : AHC_OF("urn:uuid:hvs\"},{\"reference"
+                                          "\":\"urn:uuid:i1");
+            for (size_t p = 0; p < 6; p++) {
+                char got[1024];
+                panel_outcome(ents, perms[p], got, sizeof(got));
+                cr_expect_str_eq(got, want[c], "case %zu member %zu, order "
+                                 "%zu%zu%zu: %s", c, v, perms[p][0],
+                                 perms[p][1], perms[p][2], got);
+            }
+        }
+    }
+    /* a grouping Observation with no subject between the panel and an
+     * item of p2 takes the panel's patient: the panel is refused at the
+     * grouping's member (hasMember[0] of the grouping's entry), and the
+     * item is read on its own */
+    const char *group[3] = {
+        AHC_OF("Observation/hvs"),
+        "{\"resourceType\":\"Observation\",\"id\":\"hvs\",\"status\":"
+        "\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"x-group\"}]},\"hasMember\":[{\"reference\":"
+        "\"urn:uuid:i1\"}]}",
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    for (size_t p = 0; p < 6; p++) {
+        char got[1024];
+        panel_outcome(group, perms[p], got, sizeof(got));
+        cr_expect_str_eq(got, "refused Observation/ahc at .resource."
+                         "hasMember[0]; screening.completed Observation/i1 "
+                         "88122-7 [\"food-insecurity\"] (absent); "
+                         "screening.positive Observation/i1 88122-7 "
+                         "[\"food-insecurity\"] (absent); ",
+                         "grouping, order %zu%zu%zu", perms[p][0],
+                         perms[p][1], perms[p][2]);
+    }
+    /* the refusal's words name no one */
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char j[4096];
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+             "\"entry\":[{\"fullUrl\":\"urn:uuid:ahc\",\"resource\":%s},"
+             "{\"fullUrl\":\"urn:uuid:hvs\",\"resource\":%s},"
+             "{\"fullUrl\":\"urn:uuid:i1\",\"resource\":%s}]}",
+             AHC_OF2("Observation/hvs"), panel[1], panel[2]);
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_expect_str_eq(res.entries[0].err.field, "entry[0].resource.hasMember[1]");
+    cr_expect_str_eq(res.entries[0].err.what,
+                     "member names another patient than the panel");
+}
+
+/* F2582: "the same patient" is the same entry of the bundle, whatever
+ * form each reference takes; outside it, the same reference, or the same
+ * identifier (system and value); a member with no subject takes the
+ * panel's. A transaction of a Patient (urn:uuid:pt, id pt, not always
+ * sent), the AHC panel and its one member item: "" when the panel
+ * gathers the item, else where it is refused. */
+static const char *member_subject_outcome(bool with_patient,
+                                          const char *panel_subj,
+                                          const char *item_subj)
+{
+    static char got[256];
+    char ahc[2048], item[2048], j[8192];
+    snprintf(ahc, sizeof(ahc), SUBJ_OBS("ahc", "96777-8", "%s",
+             "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":[{"
+             "\"reference\":\"urn:uuid:i1\"}]"), panel_subj);
+    snprintf(item, sizeof(item), FOOD_ITEM("i1", "%s"), item_subj);
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+             "\"transaction\",\"entry\":[%s{\"fullUrl\":\"urn:uuid:ahc\","
+             "\"resource\":%s},{\"fullUrl\":\"urn:uuid:i1\",\"resource\":%s}]}",
+             with_patient ? "{\"fullUrl\":\"urn:uuid:pt\",\"resource\":{"
+                            "\"resourceType\":\"Patient\",\"id\":\"pt\","
+                            "\"identifier\":[{\"system\":\"urn:x\","
+                            "\"value\":\"1\"}]}}," : "", ahc, item);
+    struct canon_list out;
+    struct hub_err err;
+    arena_reset(&A);
+    if (run(j, &out, NULL, &err) != HUB_OK) {
+        snprintf(got, sizeof(got), "%s: %s", err.field, err.what);
+        return got;
+    }
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "88122-7", "the member gathered");
+    return "";
+}
+
+Test(fhir, a_panel_member_is_held_to_the_panels_patient_by_any_form)
+{
+    static const char urn[] = "\"subject\":{\"reference\":\"urn:uuid:pt\"},",
+        tid[] = "\"subject\":{\"reference\":\"Patient/pt\"},",
+        slip[] = "\"subject\":{\"reference\":\"Patient/urn:uuid:pt\"},",
+        other[] = "\"subject\":{\"reference\":\"Patient/p2\"},",
+        ident[] = "\"subject\":{\"identifier\":{\"system\":\"urn:x\","
+                  "\"value\":\"1\"}},",
+        ident2[] = "\"subject\":{\"identifier\":{\"system\":\"urn:y\","
+                   "\"value\":\"1\"}},",
+        none[] = "";
+    static const char refused[] = "entry[1].resource.hasMember[0]: member "
+                                  "names another patient than the panel",
+        refused0[] = "entry[0].resource.hasMember[0]: member names another "
+                     "patient than the panel";
+    /* one entry of the bundle, whatever the form */
+    cr_expect_str_eq(member_subject_outcome(true, urn, tid), "");
+    cr_expect_str_eq(member_subject_outcome(true, tid, urn), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, slip), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, none), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, other), refused);
+    cr_expect_str_eq(member_subject_outcome(true, tid, other), refused);
+    /* the Patient's identifier is not its entry's reference */
+    cr_expect_str_eq(member_subject_outcome(true, urn, ident), refused);
+    /* outside the bundle: the same reference, or identifier */
+    cr_expect_str_eq(member_subject_outcome(false, tid, tid), "");
+    cr_expect_str_eq(member_subject_outcome(false, tid, other), refused0);
+    cr_expect_str_eq(member_subject_outcome(false, ident, ident), "");
+    cr_expect_str_eq(member_subject_outcome(false, ident, ident2), refused0);
+    cr_expect_str_eq(member_subject_outcome(false, ident, tid), refused0);
+    cr_expect_str_eq(member_subject_outcome(false, ident, none), "");
 }
 
 /* F2103: an entry that names by urn:uuid, in a reference that carries
@@ -6694,4 +6946,40 @@ Test(fhir, an_absolute_conditional_org_reference_is_refused_as_the_relative_one)
     cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s", err.what);
     cr_assert_str_eq(field_of(&out, 0, "referral.performer"),
                      "Organization/o1");
+}
+
+/* F2521: a FHIR Goal that says nothing (lifecycleStatus and a subject, no
+ * description text or coding, no target, no id) is no goal.updated, as the
+ * C-CDA goal of nullFlavors alone is none: Goal.description is 1..1, so the
+ * resource is refused at it (in a batch, that entry alone). C-CDA's goal
+ * is conformant with its nullFlavors, so there it is left out with a
+ * warning instead. This pins the agreement; nothing changed here. */
+Test(fhir, a_goal_that_says_nothing_is_no_goal)
+{
+    static const char *const silent[] = {
+        "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"subject\":{\"reference\":\"Patient/p\"}}",
+        "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{},\"subject\":{\"reference\":\"Patient/p\"}}",
+        "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"coding\":[{\"system\":\"http://loinc.org\"}]},"
+        "\"subject\":{\"reference\":\"Patient/p\"}}",
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        cr_expect_eq(run(silent[i], &out, NULL, &err), HUB_EINVALID,
+                     "case %zu", i);
+        cr_expect_str_eq(err.field, "Goal.description", "case %zu", i);
+        cr_expect_eq(out.n, 0, "case %zu", i);
+    }
+    char j[1024];
+    snprintf(j, sizeof(j),
+             "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+             "{\"resource\":%s},{\"resource\":" GOAL_X
+             "\"subject\":{\"reference\":\"Patient/p\"}}}]}", silent[0]);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_expect_eq(res.n_failed, 1);
+    cr_expect_eq(out.n, 1, "the goal that says something");
 }
