@@ -25,7 +25,6 @@ struct resp {
     struct slice ans[MAX_ANSWERS];
     const struct ccda_node *obs;
     int sender;                 /* interpretation: 1 positive, -1 negative */
-    const struct dict_derived *derived;     /* a sender-stated derived item */
     const char *assessed;       /* an assessment's domain, else NULL */
     bool asserted;              /* its finding asserted (not a status) */
     bool absent;                /* its finding denied (negationInd) */
@@ -337,26 +336,26 @@ static bool outside_encounter(const struct doc *dc, const char *iso)
  * an assessment of that finding (asserted, positive), as the FHIR adapter
  * reads the same Observation (F281). Not for an answer of the list, a
  * finding of another domain or of a status domain (dict.h), a number, or
- * a negated observation. Sets rs->assessed and rs->asserted; true when so.
+ * a negated observation. Sets rs->assessed and rs->asserted when so.
  */
-static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
+static void question_finding(struct doc *dc, const struct dict_instrument *inst,
                              struct resp *rs)
 {
     if (rs->assessed || rs->obs == NULL || rs->r.declined ||
         rs->r.has_value || negated(rs->obs))
-        return false;
+        return;
     const struct dict_item *it = dict_item_find(dc->d, inst, rs->r.question);
     if (it == NULL)
         it = dict_item_find(dc->d, NULL, rs->r.question);
     if (it == NULL || it->domain == NULL)
-        return false;
+        return;
     const struct dict_domain *dm =
         dict_domain_find(dc->d, slice_from_cstr(it->domain));
     if (dm == NULL || dm->status)
-        return false;
+        return;
     for (size_t k = 0; k < rs->r.n_answers; k++)
         if (dict_answer_find(it, rs->ans[k]))
-            return false;
+            return;
     bool found = false;
     CCDA_FOREACH(v, rs->obs, "value") {
         const struct ccda_node *coded;
@@ -364,10 +363,9 @@ static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
         found |= dom != NULL && strcmp(dom, it->domain) == 0;
     }
     if (!found)
-        return false;
+        return;
     rs->assessed = it->domain;
     rs->asserted = true;
-    return true;
 }
 
 /* An item answered in words that are one answer's display ("Never
@@ -407,9 +405,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     for (size_t i = 0; i < n; i++) {
         rs[i].r.answers = rs[i].ans;
         words_by_display(dc, &rs[i]);
-        rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
-        if (question_finding(dc, inst, &rs[i]))
-            rs[i].derived = NULL;   /* the finding, not a derived answer */
+        question_finding(dc, inst, &rs[i]);
         /* a total or derived item sent empty is left out, as FHIR and
          * CSV leave it (F2404): the hub's own stands, no one declined it;
          * one the sender interpreted is kept */
@@ -444,20 +440,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             strset_add(posd, &n_posd, cap, rs[i].assessed);
     }
 
-    /* what the sender said: derived items and interpretation codes */
+    /* what the sender said: interpretation codes (a derived item sent is
+     * an item, compared where it is written, F2680) */
     for (size_t i = 0; i < n; i++) {
-        const char *dom = NULL;
-        int said = 0;
-        if (rs[i].derived && rs[i].r.n_answers) {
-            dom = rs[i].derived->domain;
-            if (slice_eq(rs[i].ans[0], rs[i].derived->positive_answer))
-                said = 1;
-            else if (slice_eq(rs[i].ans[0], rs[i].derived->negative_answer))
-                said = -1;
-        } else if (rs[i].sender) {
-            dom = rs[i].assessed ? rs[i].assessed : sc.items[i].domain;
-            said = rs[i].sender;
-        }
+        const char *dom = rs[i].assessed ? rs[i].assessed : sc.items[i].domain;
+        int said = rs[i].sender;
         if (dom == NULL || said == 0)
             continue;
         if (n_pos >= MAX_RESPONSES || n_neg >= MAX_RESPONSES)
@@ -550,14 +537,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         jw_kv_str(w, "text", rs[i].text);
         const char *dom = ir->domain;
         enum dict_verdict v = ir->verdict;
-        if (rs[i].derived) {
-            /* the hub's own derivation decides, not the sender's answer */
-            dom = rs[i].derived->domain;
-            v = DICT_UNKNOWN;
-            for (size_t k = 0; k < sc.n_derived; k++)
-                if (sc.derived[k].rule == rs[i].derived)
-                    v = sc.derived[k].verdict;
-        } else if (rs[i].assessed) {
+        if (rs[i].assessed) {
             /* the sender's assertion of a finding, not an answer to score
              * (as the FHIR adapter reads an SDOHCC Observation Assessment);
              * a status domain's finding is carried, not scored */
@@ -566,7 +546,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                 : rs[i].absent ? DICT_NEGATIVE : DICT_UNKNOWN;
         }
         jw_kv_cstr(w, "domain", dom);
-        if (it && !rs[i].derived)
+        if (it)
             jw_kv_cstr(w, "label", it->label);
         if (v != DICT_UNKNOWN) {
             jw_key(w, "positive");
@@ -580,13 +560,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
          * says (F2123): no value, NI or ASKU is one (F2281); a total the
          * sender interpreted, kept, is not (F2404) */
         if (dict_item_refused(ir, slice_from_cstr(rs[i].why_none)) &&
-            !rs[i].derived &&
             !dict_item_computed_empty(dc->d, inst, &rs[i].r)) {
             jw_key(w, "declined");
-            jw_bool(w, true);
-        }
-        if (rs[i].derived) {
-            jw_key(w, "derived");
             jw_bool(w, true);
         }
         if (rs[i].sender) {
@@ -594,9 +569,12 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_bool(w, rs[i].sender > 0);
         }
         jw_obj_end(w);
+        /* a derived item sent is the sender's, compared (F2680) */
+        if (dict_derived_disagrees(&sc, &rs[i].r, v))
+            warn_add(&e, rs[i].obs, "value", DICT_DERIVED_DISAGREES);
         if (rs[i].assessed)
             continue;
-        if (ir->item == NULL && !rs[i].derived && !dict_sum_find(dc->d, inst,
+        if (ir->item == NULL && !dict_sum_find(dc->d, inst,
                                                    rs[i].r.question))
             warn_add(&e, rs[i].obs, "code",
                      "question not in the dictionary");

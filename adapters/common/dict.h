@@ -396,12 +396,25 @@ bool dict_item_computed_empty(const struct dict *d,
  * `w` after the items sent, the same in every adapter (F2424): each rule
  * of `sc` with an answer and no response of its code among `r` (the `n`
  * scored) becomes {"question", "answer", "domain", "positive", "derived":
- * true}. A derived item the sender did send is its own item, compared by
- * the adapter.
+ * true}. A derived item the sender did send is its own item, written as
+ * sent with its own answer's verdict and no "derived" (F2680).
  */
 struct jw;
 void dict_write_derived_items(struct jw *w, const struct dict_scoring *sc,
                               const struct dict_response *r, size_t n);
+
+/*
+ * Whether `r`, a derived item the sender sent (88124-3), disagrees with
+ * what the hub derives from the items of `sc`: the hub derived an answer,
+ * `r` is not declined, and `own`, the item's verdict as the adapter writes
+ * it, is not the derivation's. Every adapter then warns
+ * DICT_DERIVED_DISAGREES at the item (F2680); the sender's item stands.
+ */
+bool dict_derived_disagrees(const struct dict_scoring *sc,
+                            const struct dict_response *r,
+                            enum dict_verdict own);
+#define DICT_DERIVED_DISAGREES                                                \
+    "sender's derived answer disagrees with the dictionary"
 
 /*
  * An answer given in words (FHIR's valueString or CodeableConcept.text,

@@ -447,6 +447,20 @@ void dict_write_derived_items(struct jw *w, const struct dict_scoring *sc,
     }
 }
 
+bool dict_derived_disagrees(const struct dict_scoring *sc,
+                            const struct dict_response *r,
+                            enum dict_verdict own)
+{
+    if (r->declined)
+        return false;
+    for (size_t i = 0; i < sc->n_derived; i++) {
+        const struct dict_derived_result *dr = &sc->derived[i];
+        if (dr->answer && eq(dr->rule->code, trim(r->question)))
+            return own != dr->verdict;
+    }
+    return false;
+}
+
 static bool ascii_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';

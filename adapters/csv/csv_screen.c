@@ -525,6 +525,24 @@ static void compare(struct emit *e)
     }
 }
 
+/* A derived item the sender sent (88124-3) against what the hub derives
+ * from the items, as FHIR and C-CDA compare it (F2680): the sender's item
+ * stands, a disagreement is a warning at its answer. */
+static void check_derived(struct emit *e)
+{
+    for (size_t qi = 0; qi < e->nq; qi++) {
+        if (!dict_derived_disagrees(&e->sc, &e->resp[qi],
+                                    e->sc.items[qi].verdict))
+            continue;
+        for (size_t i = 0; i < e->s->n; i++)
+            if (e->row_q[i] == qi)
+                csv_row_warn(e->c, e->s->rows[i].t, e->s->rows[i].ri,
+                             e->s->rows[i].col_answer, DICT_DERIVED_DISAGREES);
+        add_warning(e, item_field(e->c->a, qi, ".answer"),
+                    DICT_DERIVED_DISAGREES);
+    }
+}
+
 /* The sender's total against the hub's sum, when both exist. */
 static void check_totals(struct emit *e)
 {
@@ -761,6 +779,7 @@ int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
         return rc;
     compare(&e);
     check_totals(&e);
+    check_derived(&e);
     c->ev_file = s->rows[0].t->file;
     c->ev_row = s->first_row;
     c->ev_offset = s->rows[0].t->rows[s->rows[0].ri].offset;

@@ -299,24 +299,15 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
                     fld, "sender's interpretation disagrees with the dictionary" };
             }
         }
+        /* a derived item sent is the sender's, compared (F2680) */
+        if (dict_derived_disagrees(&sc, &resp[i], verdict) &&
+            x->n_warns < FX_MAX_WARN)
+            x->warns[x->n_warns++] = (struct fx_warn){
+                r->field, DICT_DERIVED_DISAGREES };
         jw_obj_end(&w);
     }
-    /* derived items the sender sent, compared; those it did not, the
-     * hub's, as every adapter writes them */
-    for (size_t i = 0; i < sc.n_derived; i++) {
-        const struct dict_derived_result *dr = &sc.derived[i];
-        const struct rsp *sent = dr->answer ? find_q(s, dr->rule->code)
-                                            : NULL;
-        if (sent == NULL)
-            continue;
-        bool same = (sent->n_answers == 1 &&
-                     strcmp(sent->answers[0], dr->answer) == 0) ||
-                    (sent->q_finding && dr->verdict == DICT_POSITIVE);
-        if (!same && !sent->declined && x->n_warns < FX_MAX_WARN)
-            x->warns[x->n_warns++] = (struct fx_warn){
-                sent->field,
-                "sender's derived answer disagrees with the dictionary" };
-    }
+    /* the hub's derived items the sender did not send, as every adapter
+     * writes them */
     dict_write_derived_items(&w, &sc, resp, s->n);
     jw_arr_end(&w);
     dom_array(&w, "domains", domains, nd, true);

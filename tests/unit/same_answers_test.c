@@ -2,7 +2,9 @@
  * same_answers_test.c - the same screening answers sent as FHIR, C-CDA and
  * the hub's CSV layout give the same items, verdicts, domains and positive
  * domains (round 151's rule, F2260-F2263), the hub's derived items among
- * them (F2424: C-CDA and CSV wrote none that the sender had not sent).
+ * them (F2424: C-CDA and CSV wrote none that the sender had not sent),
+ * and a derived item the sender sent, as sent, compared by all three
+ * (F2680: C-CDA wrote the hub's verdict on it, CSV did not compare it).
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -81,12 +83,17 @@ static struct canon_list csv_run(const char *csv)
 #define QR_ITEM(q, a)                                                        \
     "{\"linkId\":\"/" q "\",\"answer\":[{\"valueCoding\":{\"system\":"       \
     "\"http://loinc.org\",\"code\":\"" a "\"}}]}"
-#define HVS_FHIR(a1, a2)                                                     \
+#define HVS_FHIR_OF(items)                                                   \
     "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","             \
     "\"questionnaire\":\"http://loinc.org/q/88121-9\","                      \
     "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"   \
-    "\"authored\":\"2026-01-15T09:30:00Z\",\"item\":["                       \
-    QR_ITEM("88122-7", a1) "," QR_ITEM("88123-5", a2) "]}"
+    "\"authored\":\"2026-01-15T09:30:00Z\",\"item\":[" items "]}"
+#define HVS_FHIR(a1, a2)                                                     \
+    HVS_FHIR_OF(QR_ITEM("88122-7", a1) "," QR_ITEM("88123-5", a2))
+/* ... and the sender's 88124-3, a3 */
+#define HVS3_FHIR(a1, a2, a3)                                                \
+    HVS_FHIR_OF(QR_ITEM("88122-7", a1) "," QR_ITEM("88123-5", a2) ","      \
+                QR_ITEM("88124-3", a3))
 
 #define CCDA_ITEM(q, a)                                                      \
     "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "   \
@@ -94,7 +101,7 @@ static struct canon_list csv_run(const char *csv)
     "codeSystem=\"2.16.840.1.113883.6.1\"/><value xsi:type=\"CD\" code=\""   \
     a "\" codeSystem=\"2.16.840.1.113883.6.1\"/></observation>"             \
     "</entryRelationship>"
-#define HVS_CCDA(a1, a2)                                                     \
+#define HVS_CCDA_OF(items)                                                   \
     "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "                            \
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"               \
     "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"                 \
@@ -107,14 +114,20 @@ static struct canon_list csv_run(const char *csv)
     "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"                 \
     "<code code=\"88121-9\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
     "<effectiveTime value=\"20260115093000+0000\"/>"                         \
-    CCDA_ITEM("88122-7", a1) CCDA_ITEM("88123-5", a2)                        \
-    "</observation></entry></section></component>"                          \
+    items "</observation></entry></section></component>"                    \
     "</structuredBody></component></ClinicalDocument>"
+#define HVS_CCDA(a1, a2)                                                     \
+    HVS_CCDA_OF(CCDA_ITEM("88122-7", a1) CCDA_ITEM("88123-5", a2))
+#define HVS3_CCDA(a1, a2, a3)                                                \
+    HVS_CCDA_OF(CCDA_ITEM("88122-7", a1) CCDA_ITEM("88123-5", a2)            \
+                CCDA_ITEM("88124-3", a3))
 
 #define HVS_CSV(a1, a2)                                                      \
     "screening_id,patient_id,instrument,screened_at,question,answer\r\n"     \
     "S1,P1,88121-9,2026-01-15,88122-7," a1 "\r\n"                            \
     "S1,P1,88121-9,2026-01-15,88123-5," a2 "\r\n"
+#define HVS3_CSV(a1, a2, a3)                                                 \
+    HVS_CSV(a1, a2) "S1,P1,88121-9,2026-01-15,88124-3," a3 "\r\n"
 
 /* What the three say of one screening, member by member. */
 static void expect_same(struct canon_list *f, struct canon_list *c,
@@ -122,7 +135,8 @@ static void expect_same(struct canon_list *f, struct canon_list *c,
                         const char *positive)
 {
     static const char *const keys[] = { "instrument", "items", "domains",
-                                        "positive_domains", "scores" };
+                                        "positive_domains", "scores",
+                                        "sender_positive_domains" };
     for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
         char *fs = screening_member(f, keys[k]);
         char *cs = screening_member(c, keys[k]);
@@ -172,4 +186,89 @@ Test(same_answers, a_hunger_vital_sign_of_two_items_gets_the_derived_item)
                 "\"derived\":true}]",
                 "[]");
     cr_expect_eq(f.n, 1, "completed only");
+}
+
+/* How many of the first event's warnings say `what`. */
+static int warnings_saying(const struct canon_list *l, const char *what)
+{
+    cr_assert_gt(l->n, 0, "no event");
+    cJSON *e = cJSON_ParseWithLength(l->ev[0].json.p, l->ev[0].json.len);
+    cr_assert_not_null(e);
+    int n = 0;
+    const cJSON *wn;
+    cJSON_ArrayForEach(wn, cJSON_GetObjectItemCaseSensitive(e, "warnings"))
+        n += strcmp(cJSON_GetStringValue(
+                        cJSON_GetObjectItemCaseSensitive(wn, "what")), what) == 0;
+    cJSON_Delete(e);
+    return n;
+}
+
+static void expect_derived_warnings(struct canon_list *f, struct canon_list *c,
+                                    struct canon_list *v, int n)
+{
+    cr_expect_eq(warnings_saying(f, DICT_DERIVED_DISAGREES), n, "FHIR");
+    cr_expect_eq(warnings_saying(c, DICT_DERIVED_DISAGREES), n, "C-CDA");
+    cr_expect_eq(warnings_saying(v, DICT_DERIVED_DISAGREES), n, "CSV");
+}
+
+/* 88124-3 sent beside the two questions is the sender's item, as sent: its
+ * own answer's verdict, no `derived`, in all three (F2680). When it says
+ * other than the hub derives (no risk beside Often true, at risk beside
+ * Never true twice) all three warn so; the domains and positive_domains
+ * are the hub's scoring as before. */
+Test(same_answers, a_sent_derived_item_is_the_senders_and_compared)
+{
+    /* disagreeing: no risk sent, Often true answered */
+    struct canon_list f = fhir_run(HVS3_FHIR("LA28397-0", "LA28398-8",
+                                             "LA19983-8"));
+    struct canon_list c = ccda_run(HVS3_CCDA("LA28397-0", "LA28398-8",
+                                             "LA19983-8"));
+    struct canon_list v = csv_run(HVS3_CSV("LA28397-0", "LA28398-8",
+                                           "LA19983-8"));
+    expect_same(&f, &c, &v,
+                "[" HVS_ITEM("88122-7", "LA28397-0", "true") ","
+                HVS_ITEM("88123-5", "LA28398-8", "false") ","
+                HVS_ITEM("88124-3", "LA19983-8", "false") "]",
+                "[\"food-insecurity\"]");
+    expect_derived_warnings(&f, &c, &v, 1);
+    /* and CSV's report says so at the 88124-3 row's answer */
+    static const char up[] = HVS3_CSV("LA28397-0", "LA28398-8", "LA19983-8");
+    struct csvrun cr = csvrun(&A, D, "screenings", "screenings.csv", up,
+                              strlen(up));
+    const struct csv_finding *fd = csvrun_finding(&cr.rep, 4,
+                                                  DICT_DERIVED_DISAGREES);
+    cr_assert_not_null(fd, "CSV report");
+    cr_expect_str_eq(fd->column, "answer");
+
+    /* disagreeing: at risk sent, Never true twice */
+    f = fhir_run(HVS3_FHIR("LA28398-8", "LA28398-8", "LA19952-3"));
+    c = ccda_run(HVS3_CCDA("LA28398-8", "LA28398-8", "LA19952-3"));
+    v = csv_run(HVS3_CSV("LA28398-8", "LA28398-8", "LA19952-3"));
+    expect_same(&f, &c, &v,
+                "[" HVS_ITEM("88122-7", "LA28398-8", "false") ","
+                HVS_ITEM("88123-5", "LA28398-8", "false") ","
+                HVS_ITEM("88124-3", "LA19952-3", "true") "]",
+                "[\"food-insecurity\"]");
+    expect_derived_warnings(&f, &c, &v, 1);
+
+    /* agreeing: at risk beside Often true; no risk beside Never true */
+    f = fhir_run(HVS3_FHIR("LA28397-0", "LA28398-8", "LA19952-3"));
+    c = ccda_run(HVS3_CCDA("LA28397-0", "LA28398-8", "LA19952-3"));
+    v = csv_run(HVS3_CSV("LA28397-0", "LA28398-8", "LA19952-3"));
+    expect_same(&f, &c, &v,
+                "[" HVS_ITEM("88122-7", "LA28397-0", "true") ","
+                HVS_ITEM("88123-5", "LA28398-8", "false") ","
+                HVS_ITEM("88124-3", "LA19952-3", "true") "]",
+                "[\"food-insecurity\"]");
+    expect_derived_warnings(&f, &c, &v, 0);
+
+    f = fhir_run(HVS3_FHIR("LA28398-8", "LA28398-8", "LA19983-8"));
+    c = ccda_run(HVS3_CCDA("LA28398-8", "LA28398-8", "LA19983-8"));
+    v = csv_run(HVS3_CSV("LA28398-8", "LA28398-8", "LA19983-8"));
+    expect_same(&f, &c, &v,
+                "[" HVS_ITEM("88122-7", "LA28398-8", "false") ","
+                HVS_ITEM("88123-5", "LA28398-8", "false") ","
+                HVS_ITEM("88124-3", "LA19983-8", "false") "]",
+                "[]");
+    expect_derived_warnings(&f, &c, &v, 0);
 }
