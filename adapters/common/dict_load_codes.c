@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/dict_ld.h"
 
@@ -22,6 +23,20 @@ static bool lowercase(const char *s)
 }
 
 /* ---- domains.json ------------------------------------------------------------ */
+
+/* Why a domain alias (or ambiguous word) is not as the CSV reader looks
+ * it up, or NULL: lowercase, with '-' where a sender wrote a space or '_'
+ * (csv.c folds them so before it looks); one written otherwise would
+ * never be found, so it is refused, not left dead (F2706). */
+static const char *domain_word_form(const char *w, bool alias)
+{
+    if (!lowercase(w))
+        return alias ? "alias is not lowercase" : "word is not lowercase";
+    if (strpbrk(w, " _"))
+        return alias ? "alias has a space or '_' (read as '-')"
+                     : "word has a space or '_' (read as '-')";
+    return NULL;
+}
 
 /* Whether `w` is taken: a domain code, an alias, or an ambiguous word. */
 static bool domain_word_taken(const struct dict *d, const char *w)
@@ -41,7 +56,8 @@ static int domain_aliases(struct ld *l, const cJSON *e, struct dict_domain *dm)
         return rc;
     for (size_t k = 0; k < dm->n_aliases; k++) {
         const char *a = dm->aliases[k];
-        const char *why = !lowercase(a) ? "alias is not lowercase"
+        const char *form = domain_word_form(a, true);
+        const char *why = form ? form
                           : domain_word_taken(l->d, a) ||
                                     strcmp(a, dm->code) == 0
                               ? "duplicate domain code"
@@ -100,11 +116,11 @@ static int domain_words(struct ld *l, const cJSON *root)
         if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
             (rc = ld_str(l, e, "word", true, &w->word)))
             return rc;
-        if (!lowercase(w->word) || domain_word_taken(l->d, w->word)) {
+        const char *form = domain_word_form(w->word, false);
+        if (form || domain_word_taken(l->d, w->word)) {
             ld_key(l, "word");
             return ld_fail(l, HUB_EINVALID,
-                           lowercase(w->word) ? "duplicate domain code"
-                                              : "word is not lowercase");
+                           form ? form : "duplicate domain code");
         }
         if (cJSON_GetObjectItemCaseSensitive(e, "could_be") &&
             (rc = ld_strs(l, e, "could_be", &w->could_be, &w->n_could_be)))

@@ -15,23 +15,6 @@
 
 #define MP_MAX_HEADERS 8192
 
-static bool ieq_n(const char *p, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (n != l)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char x = p[i], y = lit[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x + 32);
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y + 32);
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 /* The value of parameter `name` in a header value ("a; name=v; x="q""),
  * unquoted (backslash escapes kept as sent: file names rarely hold them). */
 static bool param(const char *p, size_t n, const char *name, struct slice *out)
@@ -50,7 +33,7 @@ static bool param(const char *p, size_t n, const char *name, struct slice *out)
             i++;
         if (i >= n || p[i] != '=')
             continue;
-        bool match = ieq_n(p + k, i - k, name);
+        bool match = slice_ieq((struct slice){ p + k, i - k }, name);
         i++;
         size_t vs, ve;
         if (i < n && p[i] == '"') {
@@ -100,7 +83,8 @@ int csv_multipart_files(struct arena *a, const char *content_type,
     size_t ctl = content_type ? strlen(content_type) : 0;
 
     *n = 0;
-    if (ctl < 19 || !ieq_n(content_type, 19, "multipart/form-data"))
+    if (ctl < 19 || !slice_ieq((struct slice){ content_type, 19 },
+                               "multipart/form-data"))
         return hub_err_set(err, HUB_EUNSUPPORTED, "Content-Type", 0,
                            "body is not multipart/form-data");
     if (!param(content_type, ctl, "boundary", &b) || b.len == 0 ||
@@ -159,7 +143,8 @@ int csv_multipart_files(struct arena *a, const char *content_type,
             if (eol == NULL)
                 eol = hend;
             const char *colon = memchr(h, ':', (size_t)(eol - h));
-            if (colon && ieq_n(h, (size_t)(colon - h), "Content-Disposition")) {
+            if (colon && slice_ieq((struct slice){ h, (size_t)(colon - h) },
+                                   "Content-Disposition")) {
                 disposition = true;
                 param(colon + 1, (size_t)(eol - colon - 1), "filename",
                       &fname);

@@ -1130,6 +1130,16 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
           "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\","
           "\"aliases\":[\"x\",\"Y\"]}]}",
           HUB_EINVALID, "/domains/0/aliases/1", "alias is not lowercase" },
+        /* F2706: the CSV reader reads ' ' and '_' as '-' before it looks */
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\","
+          "\"aliases\":[\"food access\"]}]}",
+          HUB_EINVALID, "/domains/0/aliases/0",
+          "alias has a space or '_' (read as '-')" },
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\"}],"
+          "\"ambiguous\":[{\"word\":\"home_safety\"}]}",
+          HUB_EINVALID, "/ambiguous/0/word", "word has a space or '_' (read as '-')" },
         { "domains.json",
           "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\","
           "\"aliases\":[\"x\"]}],\"ambiguous\":[{\"word\":\"x\"}]}",
