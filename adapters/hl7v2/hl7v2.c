@@ -1076,20 +1076,16 @@ static int latin_alias(struct slice cs)
 }
 
 /*
- * The single-byte set MSH-18 (table 0211) declares, as a message whose
- * bytes are not UTF-8 is read in it: "8859/15" ISO 8859-15 (*l9);
- * "8859/1", "ASCII" (7-bit: not what was sent) or none Windows-1252, as
- * the WHATWG Encoding Standard reads Latin-1 (US feeds often leave MSH-18
- * empty and send Windows text); the IANA names of those sets as the codes
- * (latin_alias); the other single-byte sets of table 0211 ("8859/2" to
- * "8859/9") and the Windows pages named for them ("CP1250", "CP1251") by
- * their tables (sbcs.h; *sb). False for any other set (UTF-8, the
- * multi-byte sets), whose bytes are not guessed at.
+ * Whether cs, an MSH-18 repetition, names a single-byte set this reads:
+ * "8859/15" ISO 8859-15 (*l9); "8859/1", "ASCII" (7-bit: not what was
+ * sent) or none Windows-1252, as the WHATWG Encoding Standard reads
+ * Latin-1 (US feeds often leave MSH-18 empty and send Windows text); the
+ * IANA names of those sets as the codes (latin_alias); the other
+ * single-byte sets of table 0211 ("8859/2" to "8859/9") and the Windows
+ * pages named for them ("CP1250", "CP1251") by their tables (sbcs.h; *sb).
  */
-static bool declared_sbcs(const struct hl7_msg *m, bool *l9,
-                          const uint16_t **sb)
+static bool names_sbcs(struct slice cs, bool *l9, const uint16_t **sb)
 {
-    struct slice cs = slice_trim(msh(m, 18, 0));
     int alias;
     *l9 = false;
     *sb = NULL;
@@ -1101,6 +1097,33 @@ static bool declared_sbcs(const struct hl7_msg *m, bool *l9,
         *l9 = alias == 2;
     else if ((*sb = sbcs_by_name(cs.p, cs.len)) == NULL)
         return false;
+    return true;
+}
+
+/*
+ * The single-byte set MSH-18 (table 0211) declares, as a message whose
+ * bytes are not UTF-8 is read in it: its first repetition, the default
+ * set (names_sbcs; *l9 and *sb say which). False for any other set
+ * (UTF-8, the multi-byte sets), whose bytes are not guessed at, and when
+ * a later repetition, a set the message switches to, is not single-byte:
+ * "KS X 1001" (and DICOM's "ISO IR149"), "GB 18030-2000", "BIG-5",
+ * "CNS 11643-1992", "UNICODE ..." and the Japanese sets ("ISO IR87",
+ * "ISO IR159"; "ISO IR14", JIS X 0201, has no table here): behind an
+ * empty default set their bytes are not Latin text.
+ */
+static bool declared_sbcs(const struct hl7_msg *m, bool *l9,
+                          const uint16_t **sb)
+{
+    if (!names_sbcs(msh(m, 18, 0), l9, sb))
+        return false;
+    struct slice f = hl7_seg_field(m, &m->seg[0], 18);
+    for (unsigned k = 1, n = hl7_count(f, m->rs); k < n && k < 8; k++) {
+        struct slice r = slice_trim(hl7_piece(f, m->rs, k));
+        bool l9k;
+        const uint16_t *sbk;
+        if (r.len && !names_sbcs(r, &l9k, &sbk))
+            return false;
+    }
     return true;
 }
 
@@ -1396,38 +1419,58 @@ static size_t charset_run(iconv_t cd, const struct charset *cs,
     return (size_t)(out - o);
 }
 
+/* Whether the \Xhh\ bytes from 0x80 up of o[0..n) (hex[i] true), each
+ * run of them side by side, are UTF-8: a letter may be split across two
+ * escapes ("\XC3\\XB6\"), not across other text. */
+static bool hex_is_utf8(const unsigned char *o, size_t n, const bool *hex)
+{
+    for (size_t i = 0; i < n;) {
+        if (!hex[i]) {
+            i++;
+            continue;
+        }
+        size_t e = i;
+        while (e < n && hex[e])
+            e++;
+        if (utf8_valid_prefix(o + i, e - i) != e - i)
+            return false;
+        i = e;
+    }
+    return true;
+}
+
 /*
- * o[0..*n), a value whose \Xhh\ bytes (hl7_unescape) are not all UTF-8,
- * with those bytes read in the set MSH-18 declares, as the same bytes sent
- * unescaped are (from_latin): a Latin-1 feed's "M\XFC\ller" is "Müller",
- * not "M" U+FFFD "ller". Hex bytes that make UTF-8 stay UTF-8, as a message
- * in UTF-8 does whatever MSH-18 says; in a set that is not single-byte
+ * o[0..*n), a value with \Xhh\ bytes from 0x80 up (hl7_unescape; hex[i]
+ * true for each), with those bytes read in the set MSH-18 declares, as the
+ * same bytes sent unescaped are (from_latin): a Latin-1 feed's
+ * "M\XFC\ller" is "Müller", not "M" U+FFFD "ller". Decided once for the
+ * value, as from_latin decides once for the message: hex bytes that are
+ * all UTF-8 stay UTF-8, as a message in UTF-8 does whatever MSH-18 says;
+ * else every one is read in the declared set (8859-5 "ТА" is C2 B0, which
+ * alone would be UTF-8 for U+00B0), and so is each of a message whose raw
+ * bytes were (m->sent: it was sent in that set). In a set that is not single-byte
  * (UTF-8, the ISO 2022 sets SS-MIX2 names in MSH-18's second repetition)
  * they are left to become U+FFFD. Returns the text, *n its length.
  */
 static char *hex_in_declared_set(struct arena *a, const struct hl7_msg *m,
-                                 char *o, size_t *n)
+                                 char *o, size_t *n, const bool *hex)
 {
     const unsigned char *s = (const unsigned char *)o;
     bool l9;
     const uint16_t *sb;
-    if (utf8_valid_prefix(s, *n) == *n || names_iso2022_jp(m) ||
-        !declared_sbcs(m, &l9, &sb))
+    if ((m->sent == NULL && hex_is_utf8(s, *n, hex)) ||
+        names_iso2022_jp(m) || !declared_sbcs(m, &l9, &sb))
         return o;
     char *u = arena_alloc(a, 3 * *n);   /* a byte becomes at most three */
     char *w = u;
-    for (size_t i = 0; i < *n;) {
-        size_t len = s[i] < 0x80 ? 1 : utf8_seq_len(s + i, *n - i);
-        if (len) {
-            memcpy(w, s + i, len);
-            w += len;
-            i += len;
+    for (size_t i = 0; i < *n; i++) {
+        if (!hex[i]) {
+            *w++ = o[i];
             continue;
         }
         w = utf8_put(w, sb ? sb[s[i] - 0x80]
                            : l9 ? latin9_code_point(s[i])
                                 : cp1252_code_point(s[i]));
-        i++;
     }
     *n = (size_t)(w - u);
     return u;
@@ -1451,7 +1494,7 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
     const struct charset *run = NULL;   /* the set of the run at o[r..n) */
     size_t r = 0;
     bool grown = false;
-    bool hex_high = false;          /* a \Xhh\ byte from 0x80 up */
+    bool *hex = NULL;   /* the \Xhh\ bytes from 0x80 up, by place in o */
     iconv_t cd = (iconv_t)-1;
     for (;;) {
         if (run && (i == v.len || ((unsigned char)s[i] == m->ec &&
@@ -1509,9 +1552,13 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                 for (k = 1; k < ql; k += 2) {
                     int b = hex_digit((unsigned char)q[k]) << 4 |
                             hex_digit((unsigned char)q[k + 1]);
-                    if (b != 0)     /* NUL cannot reach jsonb */
-                        o[n++] = (char)b;
-                    hex_high |= b >= 0x80;
+                    if (b == 0)     /* NUL cannot reach jsonb */
+                        continue;
+                    if (b >= 0x80 && hex == NULL)   /* o's most: run */
+                        hex = arena_zalloc(a, 3 * v.len + 3);
+                    if (b >= 0x80)
+                        hex[n] = true;
+                    o[n++] = (char)b;
                 }
                 sep = -3;
             }
@@ -1551,8 +1598,8 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
     }
     if (cd != (iconv_t)-1)
         iconv_close(cd);
-    if (hex_high)
-        o = hex_in_declared_set(a, m, o, &n);
+    if (hex)
+        o = hex_in_declared_set(a, m, o, &n, hex);
     return slice_trim((struct slice){ o, n });
 }
 

@@ -1220,3 +1220,48 @@ Test(hl7_parse, says_the_segment_separator_is_likely_missing_at_the_limit)
     cr_assert_eq(parse_rc(msg, n, &err, &m), HUB_ELIMIT);
     cr_assert_str_eq(err.what, "too many fields in a segment");
 }
+
+/* F2700: hex data is read in the declared set as a whole value: Cyrillic
+ * letters of 8859-5 ("ТА" is C2 B0) and CP1251 ("ВІ" is C2 B2) that pair
+ * as a UTF-8 sequence (U+00B0, U+00B2) are letters of the set, as the rest */
+Test(hl7_parse, reads_hex_data_in_the_declared_set_as_a_whole_value)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A08|1|P|2.5||||||8859/5\r"
+        "PID|1||42||\\XC2B0C2CCCFBDB0\\\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0),
+                 "\xd0\xa2\xd0\x90\xd0\xa2\xd0\xac\xd0\xaf\xd0\x9d\xd0\x90");
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|2|P|2.5||||||CP1251\r"
+                 "PID|1||42||\\XC2B2CAD2CED0\\\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0),
+                 "\xd0\x92\xd0\x86\xd0\x9a\xd0\xa2\xd0\x9e\xd0\xa0");
+    /* raw text beside the hex data is not read again: raw CP1251 "Р"
+     * (D0) is already UTF-8 "Р" (D0 A0) when the hex bytes are read */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|3|P|2.5||||||CP1251\r"
+                 "PID|1||42||\xd0\\XC2B2\\\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0),
+                 "\xd0\xa0\xd0\x92\xd0\x86");
+}
+
+/* F2701: an empty default set and a multi-byte set in a later repetition
+ * (Korean KS X 1001, DICOM's "ISO IR149"; Chinese GB 18030): neither raw
+ * nor hex bytes (EUC-KR 김 is B1 E8) are Latin text, they are not read */
+Test(hl7_parse, reads_no_latin_behind_a_later_multi_byte_set)
+{
+    static const char *const sets[] = { "~ISO IR149", "~KS X 1001",
+                                        "~GB 18030-2000", "8859/1~BIG-5" };
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|B|C|D|2026||ADT^A08|1|P|2.5||||||%s\r"
+                 "PID|1||42||\\XB1E8\\^\xb1\xe8\r", sets[k]);
+        struct hl7_msg *m = parse_ok(msg);
+        assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "\xb1\xe8");
+        assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "\xb1\xe8");
+    }
+    /* a later single-byte set keeps the reading */
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A08|2|P|2.5||||||8859/1~8859/15\r"
+        "PID|1||42||M\\XFC\\ller\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xc3\xbcller");
+}
