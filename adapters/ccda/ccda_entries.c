@@ -395,7 +395,8 @@ static int narr_id_cmp(const void *pa, const void *pb)
  * the first time a reference under the section is followed: each
  * reference then costs a search, not a walk from the narrative's start
  * (F2704: 150 goals, each in its own row, ran the document's budget out).
- * The walk is counted in dc->ref_steps; at most MAX_NARR_IDS. */
+ * The walk is counted in dc->ref_steps; at most MAX_NARR_IDS, past which
+ * the budget is spent (a reference unread keeps its entry, warned of). */
 static const struct narr_index *narrative_index(struct doc *dc,
                                                 const struct ccda_node *top)
 {
@@ -424,6 +425,8 @@ static const struct narr_index *narrative_index(struct doc *dc,
         x->ids[x->n] = (struct narr_id){ id, c, x->n };
         x->n++;
     }
+    if (x->n == MAX_NARR_IDS)   /* the rest unread: as past the budget */
+        dc->ref_steps = MAX_REF_STEPS;
     if (x->n > 1)
         qsort(x->ids, x->n, sizeof(*x->ids), narr_id_cmp);
     return x;

@@ -5625,3 +5625,31 @@ Test(ccda_entries, a_goal_whose_narrative_is_past_the_budget_is_warned_of,
     cJSON_Delete(ev);
     free(doc);
 }
+
+/* F2704: past the index's 8,192 IDs a section's narrative is unread as
+ * past the budget: the goal whose ID comes later is kept and warned of,
+ * not left out as saying nothing. */
+Test(ccda_entries, a_goal_past_the_narrative_ids_indexed_is_warned_of,
+     .init = setup, .fini = teardown)
+{
+    size_t n = 8200, cap = 4096 + n * 24, o;
+    char *doc = malloc(cap);
+    cr_assert(doc);
+    o = (size_t)snprintf(doc, cap, "%s<text><paragraph>",
+                         HEAD BODY_OPEN GOALS_SEC);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(doc + o, cap - o, "<br ID=\"b%zu\"/>", i);
+    snprintf(doc + o, cap - o, "%s%s%s",
+             "</paragraph><paragraph ID=\"g\">Walk daily</paragraph></text>",
+             GOAL_SILENT("<code nullFlavor=\"UNK\"/><text>"
+                         "<reference value=\"#g\"/></text>"),
+             BODY_CLOSE);
+    cJSON *ev;
+    cr_expect_null(goal_description(doc, &ev));
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "section narrative too long to read; goal text not "
+                     "written");
+    cJSON_Delete(ev);
+    free(doc);
+}
