@@ -29,6 +29,21 @@
 #define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
 #define MAX_SILENT 8            /* planned entries that say nothing, warned */
 #define MAX_REF_STEPS 65536     /* narrative nodes read for references, a doc */
+#define MAX_NARR_IDS 8192       /* narrative IDs indexed, a section */
+
+/* A section's narrative IDs, sorted (ID, then document order), built the
+ * first time a reference under the section is followed (F2704). */
+struct narr_id {
+    const char *id;
+    const struct ccda_node *node;
+    size_t ord;                     /* document order, first wins */
+};
+struct narr_index {
+    const struct ccda_node *top;    /* the section's <text> */
+    struct narr_id *ids;
+    size_t n;
+    struct narr_index *next;
+};
 
 /* template ids more than one part reads (C-CDA R2.1); each part has its own */
 #define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
@@ -120,6 +135,7 @@ struct doc {
     const struct ccda_node *silent[MAX_SILENT];
     size_t n_silent;
     size_t ref_steps;               /* narrative nodes read so far */
+    struct narr_index *narr;        /* sections' narrative IDs, indexed */
 };
 
 /* ---- small tests every part makes --------------------------------------- */

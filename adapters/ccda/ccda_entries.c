@@ -357,16 +357,97 @@ static const struct ccda_node *narrative_next(struct doc *dc,
     return c == top ? NULL : c->next;
 }
 
+/* Bytes of white space at p[i], else 0: the ASCII blanks, and the
+ * no-break space (U+00A0, C2 A0) a table cell holds to look empty
+ * (F2703: `<td ID="nb">&#160;</td>` is no goal). */
+static size_t blank_at(const char *p, size_t i, size_t len)
+{
+    if (p[i] && strchr(" \t\r\n", p[i]))
+        return 1;
+    if ((unsigned char)p[i] == 0xC2 && i + 1 < len &&
+        (unsigned char)p[i + 1] == 0xA0)
+        return 2;
+    return 0;
+}
+
 /* Whether a narrative element has words: a text node of more than
  * blanks anywhere under it. */
 static bool narrative_has_words(struct doc *dc, const struct ccda_node *top)
 {
     for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c->type == CCDA_TEXT)
-            for (size_t i = 0; i < c->len; i++)
-                if (!strchr(" \t\r\n", c->content[i]))
-                    return true;
+        for (size_t i = 0, b; c->type == CCDA_TEXT && i < c->len; i += b)
+            if ((b = blank_at(c->content, i, c->len)) == 0)
+                return true;
     return false;
+}
+
+static int narr_id_cmp(const void *pa, const void *pb)
+{
+    const struct narr_id *x = pa, *y = pb;
+    int c = strcmp(x->id, y->id);
+
+    if (c)
+        return c;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/* The IDs of a section's narrative `top` (its own too, F2483), read once
+ * the first time a reference under the section is followed: each
+ * reference then costs a search, not a walk from the narrative's start
+ * (F2704: 150 goals, each in its own row, ran the document's budget out).
+ * The walk is counted in dc->ref_steps; at most MAX_NARR_IDS, past which
+ * the budget is spent (a reference unread keeps its entry, warned of). */
+static const struct narr_index *narrative_index(struct doc *dc,
+                                                const struct ccda_node *top)
+{
+    struct narr_index *x;
+    size_t cap = 0;
+
+    for (x = dc->narr; x; x = x->next)
+        if (x->top == top)
+            return x;
+    x = arena_zalloc(dc->a, sizeof(*x));
+    x->top = top;
+    x->next = dc->narr;
+    dc->narr = x;
+    for (const struct ccda_node *c = top; c && x->n < MAX_NARR_IDS;
+         c = narrative_next(dc, c, top)) {
+        const char *id = c->type == CCDA_ELEMENT ? ccda_attr(c, "ID") : NULL;
+        if (id == NULL || *id == '\0')
+            continue;
+        if (x->n == cap) {      /* doubled: at most twice the room */
+            cap = cap ? cap * 2 : 16;
+            struct narr_id *m = arena_alloc(dc->a, cap * sizeof(*m));
+            if (x->n)
+                memcpy(m, x->ids, x->n * sizeof(*m));
+            x->ids = m;
+        }
+        x->ids[x->n] = (struct narr_id){ id, c, x->n };
+        x->n++;
+    }
+    if (x->n == MAX_NARR_IDS)   /* the rest unread: as past the budget */
+        dc->ref_steps = MAX_REF_STEPS;
+    if (x->n > 1)
+        qsort(x->ids, x->n, sizeof(*x->ids), narr_id_cmp);
+    return x;
+}
+
+/* The element the index names `id`, the first in document order, else
+ * NULL. */
+static const struct ccda_node *narrative_find(const struct narr_index *x,
+                                              const char *id)
+{
+    size_t lo = 0, hi = x->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(x->ids[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->n && strcmp(x->ids[lo].id, id) == 0 ? x->ids[lo].node
+                                                       : NULL;
 }
 
 /* The element of the section's narrative (its <text>) whose ID a
@@ -381,12 +462,10 @@ static const struct ccda_node *narrative_of(struct doc *dc,
         return NULL;
     while (sec && !ccda_is(sec, "section"))
         sec = sec->parent;
-    const struct ccda_node *top = ccda_child(sec, "text");
-    /* the section's <text> itself may carry the ID (F2483) */
-    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c->type == CCDA_ELEMENT && ccda_attr_eq(c, "ID", ref + 1))
-            return c;
-    return NULL;
+    if (sec == NULL)
+        return NULL;
+    return narrative_find(narrative_index(dc, ccda_child(sec, "text")),
+                          ref + 1);
 }
 
 /* Whether a narrative element parts words: the CDA R2 narrative block's
@@ -419,10 +498,11 @@ static struct slice narrative_words(struct doc *dc,
          c && k <= CCDA_MAX_DESCRIPTION; c = narrative_next(dc, c, top)) {
         if (c != top && narrative_breaks(c))
             blank = true;
-        for (size_t i = 0; c->type == CCDA_TEXT && i < c->len &&
-                           k <= CCDA_MAX_DESCRIPTION; i++) {
-            if (strchr(" \t\r\n", c->content[i])) {
+        for (size_t i = 0, b; c->type == CCDA_TEXT && i < c->len &&
+                              k <= CCDA_MAX_DESCRIPTION; i++) {
+            if ((b = blank_at(c->content, i, c->len)) != 0) {
                 blank = true;
+                i += b - 1;
                 continue;
             }
             if (blank && k)
@@ -578,23 +658,56 @@ static void write_description_text(struct jw *w, struct slice words)
     jw_obj_end(w);
 }
 
+/* The first translation of `c` with a code, else NULL. */
+static const struct ccda_node *coded_translation(const struct ccda_node *c)
+{
+    CCDA_FOREACH(t, c, "translation")
+        if (!slice_empty(ccda_token(ccda_attr(t, "code"))))
+            return t;
+    return NULL;
+}
+
+/* Whether a reference under `t` went unread, the document's budget of
+ * narrative spent: its entry was kept on trust (has_words) and its words
+ * cannot be written (F2704). */
+static bool reference_unread(const struct doc *dc, const struct ccda_node *t)
+{
+    return dc->ref_steps >= MAX_REF_STEPS && ccda_child(t, "reference");
+}
+
 /* A goal that neither codes nor values itself is described by its words:
- * its <text>, else its code's <originalText>, each its own or the section
- * narrative's its reference names (F2520: HL7's "Goals Narrative Only"
- * states the goal in the narrative alone). */
+ * its <text>, else its code's <originalText>, else its value's, each its
+ * own or the section narrative's its reference names (F2520: HL7's "Goals
+ * Narrative Only" states the goal in the narrative alone); else by a
+ * translation of its value or code (F2702: what value_says kept is
+ * written). Words lost to the narrative budget are warned of. */
 static void put_narrative_description(struct doc *dc, struct ev *e,
                                       const struct ccda_node *obs,
-                                      const struct ccda_node *code)
+                                      const struct ccda_node *code,
+                                      const struct ccda_node *v)
 {
-    struct slice words = words_of(dc, ccda_child(obs, "text"));
+    const struct ccda_node *from[] = { ccda_child(obs, "text"),
+        ccda_child(code, "originalText"), ccda_child(v, "originalText") };
+    struct slice words = SLICE_NULL;
+    bool unread = false;
 
-    if (slice_empty(words))
-        words = words_of(dc, ccda_child(code, "originalText"));
+    for (size_t i = 0; i < 3 && slice_empty(words); i++) {
+        words = words_of(dc, from[i]);
+        unread = unread || reference_unread(dc, from[i]);
+    }
+    const struct ccda_node *t = coded_translation(v);
+    if (t == NULL)
+        t = coded_translation(code);
     if (words.len > CCDA_MAX_DESCRIPTION)
         warn_add(e, obs, NULL, "goal text longer than 1024 bytes; "
                                "not written");
     else if (!slice_empty(words))
         write_description_text(&e->w, words);
+    else if (t)
+        ccda_write_cd(&e->w, "description", t);
+    else if (unread)
+        warn_add(e, obs, NULL, "section narrative too long to read; "
+                               "goal text not written");
 }
 
 /* What a goal addresses: its reasons, as references (the reason
@@ -627,6 +740,16 @@ static size_t goal_addresses(struct doc *dc, const struct ccda_node *obs,
     return n_refs;
 }
 
+/* A goal's value says something by a code, a coded translation or words
+ * in its originalText: each is what put_narrative_description writes when
+ * nothing else describes the goal (F2702). */
+static bool value_says(struct doc *dc, const struct ccda_node *v)
+{
+    return v && (!slice_empty(ccda_token(ccda_attr(v, "code"))) ||
+                 coded_translation(v) ||
+                 has_words(dc, ccda_child(v, "originalText")));
+}
+
 /* F2521: a goal says something by what a planned entry may (a code, id,
  * words, time or the SDOH domain of its reason), by a value that is no
  * nullFlavor alone, or by what it addresses. HL7's "Goals Narrative Only"
@@ -635,7 +758,7 @@ static bool goal_says_something(struct doc *dc, const struct ccda_node *obs)
 {
     const struct ccda_node *v = ccda_child(obs, "value");
 
-    if (planned_says_something(dc, obs) || code_says(dc, v) ||
+    if (planned_says_something(dc, obs) || value_says(dc, v) ||
         (v && !ccda_null(v) &&
          (!slice_empty(ccda_text(dc->a, v)) || has_quantity(v))))
         return true;
@@ -687,7 +810,7 @@ int ccda_do_goal(struct doc *dc, const struct ccda_node *obs)
     else if (!slice_empty(words))
         write_description_text(&e.w, words);
     else
-        put_narrative_description(dc, &e, obs, code);
+        put_narrative_description(dc, &e, obs, code, v);
     kv_time(&e, "start", ts_of(et), et);
     /* a target only with something in it (the schema: minProperties 1) */
     char due_iso[48];
@@ -991,6 +1114,11 @@ static void write_activity(struct doc *dc, struct ev *e,
                                  "not written");
         else if (!slice_empty(words))
             jw_kv_str(w, "description", words);
+        else if (reference_unread(dc, ccda_child(n, "text")) ||
+                 reference_unread(dc, ccda_child(activity_code(n),
+                                                 "originalText")))
+            warn_add(e, n, NULL, "section narrative too long to read; "
+                                 "activity text not written");
     }
     /* a substance use disorder treatment planned or done is told in the
      * event: it carries the label, as FHIR's Procedure does (F190) */

@@ -5402,3 +5402,254 @@ Test(ccda_entries, a_social_history_code_that_is_a_finding_is_the_condition,
     cr_assert_eq(r.rc, HUB_OK);
     cr_expect_eq(r.out.n, 0);
 }
+
+/* The description of the one goal.updated a run gives, as a JSON string
+ * (its text, else its code); the event into *evp, for the caller to free. */
+static const cJSON *goal_description(const char *doc, cJSON **evp)
+{
+    arena_reset(&A);
+    struct run r = run_str(doc);
+    *evp = first_event(&r, 1);
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(*evp, "goal"),
+                               "description");
+}
+
+/* F2702 (round 173's review): a goal kept for its value's originalText or
+ * translation went out as goal.updated with lifecycle_status alone: the
+ * description now falls back to the value's originalText words (its
+ * reference followed as for text), else its coded translation. A value
+ * whose translation codes nothing says nothing: what keeps a goal is what
+ * is written. */
+Test(ccda_entries, a_goal_said_in_its_values_original_text_is_described_so,
+     .init = setup, .fini = teardown)
+{
+    static const struct { const char *entry, *text, *code; } goals[] = {
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+                      "nullFlavor=\"OTH\"><originalText>Stable housing by "
+                      "June</originalText></value>"),
+          "Stable housing by June", NULL },
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+                      "nullFlavor=\"OTH\"><originalText><reference "
+                      "value=\"#g2\"/></originalText></value>"),
+          "Weight 195 lbs by June", NULL },
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+                      "nullFlavor=\"OTH\"><translation code=\"Z59.0\" "
+                      "codeSystem=\"2.16.840.1.113883.6.90\"/></value>"),
+          NULL, "Z59.0" },
+        /* words before a translation */
+        { GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+                      "nullFlavor=\"OTH\"><originalText>Housed</originalText>"
+                      "<translation code=\"Z59.0\" codeSystem=\"2.16.840.1."
+                      "113883.6.90\"/></value>"),
+          "Housed", NULL },
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(goals) / sizeof(goals[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN GOALS_SEC GOALS_NARRATIVE, goals[i].entry,
+                 BODY_CLOSE);
+        cJSON *ev;
+        const cJSON *d = goal_description(doc, &ev);
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(d, "text"));
+        const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(d, "code"));
+        if (goals[i].text)
+            cr_expect(text && strcmp(text, goals[i].text) == 0, "goal %zu: %s",
+                      i, text ? text : "no text");
+        else
+            cr_expect(code && strcmp(code, goals[i].code) == 0, "goal %zu: %s",
+                      i, code ? code : "no code");
+        cJSON_Delete(ev);
+    }
+    snprintf(doc, sizeof(doc), "%s%s%s",
+             HEAD BODY_OPEN GOALS_SEC GOALS_NARRATIVE,
+             GOAL_SILENT("<code nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+                         "nullFlavor=\"OTH\"><translation nullFlavor=\"UNK\"/>"
+                         "</value>"),
+             BODY_CLOSE);
+    arena_reset(&A);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}
+
+/* F2703 (round 173's review): a narrative cell holding only a no-break
+ * space (&#160;, C2 A0) counted as words: the goal was kept with the
+ * description " ". It is blank, as any white space, in words too. */
+Test(ccda_entries, a_no_break_space_in_the_narrative_is_no_words,
+     .init = setup, .fini = teardown)
+{
+    static const char narrative[] =
+        "<text><table><tbody><tr><td ID=\"nb\">&#160;</td>"
+        "<td ID=\"w\">&#160;Walk&#160;&#160;\n<b>daily</b>&#160;</td>"
+        "</tr></tbody></table></text>";
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s%s%s%s", HEAD BODY_OPEN GOALS_SEC, narrative,
+             GOAL_SILENT("<code nullFlavor=\"UNK\"/>"
+                         "<text><reference value=\"#nb\"/></text>"),
+             BODY_CLOSE);
+    arena_reset(&A);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    snprintf(doc, sizeof(doc), "%s%s%s%s", HEAD BODY_OPEN GOALS_SEC, narrative,
+             GOAL_SILENT("<code nullFlavor=\"UNK\"/>"
+                         "<text><reference value=\"#w\"/></text>"),
+             BODY_CLOSE);
+    cJSON *ev;
+    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
+        goal_description(doc, &ev), "text"));
+    cr_expect(d && strcmp(d, "Walk daily") == 0, "%s", d ? d : "none");
+    cJSON_Delete(ev);
+}
+
+/* A section of `n` goals (or, `plan`, planned instructions), each said in
+ * its own row of the narrative's three-cell table: malloc'd. */
+static char *many_rows_doc(size_t n, bool plan)
+{
+    size_t cap = 4096 + n * 700, o;
+    char *doc = malloc(cap);
+    cr_assert(doc);
+    o = (size_t)snprintf(doc, cap, "%s%s<text><table><tbody>",
+                         HEAD BODY_OPEN, plan ? PLAN_SEC : GOALS_SEC);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(doc + o, cap - o,
+                              "<tr><td ID=\"g%zu\">Goal %zu</td><td>active"
+                              "</td><td>2024</td></tr>", i, i);
+    o += (size_t)snprintf(doc + o, cap - o, "</tbody></table></text>");
+    for (size_t i = 0; i < n; i++) {
+        char ref[64];
+        snprintf(ref, sizeof(ref), "<text><reference value=\"#g%zu\"/></text>",
+                 i);
+        if (plan)
+            o += (size_t)snprintf(doc + o, cap - o,
+                                  "<entry><act classCode=\"ACT\" "
+                                  "moodCode=\"INT\"><code nullFlavor=\"NI\"/>"
+                                  "%s</act></entry>", ref);
+        else
+            o += (size_t)snprintf(doc + o, cap - o,
+                                  GOAL_SILENT("<code nullFlavor=\"UNK\"/>%s"),
+                                  ref);
+    }
+    snprintf(doc + o, cap - o, "%s", BODY_CLOSE);
+    return doc;
+}
+
+/* F2704 (round 173's review): every reference walked the section's
+ * narrative from its start, each goal twice, on one budget of 65,536 nodes
+ * a document: of 150 goals each in its own row of a three-cell table, 54
+ * went out with no description and no warning; planned activities read
+ * the same way. A section's narrative IDs are now indexed once. */
+Test(ccda_entries, every_goal_of_a_long_narrative_table_is_described,
+     .init = setup, .fini = teardown)
+{
+    char *doc = many_rows_doc(150, false);
+    arena_reset(&A);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 150, "%zu events", r.out.n);
+    for (size_t i = 0; i < r.out.n; i++) {
+        cJSON *ev = cJSON_ParseWithLength(r.out.ev[i].json.p,
+                                          r.out.ev[i].json.len);
+        char want[32];
+        snprintf(want, sizeof(want), "Goal %zu", i);
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "goal"),
+                                "description"), "text"));
+        cr_expect(d && strcmp(d, want) == 0, "goal %zu: %s", i,
+                  d ? d : "no description");
+        cJSON_Delete(ev);
+    }
+    free(doc);
+    doc = many_rows_doc(150, true);
+    arena_reset(&A);
+    r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    const cJSON *acts = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                            "activities");
+    cr_expect_eq(cJSON_GetArraySize(acts), 150);
+    for (int i = 0; i < cJSON_GetArraySize(acts); i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "Goal %d", i);
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetArrayItem(acts, i), "description"));
+        cr_expect(d && strcmp(d, want) == 0, "activity %d: %s", i,
+                  d ? d : "no description");
+    }
+    cJSON_Delete(ev);
+    free(doc);
+}
+
+/* A goal section whose narrative names the goal's words after `nbr`
+ * empty line breaks: malloc'd. */
+static char *deep_narrative_doc(size_t nbr)
+{
+    size_t cap = 4096 + nbr * 5, o;
+    char *doc = malloc(cap);
+    cr_assert(doc);
+    o = (size_t)snprintf(doc, cap, "%s<text><paragraph>",
+                         HEAD BODY_OPEN GOALS_SEC);
+    for (size_t i = 0; i < nbr; i++)
+        o += (size_t)snprintf(doc + o, cap - o, "<br/>");
+    snprintf(doc + o, cap - o, "%s%s%s",
+             "</paragraph><paragraph ID=\"g\">Walk daily</paragraph></text>",
+             GOAL_SILENT("<code nullFlavor=\"UNK\"/><text>"
+                         "<reference value=\"#g\"/></text>"),
+             BODY_CLOSE);
+    return doc;
+}
+
+/* F2704: the narrative is read once, so words 35,000 nodes in are found;
+ * past the document's budget the goal is kept (as before F2181) and its
+ * event says, by place alone, that its words went unread. */
+Test(ccda_entries, a_goal_whose_narrative_is_past_the_budget_is_warned_of,
+     .init = setup, .fini = teardown)
+{
+    char *doc = deep_narrative_doc(35000);
+    cJSON *ev;
+    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
+        goal_description(doc, &ev), "text"));
+    cr_expect(d && strcmp(d, "Walk daily") == 0, "%s", d ? d : "none");
+    cr_expect_null(cJSON_GetObjectItem(ev, "warnings"));
+    cJSON_Delete(ev);
+    free(doc);
+    doc = deep_narrative_doc(70000);
+    const cJSON *desc = goal_description(doc, &ev);
+    cr_expect_null(desc);
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "section narrative too long to read; goal text not "
+                     "written");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "field")),
+                     "/ClinicalDocument/component/structuredBody/component/"
+                     "section/entry/observation");
+    cJSON_Delete(ev);
+    free(doc);
+}
+
+/* F2704: past the index's 8,192 IDs a section's narrative is unread as
+ * past the budget: the goal whose ID comes later is kept and warned of,
+ * not left out as saying nothing. */
+Test(ccda_entries, a_goal_past_the_narrative_ids_indexed_is_warned_of,
+     .init = setup, .fini = teardown)
+{
+    size_t n = 8200, cap = 4096 + n * 24, o;
+    char *doc = malloc(cap);
+    cr_assert(doc);
+    o = (size_t)snprintf(doc, cap, "%s<text><paragraph>",
+                         HEAD BODY_OPEN GOALS_SEC);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(doc + o, cap - o, "<br ID=\"b%zu\"/>", i);
+    snprintf(doc + o, cap - o, "%s%s%s",
+             "</paragraph><paragraph ID=\"g\">Walk daily</paragraph></text>",
+             GOAL_SILENT("<code nullFlavor=\"UNK\"/><text>"
+                         "<reference value=\"#g\"/></text>"),
+             BODY_CLOSE);
+    cJSON *ev;
+    cr_expect_null(goal_description(doc, &ev));
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "section narrative too long to read; goal text not "
+                     "written");
+    cJSON_Delete(ev);
+    free(doc);
+}
