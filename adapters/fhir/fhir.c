@@ -942,14 +942,21 @@ bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b)
         return true;
     struct fx_entry *ea = ra ? subject_entry(x, ra) : NULL;
     struct fx_entry *eb = rb ? subject_entry(x, rb) : NULL;
-    if (ea || eb)
+    if (ea && eb)
         return ea == eb;
-    if (ra && rb)
-        return strcmp(ra, rb) == 0;
-    /* one by reference and the other by identifier alone: not known to
-     * be one person */
-    return va && vb && strcmp(va, vb) == 0 &&
-           str_same(fx_str_of(ia, "system"), fx_str_of(ib, "system"));
+    /* the same identifier is the same person whatever form the other
+     * names it by (F2740) */
+    if (va && vb && strcmp(va, vb) == 0 &&
+        str_same(fx_str_of(ia, "system"), fx_str_of(ib, "system")))
+        return true;
+    if (ea || eb)
+        return false;
+    /* neither in the message: the same Type/id, whatever the server base
+     * or _history version around it (F2740) */
+    struct slice ta, ida, tb, idb;
+    return ra && rb && fx_ref_type_id(ra, &ta, &ida) &&
+           fx_ref_type_id(rb, &tb, &idb) && slice_eq_slice(ta, tb) &&
+           slice_eq_slice(ida, idb);
 }
 
 static int ref_member(struct fx *x, const cJSON *o, const char *key,

@@ -3591,6 +3591,42 @@ Test(fhir, a_panel_member_is_held_to_the_panels_patient_by_any_form)
     cr_expect_str_eq(member_subject_outcome(false, ident, none), "");
 }
 
+/* F2740 (round 176's review of F2620): one patient named in two forms was
+ * two. With the Patient not in the message, `Patient/pt` and its
+ * `_history` or absolute form were compared as strings and the panel
+ * refused; with it in the message, a panel's reference and identifier
+ * against a member's same identifier alone was refused too. The same
+ * Type/id, and the same identifier, are the same patient. */
+Test(fhir, one_patient_in_two_forms_is_one_panels_patient)
+{
+    static const char tid[] = "\"subject\":{\"reference\":\"Patient/pt\"},",
+        hist[] = "\"subject\":{\"reference\":\"Patient/pt/_history/2\"},",
+        absu[] = "\"subject\":{\"reference\":"
+                 "\"https://ehr.example/fhir/Patient/pt\"},",
+        other[] = "\"subject\":{\"reference\":\"Patient/p2\"},",
+        both_urn[] = "\"subject\":{\"reference\":\"urn:uuid:pt\","
+                     "\"identifier\":{\"system\":\"urn:x\",\"value\":\"1\"}},",
+        both_tid[] = "\"subject\":{\"reference\":\"Patient/pt\","
+                     "\"identifier\":{\"system\":\"urn:x\",\"value\":\"1\"}},",
+        ident[] = "\"subject\":{\"identifier\":{\"system\":\"urn:x\","
+                  "\"value\":\"1\"}},";
+    static const struct {
+        bool in_bundle;
+        const char *panel, *member;
+    } same[] = {
+        { false, tid, hist }, { false, tid, absu }, { true, tid, hist },
+        { true, both_urn, ident }, { false, both_tid, ident },
+    };
+    for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+        const char *g = member_subject_outcome(same[k].in_bundle,
+                                               same[k].panel, same[k].member);
+        cr_expect_str_eq(g, "", "case %zu: %s", k, g);
+    }
+    /* another Type/id is still another patient */
+    const char *g = member_subject_outcome(false, absu, other);
+    cr_expect(strstr(g, "member names another patient") != NULL, "%s", g);
+}
+
 /* F2103: an entry that names by urn:uuid, in a reference that carries
  * only a name, an entry the batch refuses is accepted in every order of
  * the two, carrying the refused entry's name: it was refused ("reference
