@@ -140,8 +140,12 @@ static bool derived_from_response(struct fx *x, const struct fx_entry *e,
         const cJSON *ref = fx_get(r, "reference");
         const struct fx_entry *t =
             cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+        /* of the response's own patient: another's answer is read on
+         * its own, not lost in this one's response (F2623) */
         if (t && !t->failed && (!told || t->told) &&
-            strcmp(t->type, "QuestionnaireResponse") == 0)
+            strcmp(t->type, "QuestionnaireResponse") == 0 &&
+            fx_same_patient(x, fx_get(e->res, "subject"),
+                            fx_get(t->res, "subject")))
             return true;
     }
     return false;

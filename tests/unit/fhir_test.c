@@ -2794,6 +2794,44 @@ static size_t events_naming(const struct canon_list *out, const char *what)
     return n;
 }
 
+/* F2623 (round 169, the lead's): an Observation of another patient
+ * derivedFrom a response of the message was folded into that response
+ * (F1802) and gave nothing: p2's positive PHQ-9 item 9 was lost beside
+ * p1's response. It is now read on its own, as p2's screening; p1's
+ * response gives its own, in either order. */
+Test(fhir, an_observation_of_another_patient_is_not_folded_into_a_response)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    static const char obs_p2[] =
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"o9\","
+        "\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/observation-category\","
+        "\"code\":\"survey\"}]}],\"code\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"44260-8\"}]},\"subject\":{"
+        "\"reference\":\"Patient/p2\"},\"effectiveDateTime\":\"2024-02-01\","
+        "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"LA6569-3\"}]},\"derivedFrom\":[{"
+        "\"reference\":\"QuestionnaireResponse/q9\"}]}}";
+    static const char qr[] =
+        "{\"resource\":" QR(QR_ITEM("44260-8", "LA6573-5")) "}";
+    char body[4096];
+    for (int order = 0; order < 2; order++) {
+        snprintf(body, sizeof(body),
+                 "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                 "\"entry\":[%s,%s]}", order ? obs_p2 : qr,
+                 order ? qr : obs_p2);
+        cr_assert_eq(run(body, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_assert_eq(out.n, 2, "order %d: one screening each", order);
+        cr_expect_eq(events_naming(&out, "\"Observation/o9\""), 1,
+                     "order %d: p2's item is read on its own", order);
+        cr_expect_eq(events_naming(&out, "\"QuestionnaireResponse/q9\""), 1,
+                     "order %d", order);
+    }
+}
+
 Test(fhir, an_observation_read_alone_gathers_no_item_told_already)
 {
     struct canon_list out;
