@@ -279,15 +279,20 @@ static const cJSON *reason_condition_named(struct fx *x, const cJSON *o,
                ? c : NULL;
 }
 
-/* That Condition when it is of `o`'s own patient, else NULL: another
- * patient's diagnosis, domain or labels must not reach this patient's
- * event (F2621) */
+/* Whether Condition `c` is of `o`'s own patient: another patient's
+ * diagnosis, domain or labels must not reach this patient's event
+ * (F2621) */
+static bool of_its_patient(struct fx *x, const cJSON *o, const cJSON *c)
+{
+    return fx_same_patient(x, fx_get(o, "subject"), fx_get(c, "subject"));
+}
+
+/* That Condition when it is of `o`'s own patient, else NULL */
 static const cJSON *reason_condition(struct fx *x, const cJSON *o,
                                      const cJSON *k)
 {
     const cJSON *c = reason_condition_named(x, o, k);
-    return c && fx_same_patient(x, fx_get(o, "subject"), fx_get(c, "subject"))
-               ? c : NULL;
+    return c && of_its_patient(x, o, c) ? c : NULL;
 }
 
 void fx_warn_reasons_of_others(struct fx *x, const cJSON *o)
@@ -297,8 +302,7 @@ void fx_warn_reasons_of_others(struct fx *x, const cJSON *o)
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k;
          k = k->next, i++) {
         const cJSON *c = reason_condition_named(x, o, k);
-        if (c && !fx_same_patient(x, fx_get(o, "subject"),
-                                  fx_get(c, "subject"))) {
+        if (c && !of_its_patient(x, o, c)) {
             size_t old = fx_key(x, "reasonReference");
             fx_idx(x, i);
             fx_warn(x, NULL, "reason names another patient than the "
