@@ -48,8 +48,8 @@
  *                http://fhir.nl/fhir/NamingSystem/bsn, OID
  *                2.16.840.1.113883.2.4.6.3 (Nictiz); HL7 v2 authority
  *                NLMINBIZA (the ministry of the interior, as Dutch feeds
- *                name it) and type NNNLD (table 0203: national person
- *                identifier of NLD).
+ *                name it) with no type, and type NNNLD (table 0203:
+ *                national person identifier of NLD).
  * Not here: the US SSN (common/ssn.h: issuance rules, left out), the
  * Ontario health number (its Ministry publishes no check digit rule).
  */
@@ -113,8 +113,11 @@ static inline enum natid natid_scheme(struct slice system, struct slice type)
         if (slice_ieq(s, "NHS") || slice_ieq(s, "NHSNBR") ||
             slice_ieq(s, "NHSNMBR"))
             return NATID_NHS;
-        /* and the BSN's, as Dutch feeds name it */
-        if (slice_ieq(s, "NLMINBIZA"))
+        /* and the BSN's, as Dutch feeds name it, when CX-5 says no other
+         * number: the ministry issues the passport too, sent under the
+         * same authority (`^^^NLMINBIZA^PPN`, Nictiz's ZIS example), and
+         * a type NNNLD is the BSN's whatever the authority (below) */
+        if (slice_ieq(s, "NLMINBIZA") && type.len == 0)
             return NATID_NL_BSN;
     }
     if (type.len == 3 && slice_ieq(type, "NPI"))

@@ -495,6 +495,30 @@ static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap,
     return p;
 }
 
+/*
+ * The truncation character (MSH-2's fifth, HL7 v2.7 2.5.5.2; ELR's v2.5.1
+ * borrows it): a field that holds it is flagged special, so that its
+ * values are read through hl7_unescape, which takes the mark off a value's
+ * end. The scanner looks only for the bytes every message may hold; this
+ * one few senders declare, so it is looked for here, after the parse, and
+ * only then. MSH-2 declares it and is never read as a value.
+ */
+static __attribute__((noinline, cold)) void mark_truncation(struct hl7_msg *m)
+{
+    for (uint32_t s = 0; s < m->nseg; s++) {
+        const struct hl7_seg *sg = &m->seg[s];
+        if (sg->f0 == HL7_SEG_LAZY)
+            continue;               /* hl7_seg_field_lazy flags its own */
+        uint32_t k = sg->f0 + (s == 0 ? 2 : 1);     /* MSH: MSH-3 on */
+        for (; k < sg->f0 + sg->nf; k++) {
+            const char *q = m->p + (m->fld[k] & HL7_FLD_OFF);
+            const char *stop = m->p + (m->fld[k + 1] & HL7_FLD_OFF) - 1;
+            if (q < stop && memchr(q, m->tc, (size_t)(stop - q)))
+                m->fld[k] |= HL7_FLD_SPECIAL;
+        }
+    }
+}
+
 /* hl7_parse itself, or (in hl7v2_v3.c) its x86-64-v3 build */
 #if defined(HL7_V3)
 #define HL7_PARSE hl7_parse_v3
@@ -861,6 +885,8 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         }
         s = j + (j < end);      /* past its CR or LF */
     }
+    if (m->tc != HL7_NO_SEP)
+        mark_truncation(m);
     return HUB_OK;
 }
 
@@ -1295,7 +1321,7 @@ struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
         if (c == m->rs)
             *flags |= HL7_FLD_REP;
         else if (c == m->ec || c < 0x20 || c >= 0x7f || c == '"' ||
-                 c == '\\')
+                 c == '\\' || c == m->tc)   /* mark_truncation's */
             *flags |= HL7_FLD_SPECIAL;
     }
     return (struct slice){ q, (size_t)(stop - q) };
@@ -1480,6 +1506,11 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v)
 {
     v = slice_trim(v);
+    /* the truncation character last: the sender cut the value short
+     * there, and the mark is no part of it (mark_truncation); within a
+     * value it is the character itself, and escaped (\P\) always is */
+    if (v.len && (unsigned char)v.p[v.len - 1] == m->tc)
+        v = slice_trim((struct slice){ v.p, v.len - 1 });
     if (v.len == 2 && v.p[0] == '"' && v.p[1] == '"')
         return SLICE_NULL;          /* HL7 null: "delete this value" */
     if (v.len == 0 || m->ec == HL7_NO_SEP ||

@@ -69,7 +69,8 @@ static inline int hl7_cpu_v3(void)
 #define HL7_FLD_REP (1u << 31)  /* holds a repetition separator */
 #define HL7_FLD_SPECIAL (1u << 30)  /* holds the escape character or a byte
                                        JSON escapes: '"', '\\', a control
-                                       byte, DEL or a byte above 0x7f */
+                                       byte, DEL or a byte above 0x7f (or
+                                       the truncation character) */
 #define HL7_FLD_OFF 0x3fffffffu
 
 struct hl7_seg {
@@ -312,7 +313,7 @@ unsigned hl7_count(struct slice v, int sep);
  * what cannot be read); other switches are dropped. Anything else unknown
  * or unterminated is kept literally. Returns v itself when it holds no
  * escape character; the HL7 null "" becomes empty; spaces at both ends are
- * trimmed.
+ * trimmed, and so is the truncation character (MSH-2's fifth) at its end.
  */
 struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v);

@@ -203,6 +203,47 @@ Test(hl7_to_events, takes_the_trigger_from_evn_1_when_msh_9_has_none)
     cr_assert_str_eq(err.what, "event type is not supported");
 }
 
+/* F2841: MSH-2's fifth character (v2.7 2.5.5.2, ELR's v2.5.1) ends a value
+ * the sender cut short: the mark is taken off, in a field whose other bytes
+ * are plain as in one with an escape; within a value, or escaped (\P\), it
+ * is the character itself. Without the fifth character '#' is data. */
+Test(hl7_to_events, takes_the_truncation_character_off_a_value_end)
+{
+    static const char msg[] =
+        "MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||ADT^A01|CTRL1|P|2.7\r"
+        "PID|1||MRN1^^^FAC^MR||Smith#^Jo\\H\\hanna#||19800131|F|||"
+        "Flat #2 Long Stree#^^Leeds^^LS1 \\P\\\r"
+        "PV1|1|I\r"
+        "DG1|1||I10^Essential (primary) hypert#^I10\r";
+    cJSON *j = event_of(msg);
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "patient");
+    const cJSON *name =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pt, "names"), 0);
+    cr_expect_str_eq(str_at(name, "family", NULL), "Smith");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                         cJSON_GetObjectItemCaseSensitive(name, "given"), 0)),
+                     "Johanna");
+    const cJSON *addr = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(pt, "addresses"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                         cJSON_GetObjectItemCaseSensitive(addr, "lines"), 0)),
+                     "Flat #2 Long Stree");
+    cr_expect_str_eq(str_at(addr, "postal_code", NULL), "LS1 #");
+    const cJSON *dx = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "encounter"), "diagnoses"), 0);
+    cr_expect_str_eq(str_at(dx, "display", NULL), "Essential (primary) hypert");
+    cJSON_Delete(j);
+
+    /* four encoding characters: '#' is no mark, and stays */
+    j = event_of(MSH("ADT^A01", "2.7") "PID|1||MRN1^^^FAC^MR||Smith#^Jo\r");
+    name = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"), 0);
+    cr_expect_str_eq(str_at(name, "family", NULL), "Smith#");
+    cJSON_Delete(j);
+}
+
 Test(hl7_to_events, refuses_versions_outside_2_x_and_a_missing_version)
 {
     struct canon_list l;

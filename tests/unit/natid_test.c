@@ -138,6 +138,7 @@ Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
         { "2.16.840.1.113883.4.927", "", NATID_US_MBI },
         { "NLMINBIZA", "NNNLD", NATID_NL_BSN },
         { "nlminbiza", "", NATID_NL_BSN },
+        { "NLMINBIZA", "nnnld", NATID_NL_BSN },
         { "ZIS", "NNNLD", NATID_NL_BSN },
         { "http://fhir.nl/fhir/NamingSystem/bsn", "", NATID_NL_BSN },
         { "urn:oid:2.16.840.1.113883.2.4.6.3", "NNNLD", NATID_NL_BSN },
@@ -150,6 +151,9 @@ Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
         { "urn:oid:2.16.840.1.113883.4.1", "SS", NATID_NONE },
         { "", "MC", NATID_NONE },
         { "NLMINBIZ", "", NATID_NONE },
+        /* the ministry's other numbers (F2840): a passport, a licence */
+        { "NLMINBIZA", "PPN", NATID_NONE },
+        { "NLMINBIZA", "DL", NATID_NONE },
         { "", "NNBEL", NATID_NONE },
         { "", "NHSNBR", NATID_NONE },        /* an authority's name, no type */
         { "", "NHSNMBRX", NATID_NONE },
@@ -182,6 +186,10 @@ Test(natid, the_flaw_names_the_scheme_and_quotes_no_digit)
     cr_assert_null(natid_flaw(slice_from_cstr("NLMINBIZA"),
                               slice_from_cstr("NNNLD"),
                               slice_from_cstr("123456782")));
+    /* a Dutch passport number under the BSN's authority (F2840) */
+    cr_assert_null(natid_flaw(slice_from_cstr("NLMINBIZA"),
+                              slice_from_cstr("PPN"),
+                              slice_from_cstr("AA1234567")));
     cr_assert_str_eq(natid_flaw(SLICE_NULL, slice_from_cstr("NNNLD"),
                                 slice_from_cstr("000000000")),
                      "national number is a placeholder; not linked");
