@@ -715,7 +715,10 @@ Test(store, an_event_naming_another_organizations_scope_is_refused)
     release(res, 1);
     static const char *const other[] = { "urn:hub:org:org_a:ns:MRN",
                                          "URN:HUB:org:org_a:ns:MRN",
-                                         "urn:hub:org:org_ab:ns:MRN" };
+                                         "urn:hub:org:org_ab:ns:MRN",
+                                         /* its own scope is the hub's
+                                          * lower-case name only (F2781) */
+                                         "URN:HUB:org:org_b:ns:MRN" };
     for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
         add_msg(&f, 0, "org_a", "h2", "adt.update", "MRN", "1234");
         add_msg(&f, 1, "org_b", "h3", "adt.update", other[i], "1234");
@@ -754,7 +757,8 @@ Test(store, the_database_refuses_another_organizations_scope_hubd_passes)
     struct store_msg_result res[2];
     static const char *const sys[] = { "urn:hub:org:org_a:ns:MRN",
                                        "Urn:Hub:org:org_b:ns:MRN",
-                                       "urn:hub:org:org_ab" };
+                                       "urn:hub:org:org_ab",
+                                       "URN:HUB:org:org_a:ns:MRN" };
     char json[512];
 
     add_msg(&f, 0, "org_a", "s1", "adt.admit", "MRN", "1234");
