@@ -17,6 +17,7 @@
 
 #include "audit_walk.h"
 #include "common/hub_err.h"
+#include "common/idsys.h"
 #include "ctl.h"
 #include "store.h"
 
@@ -283,6 +284,11 @@ int ctl_org_authority(struct ctl *c, int argc, char **argv)
     if (rc == HUB_ENOTFOUND)
         return ctl_fail(clear ? "no such organization or map"
                               : "no organization has that id", rc);
+    if (rc == HUB_EINVALID && !clear &&
+        idsys_is_hub(slice_from_cstr(a.pos[2])))
+        return ctl_fail("a SYSTEM in the hub's own space (urn:hub:, in any "
+                        "case) is a name the hub gives, no authority's: give "
+                        "the URI of the authority the sender means", rc);
     if (rc == HUB_EINVALID)
         return ctl_fail("a NAMESPACE is the sender's own name (not empty, "
                         "no URI, not MSH-10: the hub's, of a patient known "

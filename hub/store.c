@@ -103,6 +103,7 @@ int db_fail(struct store *s, const char *op, const PGresult *r)
         st = PQstatus(s->c) == CONNECTION_OK ? "XX000" : "08006";
     memcpy(s->sqlstate, st, strlen(st) < 5 ? strlen(st) : 5);
     s->sqlstate[strlen(st) < 5 ? strlen(st) : 5] = '\0';
+    snprintf(s->constraint, sizeof(s->constraint), "%s", cons ? cons : "");
     bool refused = (st[0] == '2' && (st[1] == '2' || st[1] == '3')) ||
                    (st[0] == '5' && st[1] == '4');
     if (feed_answer(s->sqlstate))

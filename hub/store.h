@@ -275,7 +275,8 @@ int store_org_list(struct store *s, char **json_out);
  * are recorded under the URI too). *json_out: malloc'd {"copied",
  * "conflicts"}. HUB_ENOTFOUND: unknown org, or no map to clear;
  * HUB_EINVALID: ns empty, a URI or IDSYS_BY_MESSAGE (the hub's name for
- * a patient known by its message), system no URI or one of the hub's. */
+ * a patient known by its message), system no URI or one in the hub's own
+ * space (idsys_is_hub: "urn:hub:" in any case). */
 int store_authority_set(struct store *s, const char *actor, const char *org,
                         const char *ns, const char *system, char **json_out);
 /* *json_out: malloc'd [{"org","namespace","system","created_at"}], of one

@@ -333,6 +333,10 @@ int store_authority_set(struct store *s, const char *actor, const char *org,
      * such patient of the sender would be under that authority (F2141) */
     if (system != NULL && ns != NULL && strcmp(ns, IDSYS_BY_MESSAGE) == 0)
         return HUB_EINVALID;
+    /* a system in the hub's own space, "urn:hub:" in any case (RFC 8141),
+     * is a name the hub gives, no authority's (F2603; 024's CHECK) */
+    if (system != NULL && idsys_is_hub(slice_from_cstr(system)))
+        return HUB_EINVALID;
     int rc = store_query_text(s, "SELECT hub_authority_set($1, $2, $3, $4)"
                               "::text", 4, p, json_out);
     const char *st = store_last_sqlstate(s);

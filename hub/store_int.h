@@ -29,6 +29,8 @@
 struct store {
     PGconn *c;
     char sqlstate[6];
+    char constraint[64];            /* the last failure's constraint name
+                                       (PG_DIAG_CONSTRAINT_NAME), "" none */
     bool ingest_prepared;           /* INGEST_STMT exists on this session */
     bool quiet_refusals;            /* store_quiet_refusals */
     /* the names given to store_query_prepared() that exist on this session

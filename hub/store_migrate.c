@@ -93,8 +93,12 @@ static int apply_migration(struct store *s, const char *dir, const char *name)
         rc = db_exec_cmd(s, "migrate.commit", "COMMIT");
     if (rc != HUB_OK) {
         (void)db_exec_cmd(s, "migrate.rollback", "ROLLBACK");
-        log_error("store.migration_failed", "file=%s sqlstate=%s", name,
-                  s->sqlstate);
+        /* the constraint names the table whose rows a migration refuses
+         * (024: a map into the hub's space), which hubctl, its refusals
+         * quiet, would not say otherwise */
+        log_error("store.migration_failed", "file=%s sqlstate=%s "
+                  "constraint=%s", name, s->sqlstate,
+                  s->constraint[0] ? s->constraint : "-");
         rc = HUB_EDB;
     } else if (!done) {
         log_info("store.migrated", "file=%s sha=%.12s", name, sha);

@@ -614,6 +614,43 @@ Test(hubctl, an_edited_applied_migration_says_how_to_get_a_matching_db)
     cr_assert_not_null(strstr(out, "rm -rf var/pg"), "%s", out);
 }
 
+/* An upgrade over a map an older hub took into the hub's own space
+ * ("URN:HUB:...", F2603): `hubctl migrate` stops at 024 naming the table's
+ * constraint, nothing rewritten; the operator clears the map and migrates
+ * again. The database is put back where 023 left it. */
+Test(hubctl, migrate_stops_at_a_map_into_the_hub_space_until_cleared)
+{
+    char out[4096];
+    struct store *s;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add gh --name GH --kind hospital "
+                        "--scopes ingest"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "ALTER TABLE org_authorities DROP CONSTRAINT "
+                            "org_authorities_system_check, ADD CONSTRAINT "
+                            "org_authorities_system_check CHECK (system ~ "
+                            "'^[A-Za-z][A-Za-z0-9+.-]*:' AND system NOT LIKE "
+                            "'urn:hub:%'); DELETE FROM schema_migrations "
+                            "WHERE version = '024'; SELECT hub_authority_set("
+                            "'test', 'gh', 'MRN', 'URN:HUB:org:gh:ns:X')"),
+                 HUB_OK);
+    store_free(s);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "migrate", "&1"), 1, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "store.migration_failed file=024_"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "sqlstate=23514 "
+                              "constraint=org_authorities_system_check"),
+                       "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authorities gh"), 0);
+    cr_assert_not_null(strstr(out, "gh\tMRN\tURN:HUB:org:gh:ns:X"), "%s",
+                       out);
+    cr_assert_eq(hubctl(NULL, 0, "org authority gh MRN --clear"), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "migrate"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "schema at version 024"), "%s", out);
+}
+
 Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
 {
     char out[2048];
@@ -812,8 +849,16 @@ Test(hubctl, org_authority_sets_lists_and_clears_a_map)
     cr_assert_eq(hubctl_run(out, sizeof(out), "org authority gh MSH-10 "
                             "urn:oid:1.2.3", "&1"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "not MSH-10"), "%s", out);
+    /* a system in the hub's own space, "urn:hub:" in any case, is the
+     * hub's name, no authority's: said so, before the database (F2603) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org authority gh MRN "
+                            "URN:HUB:org:other:ns:MRN", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "a SYSTEM in the hub's own space"), "%s",
+                       out);
+    cr_assert_null(strstr(out, "store.db_error"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "org authorities --json"), 0);
     cr_assert_null(strstr(out, "MSH-10"), "%s", out);
+    cr_assert_null(strstr(out, "URN:HUB"), "%s", out);
     cr_assert_eq(hubctl(NULL, 0, "org authority gh MRN"), 2, "no SYSTEM");
     cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN --clear"), 0);
     cr_assert_eq(hubctl(out, sizeof(out), "org authorities --json"), 0);

@@ -6,6 +6,7 @@
  * Each test gets a fresh migrated database (tests/lib/testdb.h).
  */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "common/hub_err.h"
+#include "common/idsys.h"
+#include "readfile.h"
 #include "store.h"
 #include "../lib/storetest.h"
 #include "../lib/testdb.h"
@@ -712,7 +715,10 @@ Test(store, an_event_naming_another_organizations_scope_is_refused)
     release(res, 1);
     static const char *const other[] = { "urn:hub:org:org_a:ns:MRN",
                                          "URN:HUB:org:org_a:ns:MRN",
-                                         "urn:hub:org:org_ab:ns:MRN" };
+                                         "urn:hub:org:org_ab:ns:MRN",
+                                         /* its own scope is the hub's
+                                          * lower-case name only (F2781) */
+                                         "URN:HUB:org:org_b:ns:MRN" };
     for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
         add_msg(&f, 0, "org_a", "h2", "adt.update", "MRN", "1234");
         add_msg(&f, 1, "org_b", "h3", "adt.update", other[i], "1234");
@@ -751,7 +757,8 @@ Test(store, the_database_refuses_another_organizations_scope_hubd_passes)
     struct store_msg_result res[2];
     static const char *const sys[] = { "urn:hub:org:org_a:ns:MRN",
                                        "Urn:Hub:org:org_b:ns:MRN",
-                                       "urn:hub:org:org_ab" };
+                                       "urn:hub:org:org_ab",
+                                       "URN:HUB:org:org_a:ns:MRN" };
     char json[512];
 
     add_msg(&f, 0, "org_a", "s1", "adt.admit", "MRN", "1234");
@@ -838,6 +845,116 @@ Test(store, migration_023_clears_a_map_of_the_by_message_name)
                                      "urn:oid:1.2.7", &json), HUB_EINVALID);
     free(json);
     cr_assert_eq(qlong("SELECT count(*) FROM org_authorities"), 1);
+}
+
+/* F2603: a map made before 024 to a system in the hub's own space in
+ * another case than 001's CHECK read ("URN:HUB:..."). 024 does not rewrite
+ * it (the authority meant is the operator's to say): the migration is
+ * refused, naming the table's constraint, nothing of it applied, the maps
+ * kept; once the map is cleared it applies, and again changes nothing. The
+ * database is put back where 023 left it: 001's CHECK again, 024 not
+ * recorded; the map made then through the SQL (hubctl's C refuses it). */
+Test(store, migration_024_refuses_a_map_into_the_hub_space_until_cleared)
+{
+    char *json = NULL;
+
+    cr_assert_eq(store_exec(s, "ALTER TABLE org_authorities DROP CONSTRAINT "
+                            "org_authorities_system_check, ADD CONSTRAINT "
+                            "org_authorities_system_check CHECK (system ~ "
+                            "'^[A-Za-z][A-Za-z0-9+.-]*:' AND system NOT LIKE "
+                            "'urn:hub:%'); DELETE FROM schema_migrations "
+                            "WHERE version = '024'"), HUB_OK);
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN",
+                                     "urn:oid:1.2.9", &json), HUB_OK);
+    free(json);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_authority_set('test', "
+                       "'org_b', 'MRN', 'URN:HUB:org:org_a:ns:MRN')"), 1);
+
+    cr_assert_neq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
+    cr_assert_str_eq(store_last_sqlstate(s), "23514");
+    cr_assert_eq(qlong("SELECT count(*) FROM schema_migrations WHERE "
+                       "version = '024'"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM org_authorities"), 2);
+    cr_assert_eq(qlong("SELECT count(*) WHERE hub_id_system('org_b', 'MRN') "
+                       "= 'URN:HUB:org:org_a:ns:MRN'"), 1, "kept as it was");
+    cr_assert_eq(qlong("SELECT count(*) FROM pg_constraint WHERE conname = "
+                       "'org_authorities_system_check' AND "
+                       "pg_get_constraintdef(oid) LIKE '%lower%'"), 0,
+                 "nothing of 024 applied");
+    /* its message (PostgreSQL's log) names the table, the map, the fix */
+    char path[4096], *sql = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/024_hub_space_in_any_case.sql",
+             testdb_migrations_dir());
+    cr_assert_eq(read_file(path, 1u << 20, &sql, &len), HUB_OK);
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQexec(c, sql);
+    const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    cr_assert(m && strstr(m, "org_authorities maps") &&
+              strstr(m, ": org_b/MRN;") && strstr(m, "--clear"), "%s", m);
+    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_TABLE_NAME),
+                     "org_authorities");
+    PQclear(r);
+    PQfinish(c);
+    free(sql);
+
+    cr_assert_eq(store_authority_set(s, "test", "org_b", "MRN", NULL, &json),
+                 HUB_OK);
+    free(json);
+    cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
+    cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM schema_migrations WHERE "
+                       "version = '024'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) WHERE hub_id_system('org_a', 'MRN') "
+                       "= 'urn:oid:1.2.9'"), 1, "the other map kept");
+    cr_assert_eq(store_exec(s, "SELECT hub_authority_set('test', 'org_b', "
+                            "'MRN', 'URN:HUB:org:org_a:ns:MRN')"),
+                 HUB_EINVALID);
+    cr_assert_str_eq(store_last_sqlstate(s), "23514");
+    cr_assert_eq(qlong("SELECT count(*) FROM org_authorities"), 1);
+}
+
+/* The hub's own space, "urn:hub:" in any case (RFC 8141: scheme and NID),
+ * is no authority's (F2603): store_authority_set (hubctl org authority)
+ * refuses a map into it before the database, and 024's CHECK refuses what
+ * idsys_is_hub calls the hub's and nothing else, system by system. */
+Test(store, a_map_into_the_hub_space_is_refused_in_any_case)
+{
+    static const char *const sys[] = {
+        "urn:hub:org:org_b:ns:MRN", "URN:HUB:org:org_b:ns:MRN",
+        "Urn:hUb:x", "uRN:HUB:", "urn:hubx:1", "urn:hub", "urn:hu:b:1",
+        "urnx:hub:1", "URN:OID:1.2.9", "urn:h\u00fcb:1", "urn:\u0130ub:1",
+        "http://urn:hub:/x"
+    };
+    char *json = NULL, sql[256];
+
+    for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+        char *lit = NULL;
+        snprintf(sql, sizeof(sql), "SELECT U&'%s'", sys[i]);
+        cr_assert_eq(store_query_text(s, sql, 0, NULL, &lit), HUB_OK);
+        bool hubs = idsys_is_hub(slice_from_cstr(lit));
+        cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", lit,
+                                         &json), hubs ? HUB_EINVALID : HUB_OK,
+                     "%s", sys[i]);
+        free(json);
+        json = NULL;
+        snprintf(sql, sizeof(sql), "SELECT hub_authority_set('test', "
+                 "'org_b', 'MRN', U&'%s')", sys[i]);
+        cr_assert_eq(store_exec(s, sql), hubs ? HUB_EINVALID : HUB_OK, "%s",
+                     sys[i]);
+        free(lit);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM org_authorities WHERE "
+                       "lower(system) LIKE 'urn:hub:%'"), 0);
+    /* refused in C before the database: without the CHECK too */
+    cr_assert_eq(store_exec(s, "ALTER TABLE org_authorities DROP CONSTRAINT "
+                            "org_authorities_system_check"), HUB_OK);
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN",
+                                     "URN:HUB:org:org_b:ns:MRN", &json),
+                 HUB_EINVALID);
+    free(json);
+    cr_assert_eq(qlong("SELECT count(*) FROM org_authorities WHERE "
+                       "lower(system) LIKE 'urn:hub:%'"), 0);
 }
 
 /* The operator says what a sender means by its own name (F113): hospital
