@@ -218,6 +218,12 @@ static int do_entry(struct doc *dc, enum section_kind kind,
     if (ccda_has_template(st, T_SMOKING_STATUS) ||
         ccda_has_template(st, T_TOBACCO_USE))
         return HUB_OK;
+    /* a total sent as a lab result, alone or in a Result Organizer: read
+     * once the body is (F2800); the entry is read on as before */
+    ccda_note_result(dc, st);
+    if (ccda_is(st, "organizer"))
+        CCDA_FOREACH(comp, st, "component")
+            ccda_note_result(dc, ccda_child(comp, "observation"));
     if (ccda_is(st, "observation") && ccda_has_template(st, T_ASSESSMENT_SCALE))
         return ccda_do_scale(dc, st);
     if (ccda_is(st, "observation") && (mood_is(st, "GOL") ||
