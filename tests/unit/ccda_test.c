@@ -3234,6 +3234,8 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
         /* F1542: without their rows these gave no event at all */
         { "1156191002", "housing-instability" },
         { "1184702004", "financial-insecurity" },
+        /* F2662 (F2801): OpenEMR's Synthea patient's problem */
+        { "266948004", "incarceration-status" },
     };
     char doc[4096];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
