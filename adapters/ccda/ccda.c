@@ -13,7 +13,8 @@
  * This file walks the body and is the entry point; the parts it calls
  * share ccda_doc.h:
  *   ccda_header.c   the header: patient, organizations, id, time
- *   ccda_screen.c   screenings: assessment scales, loose items
+ *   ccda_screen.c   screenings: assessment scales, loose items, totals
+ *                   sent as results
  *   ccda_entries.c  conditions, concerns, goals, referrals, the care plan
  *   ccda_event.c    one event's envelope, labels and limits; SDOH domains
  */
