@@ -13,7 +13,8 @@
  * This file walks the body and is the entry point; the parts it calls
  * share ccda_doc.h:
  *   ccda_header.c   the header: patient, organizations, id, time
- *   ccda_screen.c   screenings: assessment scales, loose items
+ *   ccda_screen.c   screenings: assessment scales, loose items, totals
+ *                   sent as results
  *   ccda_entries.c  conditions, concerns, goals, referrals, the care plan
  *   ccda_event.c    one event's envelope, labels and limits; SDOH domains
  */
@@ -218,6 +219,12 @@ static int do_entry(struct doc *dc, enum section_kind kind,
     if (ccda_has_template(st, T_SMOKING_STATUS) ||
         ccda_has_template(st, T_TOBACCO_USE))
         return HUB_OK;
+    /* a total sent as a lab result, alone or in a Result Organizer: read
+     * once the body is (F2800); the entry is read on as before */
+    ccda_note_result(dc, st);
+    if (ccda_is(st, "organizer"))
+        CCDA_FOREACH(comp, st, "component")
+            ccda_note_result(dc, ccda_child(comp, "observation"));
     if (ccda_is(st, "observation") && ccda_has_template(st, T_ASSESSMENT_SCALE))
         return ccda_do_scale(dc, st);
     if (ccda_is(st, "observation") && (mood_is(st, "GOL") ||

@@ -85,6 +85,16 @@ struct loose {
     bool absent;                    /* negated: the finding is not there */
 };
 
+/* A total of the dictionary an assessment sent as a number (an item of an
+ * Assessment Scale Observation), or a Result Observation given as a
+ * screening: what a later result of the same total is compared with
+ * (F2800) */
+struct sent_total {
+    struct slice code;
+    double value;
+    long day;                       /* days since 1970, -1 undated */
+};
+
 struct doc {
     struct arena *a;
     const struct dict *d;
@@ -124,6 +134,12 @@ struct doc {
     size_t n_goals;
     struct loose *loose;
     size_t n_loose;
+    /* Result Observations whose code is a total of the dictionary, read
+     * once the body is (ccda_flush_loose), and the totals already sent */
+    const struct ccda_node **results;
+    size_t n_results;
+    struct sent_total *totals;
+    size_t n_totals;
     struct known known[MAX_KNOWN];
     size_t n_known;
     struct outcome outcomes[MAX_OUTCOMES];
@@ -289,12 +305,14 @@ int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
 int ccda_read_header(struct doc *dc, struct slice *message_id);
 
 /* ccda_screen.c: whether Assessment Scale Observation `obs` is a
- * screening; its events; a loose Social History observation noted for
- * ccda_flush_loose, which gives their screenings once the body is read */
+ * screening; its events; a loose Social History observation, or a Result
+ * Observation of a total (F2800), noted for ccda_flush_loose, which gives
+ * their screenings once the body is read */
 bool ccda_scale_is_screening(struct doc *dc, const struct ccda_node *obs,
                              int depth);
 int ccda_do_scale(struct doc *dc, const struct ccda_node *obs);
 void ccda_note_loose(struct doc *dc, const struct ccda_node *obs);
+void ccda_note_result(struct doc *dc, const struct ccda_node *obs);
 int ccda_flush_loose(struct doc *dc);
 
 /* ccda_entries.c: a Problem Observation (category health-concern when

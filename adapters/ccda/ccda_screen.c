@@ -7,6 +7,8 @@
  * instrument and given once the body is read, and so are assessments (a
  * Social History Observation that asserts an SDOH finding: an item in the
  * finding's domain, as the FHIR adapter reads an SDOHCC Observation).
+ * A Result Observation whose code is an instrument's total, sent as a
+ * number, is that instrument's screening too (F2800).
  */
 #include "ccda/ccda_doc.h"
 
@@ -19,6 +21,7 @@
 /* template ids (C-CDA R2.1) */
 #define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
 #define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
+#define T_RESULT_OBS "2.16.840.1.113883.10.20.22.4.2"
 
 struct resp {
     struct dict_response r;
@@ -326,6 +329,56 @@ static bool outside_encounter(const struct doc *dc, const char *iso)
 {
     long d = iso_day(iso), lo = iso_day(dc->enc_lo), hi = iso_day(dc->enc_hi);
     return d >= 0 && ((lo >= 0 && d < lo - 1) || (hi >= 0 && d > hi + 1));
+}
+
+/* The day of an item: its own effectiveTime's, else its panel's; -1 when
+ * neither is day precise. */
+static long item_day(const struct ccda_node *obs, const struct ccda_node *panel)
+{
+    char iso[48];
+    const char *ts = ts_of(ccda_child(obs, "effectiveTime"));
+    if (ts == NULL && panel)
+        ts = ts_of(ccda_child(panel, "effectiveTime"));
+    return ts && ccda_ts_iso(ts, iso, sizeof(iso)) ? iso_day(iso) : -1;
+}
+
+/* The number an item was answered with, as sent (a decimal unrounded). */
+static double resp_number(const struct resp *r)
+{
+    return r->decimal ? r->dvalue : (double)r->r.value;
+}
+
+/* Whether the document already sent total `t`: the same code and value
+ * on the same day. */
+static bool total_sent(const struct doc *dc, const struct sent_total *t)
+{
+    for (size_t i = 0; i < dc->n_totals; i++)
+        if (slice_eq_slice(dc->totals[i].code, t->code) &&
+            dc->totals[i].value == t->value && dc->totals[i].day == t->day)
+            return true;
+    return false;
+}
+
+static void note_total(struct doc *dc, const struct sent_total *t)
+{
+    if (dc->n_totals >= MAX_LOOSE)
+        return;
+    if (dc->totals == NULL)
+        dc->totals = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->totals));
+    dc->totals[dc->n_totals++] = *t;
+}
+
+/* The totals a scale's items sent as numbers, remembered for the results
+ * that say the same again (F2800). */
+static void note_scale_totals(struct doc *dc, const struct ccda_node *scale,
+                              const struct resp *rs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rs[i].r.has_value &&
+            dict_sum_find(dc->d, NULL, rs[i].r.question))
+            note_total(dc, &(struct sent_total){ rs[i].r.question,
+                                                 resp_number(&rs[i]),
+                                                 item_day(rs[i].obs, scale) });
 }
 
 /*
@@ -715,6 +768,7 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
     collect_items(dc, obs, rs, &n, 0, &truncated);
     if (n == 0)
         return HUB_OK;          /* a bare total: nothing to score */
+    note_scale_totals(dc, obs, rs, n);
     /* a panel the dictionary does not name is a screening with no
      * instrument, or its own code as one, as FHIR carries a panel's
      * (F90); its items are scored each by the question */
@@ -870,7 +924,56 @@ static void read_assessment(struct doc *dc, const struct loose *l,
     r->absent = finding && l->absent;
 }
 
-int ccda_flush_loose(struct doc *dc)
+/* The instrument whose total `code` is: the first in file order (95614-4
+ * is AHC's and the NYS screening's), as ccda_note_loose takes an item's. */
+static const struct dict_instrument *sum_instrument(const struct dict *d,
+                                                    struct slice code)
+{
+    for (size_t i = 0; i < dict_instrument_count(d); i++)
+        if (dict_sum_find(d, dict_instrument_at(d, i), code))
+            return dict_instrument_at(d, i);
+    return NULL;
+}
+
+/* A Result Observation (4.2) whose code is an instrument's total: OpenEMR
+ * writes Synthea's HARK 76504-0 so, a lab result in a Results section
+ * (F2661, F2800). Remembered, and read once the body is (give_result), so
+ * that an assessment of the same total anywhere in the document is known
+ * first. A result of any other code (PHQ-9 44261-6, outside the
+ * dictionary: F2543) is none of the hub's. */
+void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
+{
+    if (obs == NULL || !ccda_has_template(obs, T_RESULT_OBS) ||
+        !mood_is(obs, "EVN") || negated(obs) ||
+        sum_instrument(dc->d, ccda_token(ccda_code_of(obs))) == NULL)
+        return;
+    push_node(dc->a, &dc->results, &dc->n_results, obs, MAX_LOOSE);
+}
+
+/* A total sent as a result: its instrument's screening, the one item the
+ * total, scored as a scale holding it alone is (the sender's total: its
+ * verdict by the dictionary's rule), the result its record (id, time,
+ * performer). Only a number is a total; one the document already sent,
+ * as an assessment's item or as a result, on the same day with the same
+ * value, is said once. */
+static int give_result(struct doc *dc, const struct ccda_node *obs)
+{
+    struct resp *rs = arena_alloc(dc->a, sizeof(*rs));
+    read_response(dc->a, obs, rs);
+    if (!rs->r.has_value)
+        return HUB_OK;
+    struct sent_total t = { rs->r.question, resp_number(rs),
+                            item_day(obs, NULL) };
+    if (total_sent(dc, &t))
+        return HUB_OK;
+    note_total(dc, &t);
+    return emit_screening(dc, sum_instrument(dc->d, rs->r.question), rs, 1,
+                          obs, false);
+}
+
+/* The loose items: a screening of each instrument they answer, and one
+ * of the assessments. */
+static int give_loose(struct doc *dc)
 {
     bool *done;
 
@@ -896,4 +999,12 @@ int ccda_flush_loose(struct doc *dc)
             return rc;
     }
     return HUB_OK;
+}
+
+int ccda_flush_loose(struct doc *dc)
+{
+    int rc = give_loose(dc);
+    for (size_t i = 0; rc == HUB_OK && i < dc->n_results; i++)
+        rc = give_result(dc, dc->results[i]);
+    return rc;
 }

@@ -461,6 +461,136 @@ Test(ccda_screening, a_hark_yes_is_a_positive_screen_labelled_sdv,
     }
 }
 
+/* F2800 (F2661 as the lead decided it): a total of an instrument of the
+ * dictionary sent as a Result Observation (4.2) in a Result Organizer of a
+ * Results section, as OpenEMR writes Synthea's HARK 76504-0 (PQ, unit
+ * {score}), is that instrument's screening: the result is its record (id,
+ * time), the total its one item, scored as the sender's. `extra` is put
+ * after the Results section (another section, or ""). */
+static const char *result_doc(const char *code, const char *value,
+                              const char *day, const char *extra)
+{
+    static char buf[8192];
+    snprintf(buf, sizeof(buf),
+             HEAD "<component><structuredBody><component><section>"
+                  "<templateId root=\"2.16.840.1.113883.10.20.22.2.3.1\"/>"
+                  "<code code=\"30954-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                  "<entry><organizer classCode=\"BATTERY\" moodCode=\"EVN\">"
+                  "<templateId root=\"2.16.840.1.113883.10.20.22.4.1\"/>"
+                  "<statusCode code=\"completed\"/><component><observation "
+                  "classCode=\"OBS\" moodCode=\"EVN\"><templateId "
+                  "root=\"2.16.840.1.113883.10.20.22.4.2\"/><id root=\"1.2.3\" "
+                  "extension=\"R1\"/><code code=\"%s\" "
+                  "codeSystem=\"2.16.840.1.113883.6.1\"/><statusCode "
+                  "code=\"completed\"/><effectiveTime value=\"%s\"/><value "
+                  "xsi:type=\"PQ\" value=\"%s\" unit=\"{score}\"/></observation>"
+                  "</component></organizer></entry></section></component>%s"
+                  "</structuredBody></component></ClinicalDocument>",
+             code, day, value, extra);
+    return buf;
+}
+
+Test(ccda_screening, a_hark_total_sent_as_a_result_is_a_hark_screening,
+     .init = setup, .fini = teardown)
+{
+    for (int yes = 1; yes >= 0; yes--) {
+        struct run r = run_str(result_doc("76504-0", yes ? "1" : "0",
+                                          "20240622", ""));
+        cJSON *ev = first_event(&r, yes ? 2 : 1);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                         "screening.completed");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(ev, "occurred_at")),
+                         "2024-06-22");
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(sc, "instrument")),
+                         "76499-3");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "id")),
+                         "urn:hl7ii:1.2.3:R1");
+        char *pd = cJSON_PrintUnformatted(
+            cJSON_GetObjectItem(sc, "positive_domains"));
+        cr_expect_str_eq(pd, yes ? "[\"intimate-partner-violence\"]" : "[]");
+        free(pd);
+        cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+        cr_assert(s0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(s0, "code")),
+                         "76504-0");
+        cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, yes);
+        cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(s0, "from_sender")));
+        cJSON *sens = cJSON_GetObjectItem(ev, "sensitivity");
+        if (yes) {
+            char *l = cJSON_PrintUnformatted(sens);
+            cr_expect_str_eq(l, "[\"sdv\"]");
+            free(l);
+            cJSON *pos = cJSON_ParseWithLength(r.out.ev[1].json.p,
+                                               r.out.ev[1].json.len);
+            cr_expect_str_eq(cJSON_GetStringValue(
+                                 cJSON_GetObjectItem(pos, "type")),
+                             "screening.positive");
+            cJSON_Delete(pos);
+        } else {
+            cr_expect_null(sens, "a total of 0 discloses nothing");
+        }
+        cJSON_Delete(ev);
+    }
+    /* depression is outside the SDOH dictionary (F2543): a PHQ-9 total,
+     * PHQ-2's and GAD-7's are results as any other, no event; so is a
+     * HARK total sent in words, with no number */
+    static const char *const none[][2] = {
+        { "44261-6", "16" }, { "55758-7", "3" }, { "70274-6", "9" },
+    };
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        struct run r = run_str(result_doc(none[i][0], none[i][1], "20240622",
+                                          ""));
+        cr_expect_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "%s: %zu events", none[i][0], r.out.n);
+    }
+}
+
+/* F2800: the same total sent twice in one document, as a result and as an
+ * item of an Assessment Scale Observation of the same day and value, is
+ * one screening (the assessment's, which tells more); a result of another
+ * day or value is a screening of its own, and so is each of the same
+ * result's repeats only once. */
+Test(ccda_screening, a_total_sent_as_a_result_and_an_assessment_is_one_screening,
+     .init = setup, .fini = teardown)
+{
+    static const char scale[] =
+        "<component><section><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.2.17\"/><entry><observation "
+        "classCode=\"OBS\" moodCode=\"EVN\"><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.4.69\"/><id root=\"1.2.3\" "
+        "extension=\"S1\"/><code code=\"76499-3\" "
+        "codeSystem=\"2.16.840.1.113883.6.1\"/><effectiveTime "
+        "value=\"20240622\"/><entryRelationship typeCode=\"COMP\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76504-0\" codeSystem=\"2.16.840.1.113883.6.1\"/><value "
+        "xsi:type=\"INT\" value=\"1\"/></observation></entryRelationship>"
+        "</observation></entry></section></component>";
+    struct run r = run_str(result_doc("76504-0", "1", "20240622", scale));
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "id")),
+                     "urn:hl7ii:1.2.3:S1", "the assessment's screening");
+    cJSON_Delete(ev);
+    /* another day, another value: two screenings each */
+    r = run_str(result_doc("76504-0", "1", "20240301", scale));
+    cr_expect_eq(r.out.n, 4, "%zu events", r.out.n);
+    r = run_str(result_doc("76504-0", "0", "20240622", scale));
+    cr_expect_eq(r.out.n, 3, "%zu events", r.out.n);
+    /* the result twice: once */
+    char twice[8192];
+    const char *doc = result_doc("76504-0", "1", "20240622", "");
+    const char *sec = strstr(doc, "<component><section>");
+    const char *end = strstr(doc, "</structuredBody>");
+    int len = (int)(end - sec);
+    snprintf(twice, sizeof(twice), "%.*s%.*s%s", (int)(end - doc), doc, len,
+             sec, end);
+    r = run_str(twice);
+    cr_expect_eq(r.out.n, 2, "%zu events", r.out.n);
+}
+
 /* F31: a screening names the visit the document tells (componentOf/
  * encompassingEncounter/id), as the FHIR and CSV adapters name theirs;
  * none when the document names none. */
@@ -3104,6 +3234,8 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
         /* F1542: without their rows these gave no event at all */
         { "1156191002", "housing-instability" },
         { "1184702004", "financial-insecurity" },
+        /* F2662 (F2801): OpenEMR's Synthea patient's problem */
+        { "266948004", "incarceration-status" },
     };
     char doc[4096];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

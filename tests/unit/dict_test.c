@@ -2193,6 +2193,8 @@ Test(dict, snomed_findings_name_their_domain)
         { "423315002", "social-connection" },
         { "73595000", "stress" },
         { "706893006", "intimate-partner-violence" },
+        /* F2662 (F2801): Synthea's onset on PRAPARE's incarceration Yes */
+        { "266948004", "incarceration-status" },
         { "1137434003", "protective-factor" },
         { "467771000124109", "food-insecurity" },
         { "464031000124101", "food-insecurity" },
@@ -2205,7 +2207,7 @@ Test(dict, snomed_findings_name_their_domain)
         cr_assert_not_null(dom, "%s", rows[i].code);
         cr_assert_str_eq(dom, rows[i].domain, "%s", rows[i].code);
     }
-    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 19);
+    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 20);
     /* left out on purpose: no one domain, or not a need */
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("105531004")),
                    "Housing unsatisfactory: instability or inadequate housing");
