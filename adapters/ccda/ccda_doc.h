@@ -47,6 +47,7 @@ struct narr_index {
 
 /* template ids more than one part reads (C-CDA R2.1); each part has its own */
 #define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
+#define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
 #define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
 #define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
 

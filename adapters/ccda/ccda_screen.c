@@ -437,6 +437,23 @@ static void words_by_display(struct doc *dc, struct resp *rs)
     }
 }
 
+/* The sum a sender's total answers (an item that is no question but a
+ * sum's code: 76504-0 beside or without HARK's questions), as scored; its
+ * item is written with the sum's domain, label and verdict, as the FHIR
+ * and CSV adapters write it (F2803). NULL for any other item. */
+static const struct dict_sum_result *
+sent_sum(const struct doc *dc, const struct dict_instrument *inst,
+         const struct dict_scoring *sc, size_t i, const struct resp *r)
+{
+    const struct dict_sum *sum = sc->items[i].item || r->assessed ? NULL
+        : dict_sum_find(dc->d, inst, r->r.question);
+    for (size_t k = 0; sum && k < sc->n_sums; k++)
+        if (sc->sums[k].sum == sum ||
+            strcmp(sc->sums[k].sum->code, sum->code) == 0)
+            return &sc->sums[k];
+    return NULL;
+}
+
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                           struct resp *rs, size_t n,
@@ -496,7 +513,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     /* what the sender said: interpretation codes (a derived item sent is
      * an item, compared where it is written, F2680) */
     for (size_t i = 0; i < n; i++) {
-        const char *dom = rs[i].assessed ? rs[i].assessed : sc.items[i].domain;
+        const struct dict_sum_result *sr = sent_sum(dc, inst, &sc, i, &rs[i]);
+        const char *dom = rs[i].assessed ? rs[i].assessed
+                          : sr           ? sr->sum->domain
+                                         : sc.items[i].domain;
         int said = rs[i].sender;
         if (dom == NULL || said == 0)
             continue;
@@ -589,7 +609,15 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         }
         jw_kv_str(w, "text", rs[i].text);
         const char *dom = ir->domain;
+        const char *label = it ? it->label : NULL;
         enum dict_verdict v = ir->verdict;
+        const struct dict_sum_result *sr = sent_sum(dc, inst, &sc, i, &rs[i]);
+        if (sr) {
+            dom = sr->sum->domain;
+            label = sr->sum->label;
+            if (sr->complete)
+                v = sr->verdict;
+        }
         if (rs[i].assessed) {
             /* the sender's assertion of a finding, not an answer to score
              * (as the FHIR adapter reads an SDOHCC Observation Assessment);
@@ -599,8 +627,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                 : rs[i].absent ? DICT_NEGATIVE : DICT_UNKNOWN;
         }
         jw_kv_cstr(w, "domain", dom);
-        if (it)
-            jw_kv_cstr(w, "label", it->label);
+        jw_kv_cstr(w, "label", label);
         if (v != DICT_UNKNOWN) {
             jw_key(w, "positive");
             jw_bool(w, v == DICT_POSITIVE);
@@ -775,6 +802,15 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
     return emit_screening(dc, inst, rs, n, obs, truncated);
 }
 
+/* A total sent alone, in event mood and not negated: read once the body
+ * is (ccda_flush_loose, give_result). */
+static void note_total_entry(struct doc *dc, const struct ccda_node *obs)
+{
+    if (!mood_is(obs, "EVN") || negated(obs))
+        return;
+    push_node(dc->a, &dc->results, &dc->n_results, obs, MAX_LOOSE);
+}
+
 /* The question of an assessment: the observation's code, or its LOINC
  * translation when the code is in another system (the C-CDA Companion
  * Guide codes its SDOH Social History Observation 160476009 "Social /
@@ -871,6 +907,10 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
 
     if (q.len == 0 || dc->n_loose >= MAX_LOOSE)
         return;
+    if (dict_sum_instrument(dc->d, q)) {
+        note_total_entry(dc, obs);  /* a total alone (F2802) */
+        return;
+    }
     if (negated(obs)) {
         note_assessment(dc, obs);
         return;
@@ -924,42 +964,73 @@ static void read_assessment(struct doc *dc, const struct loose *l,
     r->absent = finding && l->absent;
 }
 
-/* The instrument whose total `code` is: the first in file order (95614-4
- * is AHC's and the NYS screening's), as ccda_note_loose takes an item's. */
-static const struct dict_instrument *sum_instrument(const struct dict *d,
-                                                    struct slice code)
+/* The total an observation coded `code` sends: `code` itself when it is a
+ * sum (76504-0), the instrument's sum when `code` is a panel whose one sum
+ * adds all its items (76499-3 valued is its total, F2802; AHC's 95614-4
+ * is its safety questions' alone, no total of 96777-8); *inst the
+ * instrument. SLICE_NULL when neither. */
+static struct slice total_of(const struct dict *d, struct slice code,
+                             const struct dict_instrument **inst)
 {
-    for (size_t i = 0; i < dict_instrument_count(d); i++)
-        if (dict_sum_find(d, dict_instrument_at(d, i), code))
-            return dict_instrument_at(d, i);
-    return NULL;
+    *inst = dict_sum_instrument(d, code);
+    if (*inst)
+        return code;
+    *inst = dict_instrument_find(d, code);
+    if (*inst && (*inst)->n_sums == 1 &&
+        (*inst)->sums[0].n_items == (*inst)->n_items)
+        return slice_from_cstr((*inst)->sums[0].code);
+    *inst = NULL;
+    return SLICE_NULL;
 }
 
-/* A Result Observation (4.2) whose code is an instrument's total: OpenEMR
- * writes Synthea's HARK 76504-0 so, a lab result in a Results section
- * (F2661, F2800). Remembered, and read once the body is (give_result), so
- * that an assessment of the same total anywhere in the document is known
- * first. A result of any other code (PHQ-9 44261-6, outside the
- * dictionary: F2543) is none of the hub's. */
+/* An Assessment Scale Observation holding no item: no entryRelationship
+ * with an observation (its value, if any, is all it says). */
+static bool bare_scale(const struct ccda_node *obs)
+{
+    if (!ccda_has_template(obs, T_ASSESSMENT_SCALE))
+        return false;
+    CCDA_FOREACH(er, obs, "entryRelationship")
+        if (ccda_child(er, "observation"))
+            return false;
+    return true;
+}
+
+/* A total of an instrument of the dictionary sent alone is that
+ * instrument's screening however the document sends it (F2802): a Result
+ * Observation (4.2) coded with the total (OpenEMR writes Synthea's HARK
+ * 76504-0 so, a lab result in a Results section: F2661, F2800), or an
+ * Assessment Scale Observation (4.69) with a value and no items, coded
+ * with the total or with its panel (76499-3 valued). A Social History
+ * observation coded with a total is noted by ccda_note_loose. Remembered,
+ * and read once the body is (give_result), so that an assessment of the
+ * same total anywhere in the document is known first. A result of any
+ * other code (PHQ-9 44261-6, outside the dictionary: F2543) is none of
+ * the hub's. */
 void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
 {
-    if (obs == NULL || !ccda_has_template(obs, T_RESULT_OBS) ||
-        !mood_is(obs, "EVN") || negated(obs) ||
-        sum_instrument(dc->d, ccda_token(ccda_code_of(obs))) == NULL)
+    const struct dict_instrument *inst;
+    if (obs == NULL)
         return;
-    push_node(dc->a, &dc->results, &dc->n_results, obs, MAX_LOOSE);
+    struct slice code = ccda_token(ccda_code_of(obs));
+    if (ccda_has_template(obs, T_RESULT_OBS) &&
+        dict_sum_instrument(dc->d, code))
+        note_total_entry(dc, obs);
+    else if (bare_scale(obs) && !slice_empty(total_of(dc->d, code, &inst)))
+        note_total_entry(dc, obs);
 }
 
-/* A total sent as a result: its instrument's screening, the one item the
- * total, scored as a scale holding it alone is (the sender's total: its
- * verdict by the dictionary's rule), the result its record (id, time,
- * performer). Only a number is a total; one the document already sent,
- * as an assessment's item or as a result, on the same day with the same
- * value, is said once. */
+/* A total sent alone: its instrument's screening, the one item the total
+ * (as a panel's total is written, F2803), scored as a scale holding it
+ * alone is (the sender's total: its verdict by the dictionary's rule),
+ * the observation its record (id, time, performer). Only a number is a
+ * total; one the document already sent, as an assessment's item or alone,
+ * on the same day with the same value, is said once. */
 static int give_result(struct doc *dc, const struct ccda_node *obs)
 {
+    const struct dict_instrument *inst;
     struct resp *rs = arena_alloc(dc->a, sizeof(*rs));
     read_response(dc->a, obs, rs);
+    rs->r.question = total_of(dc->d, rs->r.question, &inst);
     if (!rs->r.has_value)
         return HUB_OK;
     struct sent_total t = { rs->r.question, resp_number(rs),
@@ -967,8 +1038,7 @@ static int give_result(struct doc *dc, const struct ccda_node *obs)
     if (total_sent(dc, &t))
         return HUB_OK;
     note_total(dc, &t);
-    return emit_screening(dc, sum_instrument(dc->d, rs->r.question), rs, 1,
-                          obs, false);
+    return emit_screening(dc, inst, rs, 1, obs, false);
 }
 
 /* The loose items: a screening of each instrument they answer, and one

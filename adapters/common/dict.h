@@ -269,6 +269,12 @@ const struct dict_sum *dict_sum_find(const struct dict *d,
 const struct dict_derived *dict_derived_find(const struct dict *d,
                                              const struct dict_instrument *inst,
                                              struct slice code);
+/* The instrument whose sum `code` is: the first in file order (95614-4 is
+ * AHC's and the NYS screening's), as a loose item takes the first that
+ * asks it. A total sent alone is that instrument's screening (F2802,
+ * F2803). NULL when `code` is no sum. */
+const struct dict_instrument *dict_sum_instrument(const struct dict *d,
+                                                  struct slice code);
 
 /* ---- scoring ---------------------------------------------------------------- */
 

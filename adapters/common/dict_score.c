@@ -91,6 +91,16 @@ const struct dict_sum *dict_sum_find(const struct dict *d,
     return NULL;
 }
 
+const struct dict_instrument *dict_sum_instrument(const struct dict *d,
+                                                  struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < d->n_inst; i++)
+        if (sum_in(&d->inst[i], code))
+            return &d->inst[i];
+    return NULL;
+}
+
 const struct dict_derived *dict_derived_find(const struct dict *d,
                                              const struct dict_instrument *inst,
                                              struct slice code)

@@ -110,13 +110,20 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
  * questions that shares a few with an instrument is not that instrument
  * (a PHQ-9 opens with the two PHQ-2 items of the AHC HRSN supplemental
  * questions, and was sent on as an AHC HRSN screening). Two smallest of
- * one size are a guess between them: none (schemas/dict/README.md). */
+ * one size are a guess between them: none (schemas/dict/README.md). A
+ * sum's code alone names the sum's instrument (dict_sum_instrument). */
 const struct dict_instrument *fx_infer_instrument(struct fx *x,
                                                   const struct scr *s)
 {
     const struct dict_instrument *best = NULL;
     bool tie = false;
     size_t known = 0;
+    /* a total sent alone (76504-0) is its instrument's screening, as the
+     * C-CDA adapter names it (F2803) */
+    if (s->n == 1)
+        best = dict_sum_instrument(x->d, slice_from_cstr(s->r[0].question));
+    if (best)
+        return best;
     for (size_t i = 0; i < s->n; i++)
         if (dict_item_find(x->d, NULL, slice_from_cstr(s->r[i].question)))
             known++;

@@ -591,6 +591,158 @@ Test(ccda_screening, a_total_sent_as_a_result_and_an_assessment_is_one_screening
     cr_expect_eq(r.out.n, 2, "%zu events", r.out.n);
 }
 
+/* `what` put in `doc` after `mark`. */
+static void insert_after(char *doc, const char *mark, const char *what)
+{
+    char *at = strstr(doc, mark);
+    cr_assert_not_null(at, "%s", mark);
+    at += strlen(mark);
+    memmove(at + strlen(what), at, strlen(at) + 1);
+    memcpy(at, what, strlen(what));
+}
+
+/* F2802 (as the lead decided it): a total sent alone is its instrument's
+ * screening however the document sends it. `tmpl` the observation's
+ * template (4.69, 4.38, or "" for none), `code` its code, `value` its
+ * value (PQ), `extra` attributes of the observation (moodCode, negationInd
+ * or none) and items; in a Social History section. */
+static const char *lone_section(const char *tmpl, const char *code,
+                                const char *value, const char *day,
+                                const char *extra)
+{
+    static char buf[2048];
+    char tid[128] = "";
+    if (*tmpl)
+        snprintf(tid, sizeof(tid),
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.%s\"/>",
+                 tmpl);
+    snprintf(buf, sizeof(buf),
+             "<component><section><templateId "
+             "root=\"2.16.840.1.113883.10.20.22.2.17\"/><entry><observation "
+             "classCode=\"OBS\" %s>%s<id root=\"1.2.3\" extension=\"L1\"/>"
+             "<code code=\"%s\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "<effectiveTime value=\"%s\"/><value xsi:type=\"PQ\" "
+             "value=\"%s\" unit=\"{score}\"/></observation></entry>"
+             "</section></component>",
+             *extra && *extra != '<' ? extra : "moodCode=\"EVN\"", tid,
+             code, day, value);
+    if (*extra == '<') {
+        char *at = strstr(buf, "</observation>");
+        char rest[2048];
+        snprintf(rest, sizeof(rest), "%s", at);
+        snprintf(at, sizeof(buf) - (size_t)(at - buf), "%s%s", extra, rest);
+    }
+    return buf;
+}
+
+/* The document of lone_section alone. */
+static const char *lone_doc(const char *tmpl, const char *code,
+                            const char *value, const char *extra)
+{
+    static char doc[4096];
+    snprintf(doc, sizeof(doc),
+             HEAD "<component><structuredBody>%s</structuredBody>"
+                  "</component></ClinicalDocument>",
+             lone_section(tmpl, code, value, "20240622", extra));
+    return doc;
+}
+
+Test(ccda_screening, a_total_sent_alone_is_its_instruments_screening,
+     .init = setup, .fini = teardown)
+{
+    /* an Assessment Scale Observation coded with the total or with its
+     * panel, a Social History Observation, an observation of Social
+     * History with no template: HARK, one item 76504-0 = 1, positive */
+    static const char *const forms[][2] = {
+        { "69", "76504-0" }, { "69", "76499-3" },
+        { "38", "76504-0" }, { "", "76504-0" },
+    };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        struct run r = run_str(lone_doc(forms[i][0], forms[i][1], "1", ""));
+        cJSON *ev = first_event(&r, 2);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(sc, "instrument")),
+                         "76499-3", "%s %s", forms[i][0], forms[i][1]);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "id")),
+                         "urn:hl7ii:1.2.3:L1");
+        char *items = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "items"));
+        cr_expect_str_eq(items,
+                         "[{\"question\":\"76504-0\",\"value\":1,\"unit\":"
+                         "\"{score}\",\"domain\":\"intimate-partner-violence\","
+                         "\"positive\":true}]",
+                         "%s %s", forms[i][0], forms[i][1]);
+        free(items);
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(ev, "occurred_at")),
+                         "2024-06-22");
+        cJSON_Delete(ev);
+    }
+    /* 0: completed, negative */
+    struct run r = run_str(lone_doc("69", "76499-3", "0", ""));
+    cr_expect_eq(r.out.n, 1, "%zu events", r.out.n);
+    /* the sender's POS on a panel's total item names the total's domain,
+     * as FHIR's interpretation on a total does (F2803) */
+    r = run_str(lone_doc("69", "76499-3", "1",
+                         "<entryRelationship typeCode=\"COMP\"><observation "
+                         "classCode=\"OBS\" moodCode=\"EVN\"><code "
+                         "code=\"76504-0\"/><interpretationCode code=\"POS\"/>"
+                         "<value xsi:type=\"INT\" value=\"1\"/></observation>"
+                         "</entryRelationship>"));
+    cJSON *ev = first_event(&r, 2);
+    char *said = cJSON_PrintUnformatted(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "screening"), "sender_positive_domains"));
+    cr_expect_str_eq(said ? said : "(none)", "[\"intimate-partner-violence\"]");
+    free(said);
+    cJSON_Delete(ev);
+    /* none: negated, planned, a panel holding items (its own reading),
+     * a panel whose sum is no total of it (AHC's 95614-4 is the safety
+     * questions' alone), a panel with no sum */
+    static const char *const none[][3] = {
+        { "69", "76504-0", "moodCode=\"EVN\" negationInd=\"true\"" },
+        { "38", "76504-0", "moodCode=\"EVN\" negationInd=\"true\"" },
+        { "69", "76504-0", "moodCode=\"INT\"" },
+        { "69", "96777-8", "" },
+        { "69", "88121-9", "" },
+    };
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        r = run_str(lone_doc(none[i][0], none[i][1], "1", none[i][2]));
+        cr_expect_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "%s %s %s: %zu events", none[i][0],
+                     none[i][1], none[i][2], r.out.n);
+    }
+    /* a 76499-3 holding an item is read as the panel it is: its value is
+     * not a second screening */
+    r = run_str(lone_doc("69", "76499-3", "1",
+                         "<entryRelationship typeCode=\"COMP\"><observation "
+                         "classCode=\"OBS\" moodCode=\"EVN\"><code "
+                         "code=\"76503-2\"/><value xsi:type=\"CD\" "
+                         "code=\"LA33-6\"/></observation></entryRelationship>"));
+    cr_expect_eq(r.out.n, 2, "%zu events", r.out.n);
+}
+
+/* F2802: round 179's rule against repeats holds for every form: the same
+ * total, value and day sent alone twice (a result and a scale, a scale
+ * and a Social History observation) is one screening; another day two. */
+Test(ccda_screening, a_total_sent_alone_twice_is_one_screening,
+     .init = setup, .fini = teardown)
+{
+    char extra[4096];
+    snprintf(extra, sizeof(extra), "%s",
+             lone_section("69", "76504-0", "1", "20240622", ""));
+    struct run r = run_str(result_doc("76504-0", "1", "20240622", extra));
+    cr_expect_eq(r.out.n, 2, "result and scale: %zu events", r.out.n);
+    snprintf(extra, sizeof(extra), "%s",
+             lone_section("38", "76504-0", "1", "20240622", ""));
+    r = run_str(result_doc("76504-0", "1", "20240622", extra));
+    cr_expect_eq(r.out.n, 2, "result and social history: %zu", r.out.n);
+    snprintf(extra, sizeof(extra), "%s%s",
+             lone_section("69", "76499-3", "1", "20240622", ""),
+             lone_section("38", "76504-0", "1", "20240622", ""));
+    r = run_str(result_doc("76504-0", "1", "20240301", extra));
+    cr_expect_eq(r.out.n, 4, "two days: %zu events", r.out.n);
+}
+
 /* F31: a screening names the visit the document tells (componentOf/
  * encompassingEncounter/id), as the FHIR and CSV adapters name theirs;
  * none when the document names none. */
@@ -627,15 +779,6 @@ Test(ccda_screening, a_screening_names_the_documents_encounter,
 /* F59: who took the screening is the entry's own author (else its
  * performer), by id, else the organization's it acts for; the panel's
  * first, then an item's. The header's author is not taken. */
-static void insert_after(char *doc, const char *mark, const char *what)
-{
-    char *at = strstr(doc, mark);
-    cr_assert_not_null(at, "%s", mark);
-    at += strlen(mark);
-    memmove(at + strlen(what), at, strlen(at) + 1);
-    memcpy(at, what, strlen(what));
-}
-
 static const char *performer_of(const char *header, const char *panel_part,
                                 const char *item)
 {

@@ -272,3 +272,107 @@ Test(same_answers, a_sent_derived_item_is_the_senders_and_compared)
                 "[]");
     expect_derived_warnings(&f, &c, &v, 0);
 }
+
+/* A HARK total of 1 sent alone (F2802, F2803, as the lead decided them):
+ * a FHIR Observation coded 76504-0, and in C-CDA an Assessment Scale
+ * Observation coded 76504-0 or 76499-3 with its own value and no
+ * components, a Social History Observation coded 76504-0 and a Result
+ * Observation coded 76504-0. Each is the HARK screening its panel would
+ * be: the instrument named, the total its one item as a panel's total is
+ * written, intimate-partner-violence positive, labelled sdv. */
+#define HARK_FHIR_OF(value)                                                  \
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","  \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"   \
+    "CodeSystem/observation-category\",\"code\":\"survey\"}]}],"             \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"       \
+    "\"76504-0\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"             \
+    "\"effectiveDateTime\":\"2026-01-15\"," value "}"
+#define HARK_FHIR                                                            \
+    HARK_FHIR_OF("\"valueQuantity\":{\"value\":1,\"unit\":\"{score}\","       \
+                 "\"system\":\"http://unitsofmeasure.org\","                 \
+                 "\"code\":\"{score}\"}")
+#define LONE_OBS(tmpl, code)                                                 \
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"                \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4." tmpl "\"/>"           \
+    "<id root=\"1.2.3\" extension=\"T1\"/>"                                  \
+    "<code code=\"" code "\" codeSystem=\"2.16.840.1.113883.6.1\"/>"         \
+    "<statusCode code=\"completed\"/><effectiveTime value=\"20260115\"/>"    \
+    "<value xsi:type=\"PQ\" value=\"1\" unit=\"{score}\"/>"                  \
+    "</observation></entry>"
+#define LONE_CCDA(section, entry)                                            \
+    "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "                            \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"               \
+    "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"                 \
+    "<effectiveTime value=\"20260115\"/>"                                    \
+    "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "        \
+    "extension=\"P1\"/></patientRole></recordTarget>"                        \
+    "<component><structuredBody><component><section>"                        \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2." section "\"/>"        \
+    entry "</section></component></structuredBody></component>"              \
+    "</ClinicalDocument>"
+#define HARK_CSV                                                             \
+    "screening_id,patient_id,instrument,screened_at,question,answer,value\r\n" \
+    "S1,P1,76499-3,2026-01-15,76504-0,,1\r\n"
+
+/* The members that must agree between `f` and `c`, and the labels. */
+static void expect_same_two(struct canon_list *f, struct canon_list *c,
+                            const char *what)
+{
+    static const char *const keys[] = { "instrument", "items", "domains",
+                                        "positive_domains", "scores",
+                                        "sender_positive_domains" };
+    for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+        char *fs = screening_member(f, keys[k]);
+        char *cs = screening_member(c, keys[k]);
+        cr_expect_str_eq(cs, fs, "%s: %s differs from FHIR's", what, keys[k]);
+        free(fs);
+        free(cs);
+    }
+    cr_expect_eq(c->n, f->n, "%s: events", what);
+    for (size_t i = 0; i < f->n && i < c->n; i++) {
+        cJSON *fe = cJSON_ParseWithLength(f->ev[i].json.p, f->ev[i].json.len);
+        cJSON *ce = cJSON_ParseWithLength(c->ev[i].json.p, c->ev[i].json.len);
+        char *fl = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(fe, "sensitivity"));
+        char *cl = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(ce, "sensitivity"));
+        cr_expect_str_eq(cl ? cl : "", fl ? fl : "", "%s: labels", what);
+        free(fl);
+        free(cl);
+        cJSON_Delete(fe);
+        cJSON_Delete(ce);
+    }
+}
+
+Test(same_answers, a_lone_hark_total_is_the_hark_screening_in_every_form)
+{
+    static const struct { const char *what, *doc; } forms[] = {
+        { "4.69 coded 76504-0", LONE_CCDA("17", LONE_OBS("69", "76504-0")) },
+        { "4.69 coded 76499-3", LONE_CCDA("17", LONE_OBS("69", "76499-3")) },
+        { "4.38 coded 76504-0", LONE_CCDA("17", LONE_OBS("38", "76504-0")) },
+        { "4.2 coded 76504-0", LONE_CCDA("3.1", LONE_OBS("2", "76504-0")) },
+    };
+    struct canon_list f = fhir_run(HARK_FHIR);
+    cr_expect_eq(f.n, 2, "completed and positive");
+    char *inst = screening_member(&f, "instrument");
+    cr_expect_str_eq(inst, "\"76499-3\"", "the total's instrument");
+    free(inst);
+    char *items = screening_member(&f, "items");
+    cr_expect_str_eq(items, "[{\"question\":\"76504-0\",\"value\":1,"
+                            "\"unit\":\"{score}\",\"domain\":"
+                            "\"intimate-partner-violence\",\"positive\":true}]");
+    free(items);
+    char *pos = screening_member(&f, "positive_domains");
+    cr_expect_str_eq(pos, "[\"intimate-partner-violence\"]");
+    free(pos);
+    for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+        struct canon_list c = ccda_run(forms[i].doc);
+        cr_assert_gt(c.n, 0, "%s: no event", forms[i].what);
+        expect_same_two(&f, &c, forms[i].what);
+    }
+    /* CSV names the instrument on every row: its HARK of the total alone
+     * is the same screening (a number with no unit, as valueInteger) */
+    f = fhir_run(HARK_FHIR_OF("\"valueInteger\":1"));
+    struct canon_list v = csv_run(HARK_CSV);
+    expect_same_two(&f, &v, "CSV's HARK of its total");
+}
