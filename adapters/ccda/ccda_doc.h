@@ -84,6 +84,9 @@ struct loose {
     const char *domain;
     const struct ccda_node *finding;
     bool absent;                    /* negated: the finding is not there */
+    bool total;                     /* a sum's code (76504-0): with items of
+                                       its instrument it joins them, alone
+                                       it is read as a total alone is */
 };
 
 /* A total of the dictionary an assessment sent as a number (an item of an

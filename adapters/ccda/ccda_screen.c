@@ -890,7 +890,7 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
     if (dc->loose == NULL)
         dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
     dc->loose[dc->n_loose++] =
-        (struct loose){ obs, NULL, dom, finding, absent };
+        (struct loose){ obs, NULL, dom, finding, absent, false };
 }
 
 /* A loose observation whose code is a screening item: remember it, with
@@ -907,8 +907,14 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
 
     if (q.len == 0 || dc->n_loose >= MAX_LOOSE)
         return;
-    if (dict_sum_instrument(dc->d, q)) {
-        note_total_entry(dc, obs);  /* a total alone (F2802) */
+    inst = dict_sum_instrument(dc->d, q);
+    if (inst) {                 /* a total (F2802): not denied */
+        if (!negated(obs)) {
+            if (dc->loose == NULL)
+                dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
+            dc->loose[dc->n_loose++] =
+                (struct loose){ obs, inst, NULL, NULL, false, true };
+        }
         return;
     }
     if (negated(obs)) {
@@ -938,7 +944,7 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
     }
     if (dc->loose == NULL)
         dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL, false };
+    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL, false, false };
 }
 
 /* An assessment as an item: its question (assessment_question), its
@@ -1041,8 +1047,19 @@ static int give_result(struct doc *dc, const struct ccda_node *obs)
     return emit_screening(dc, inst, rs, 1, obs, false);
 }
 
-/* The loose items: a screening of each instrument they answer, and one
- * of the assessments. */
+/* Whether the loose entries of loose[i]'s instrument are all totals. */
+static bool totals_alone(const struct doc *dc, size_t i)
+{
+    if (dc->loose[i].inst == NULL)
+        return false;
+    for (size_t j = i; j < dc->n_loose; j++)
+        if (dc->loose[j].inst == dc->loose[i].inst && !dc->loose[j].total)
+            return false;
+    return true;
+}
+
+/* The loose items: a screening of each instrument they answer (a total
+ * among its items is one of them, F2802), and one of the assessments. */
 static int give_loose(struct doc *dc)
 {
     bool *done;
@@ -1053,6 +1070,17 @@ static int give_loose(struct doc *dc)
     for (size_t i = 0; i < dc->n_loose; i++) {
         if (done[i])
             continue;
+        if (totals_alone(dc, i)) {
+            /* a total with no item of its instrument: as a result is read
+             * (its id and time, the rule against repeats) */
+            for (size_t j = i; j < dc->n_loose; j++)
+                if (!done[j] && dc->loose[j].inst == dc->loose[i].inst) {
+                    push_node(dc->a, &dc->results, &dc->n_results,
+                              dc->loose[j].obs, MAX_LOOSE);
+                    done[j] = true;
+                }
+            continue;
+        }
         struct resp *rs = arena_alloc(dc->a, dc->n_loose * sizeof(*rs));
         size_t n = 0;
         for (size_t j = i; j < dc->n_loose; j++) {
@@ -1064,6 +1092,7 @@ static int give_loose(struct doc *dc)
                 read_response(dc->a, dc->loose[j].obs, &rs[n++]);
             done[j] = true;
         }
+        note_scale_totals(dc, NULL, rs, n);
         int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL, false);
         if (rc != HUB_OK)
             return rc;

@@ -591,6 +591,34 @@ Test(ccda_screening, a_total_sent_as_a_result_and_an_assessment_is_one_screening
     cr_expect_eq(r.out.n, 2, "%zu events", r.out.n);
 }
 
+/* F2802: a total sent in Social History beside loose items of its
+ * instrument is not alone: it joins them, one screening (as FHIR gathers
+ * loose Observations of one day), the sender's total scored. */
+Test(ccda_screening, a_loose_total_beside_its_items_joins_them,
+     .init = setup, .fini = teardown)
+{
+    static const char doc[] =
+        HEAD "<component><structuredBody><component><section><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76503-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<effectiveTime value=\"20240622\"/><value xsi:type=\"CD\" "
+        "code=\"LA33-6\"/></observation></entry>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76504-0\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<effectiveTime value=\"20240622\"/><value xsi:type=\"INT\" "
+        "value=\"1\"/></observation></entry>"
+        "</section></component></structuredBody></component>"
+        "</ClinicalDocument>";
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "instrument")),
+                     "76499-3");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "items")), 2);
+    cJSON_Delete(ev);
+}
+
 /* `what` put in `doc` after `mark`. */
 static void insert_after(char *doc, const char *mark, const char *what)
 {
