@@ -14,6 +14,9 @@
  *        message, each of the panel's patient (the same entry, reference or
  *        identifier; none: the panel's): a member of another patient
  *        refuses the panel at that member and is read on its own (F2582);
+ *        a grouping with none that panels of two patients name is
+ *        neither's: each panel is read without it, warned at its
+ *        hasMember, and its members of a patient on their own (F2741);
  *        loose item Observations of one patient in one message
  *        form one screening (named by their questions when they are of
  *        one encounter, as a response without a known questionnaire is:

@@ -55,6 +55,9 @@ struct fx_entry {
     const cJSON *panel_subject; /* Observation with no subject: that of
                                    a panel naming it, which it takes
                                    (fx_mark_consumed, F2582) */
+    bool of_two_panels;         /* a grouping with no subject that panels
+                                   of two patients name, at any depth:
+                                   no one's, read by neither (F2741) */
 };
 
 struct fx_warn {
@@ -341,6 +344,10 @@ void fx_mark_consumed(struct fx *x);
 /* Whether a response of the message that gave an event says what the
  * Observation `e` (of_response) says: false, and it is read alone. */
 bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e);
+/* The patient screening entry `e` is held to: its subject, else (an
+ * Observation with none) that of the panel naming it; NULL for a grouping
+ * two patients' panels name (F2741). */
+const cJSON *fx_obs_subject(const struct fx_entry *e);
 /* Before events: fold each Procedure that fulfils a referral of the same
  * message into that referral's event, else each that a screening names in
  * partOf into that screening's (see fx_procedure). */
