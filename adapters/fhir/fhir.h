@@ -109,7 +109,10 @@
  *                      ServiceRequest it is basedOn) as referral.performed;
  *                      else, named in partOf by a screening of the message
  *                      (the assessment's administration, HCPCS G0136), into
- *                      that screening as screening.procedures; otherwise
+ *                      that screening as screening.procedures; never into
+ *                      another patient's (the referral or screening is
+ *                      kept, takes nothing from it and warns at the
+ *                      reference: F2622); otherwise
  *                      careplan.updated with it as the activity
  *                      (see fx_mark_procedures in fhir_procedure.c for why)
  *   Patient, Organization, and any other type inside a Bundle:

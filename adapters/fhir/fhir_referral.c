@@ -697,6 +697,7 @@ int fx_task(struct fx *x, struct fx_entry *e)
         if (r) {
             jw_arr_lazy(&w, "outputs", &open);
             jw_cstr(&w, fx_name_of(x, r));
+            fx_warn_output_of_another(x, o, fx_ref_of(c, "valueReference"));
         }
         fx_pop(x, old);
     }

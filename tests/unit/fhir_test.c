@@ -5501,6 +5501,103 @@ Test(fhir, a_screening_carries_the_procedure_it_was_part_of)
                      "the screening it was part of was refused");
 }
 
+/* F2622 (round 169), decided in F2621's way: a Procedure was folded into
+ * the referral Task whose output names it, the request its basedOn names
+ * or the screening whose partOf names it, whoever its patient: p2's
+ * Procedure was told in p1's referral or screening and in no event of its
+ * own. Now the referral or screening is kept, takes nothing from it and
+ * warns once at the reference; the Procedure gives its own event, as if
+ * nothing named it. One patient in two forms (F2740) is no slip; a Task
+ * "for" another patient than its request is carried as sent (F2), so a
+ * Procedure of either is the referral's. Every order. */
+#define PR_OF(subj, extra)                                                  \
+    "{\"resourceType\":\"Procedure\",\"id\":\"pr\",\"status\":"            \
+    "\"completed\",\"subject\":{\"reference\":\"" subj "\"},\"code\":"     \
+    "{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":"        \
+    "\"3457005\"}]}" extra "}"
+#define SR_OF(subj)                                                         \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"        \
+    "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":\"" subj   \
+    "\"},\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","    \
+    "\"code\":\"3457005\"}]}}"
+#define OUTPUT_TASK(who)                                                    \
+    "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":\"completed\","    \
+    "\"intent\":\"order\",\"for\":{\"reference\":\"" who "\"},\"code\":"   \
+    "{\"coding\":[{\"code\":\"fulfill\"}]},\"focus\":{\"reference\":"      \
+    "\"ServiceRequest/s\"},\"output\":[{\"type\":{\"text\":\"done\"},"     \
+    "\"valueReference\":{\"reference\":\"Procedure/pr\"}}]}"
+#define PART_OF_PR ",\"partOf\":[{\"reference\":\"Procedure/pr\"}]"
+Test(fhir, a_procedure_of_another_patient_is_not_folded_into_a_referral_or_screening)
+{
+    static const struct {
+        const char *ents[3];
+        size_t n;
+        const char *want;
+    } cases[] = {
+        /* 0: a Task's output */
+        { { OUTPUT_TASK("Patient/p1"), SR_OF("Patient/p1"),
+            PR_OF("Patient/p2", "") }, 3,
+          "careplan.updated Procedure/pr (absent) (absent); "
+          "referral.created ServiceRequest/s (absent) (absent); "
+          "referral.updated Task/t (absent) (absent) "
+          "[.resource.output[0].valueReference procedure names another "
+          "patient than the referral: nothing taken from it]; " },
+        /* 1: the same patient in another form: folded */
+        { { OUTPUT_TASK("Patient/p1"), SR_OF("Patient/p1"),
+            PR_OF("https://ehr.example/fhir/Patient/p1/_history/2", "") }, 3,
+          "referral.created ServiceRequest/s (absent) (absent); "
+          "referral.updated Task/t (absent) Procedure/pr; " },
+        /* 2: a Task for another patient than its request (F2): a
+         * Procedure of the request's patient is the referral's */
+        { { OUTPUT_TASK("Patient/cbo"), SR_OF("Patient/p1"),
+            PR_OF("Patient/p1", "") }, 3,
+          "referral.created ServiceRequest/s (absent) (absent); "
+          "referral.updated Task/t (absent) Procedure/pr [.resource.for "
+          "task is for another patient than its focus ServiceRequest's "
+          "subject]; " },
+        /* 3: a Procedure's basedOn */
+        { { SR_OF("Patient/p1"),
+            PR_OF("Patient/p2", ",\"basedOn\":[{\"reference\":"
+                                "\"ServiceRequest/s\"}]") }, 2,
+          "careplan.updated Procedure/pr (absent) (absent) "
+          "[.resource.basedOn[0] request names another patient than the "
+          "procedure: not told in that referral]; "
+          "referral.created ServiceRequest/s (absent) (absent); " },
+        /* 4: a screening Observation's partOf */
+        { { SUBJ_OBS("o1", "88122-7", "\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},", "\"effectiveDateTime\":"
+                     "\"2026-01-08\",\"valueCodeableConcept\":{\"coding\":"
+                     "[{\"system\":\"http://loinc.org\",\"code\":"
+                     "\"LA28397-0\"}]}" PART_OF_PR),
+            PR_OF("Patient/p2", "") }, 2,
+          "careplan.updated Procedure/pr (absent) (absent); "
+          "screening.completed Observation/o1 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; "
+          "screening.positive Observation/o1 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; " },
+        /* 5: a QuestionnaireResponse's partOf */
+        { { "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","
+            "\"status\":\"completed\",\"subject\":{\"reference\":"
+            "\"Patient/p1\"},\"authored\":\"2024-02-01\"" PART_OF_PR
+            ",\"item\":[" QR_ITEM("88122-7", "LA28397-0") "]}",
+            PR_OF("Patient/p2", "") }, 2,
+          "careplan.updated Procedure/pr (absent) (absent); "
+          "screening.completed QuestionnaireResponse/q9 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; "
+          "screening.positive QuestionnaireResponse/q9 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; " },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char what[16];
+        snprintf(what, sizeof(what), "case %zu", i);
+        expect_in_every_order(cases[i].ents, cases[i].n, cases[i].want, what);
+    }
+}
+
 /* F60: the language the screening was taken in, from SHIN-NY's
  * observation-language extension; never Resource.language. */
 Test(fhir, a_screening_carries_the_language_it_was_taken_in)
