@@ -4370,6 +4370,24 @@ Test(fhir, a_task_for_another_patient_than_its_request_warns)
     snprintf(json, sizeof(json), fmt, "a");
     cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 1, "warnings"), "(absent)");
+    /* one patient in two forms is one (fx_same_patient, F2740): the
+     * Task's Type/urn:uuid slip for the Patient its request names by
+     * urn (F2762) */
+    static const char slip[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:pa\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"a\"}},"
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"completed\",\"intent\":\"order\",\"subject\":"
+        "{\"reference\":\"urn:uuid:pa\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":"
+        "\"Patient/urn:uuid:pa\"}}}]}";
+    cr_assert_eq(run(slip, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    const char *w = field_of(&out, 1, "warnings");
+    cr_expect(strstr(w, "another patient") == NULL, "%s", w);
 }
 
 /* F81: the Nigeria Core referral Task (r24-ngcore_Task-NgTask-001) is
