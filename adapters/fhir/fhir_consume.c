@@ -162,17 +162,17 @@ bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e)
            (x->bundle && repeats_a_response(x, e, true));
 }
 
-/* The patient an Observation is held to: its subject, else that of a
- * panel naming it */
-static const cJSON *obs_subject(const struct fx_entry *e)
+const cJSON *fx_obs_subject(const struct fx_entry *e)
 {
     const cJSON *s = fx_get(e->res, "subject");
-    return s ? s : e->panel_subject;
+    return s ? s : e->of_two_panels ? NULL : e->panel_subject;
 }
 
 /* A member with no subject takes its panel's, as deep as hasMember nests
  * (a grouping Observation with none between a panel and its items): so
- * an item of another patient under it is not its panel's (F2582) */
+ * an item of another patient under it is not its panel's (F2582). A
+ * grouping that panels of two patients name, and one under it, is no
+ * one's (F2741): not the first panel's in the message's order */
 static void mark_panel_subjects(struct fx *x)
 {
     bool more = true;
@@ -183,14 +183,21 @@ static void mark_panel_subjects(struct fx *x)
             const cJSON *subj, *hm = fx_get(e->res, "hasMember");
             if (e->failed || !cJSON_IsArray(hm) ||
                 strcmp(e->type, "Observation") != 0 ||
-                !(subj = obs_subject(e)))
+                !((subj = fx_obs_subject(e)) || e->of_two_panels))
                 continue;
             for (const cJSON *r = hm->child; r; r = r->next) {
                 struct fx_entry *t = fx_resolve(x, fx_str_of(r, "reference"));
-                if (t && t != e && !t->panel_subject &&
-                    strcmp(t->type, "Observation") == 0 &&
-                    !fx_get(t->res, "subject")) {
+                if (!t || t == e || t->of_two_panels ||
+                    strcmp(t->type, "Observation") != 0 ||
+                    fx_get(t->res, "subject"))
+                    continue;
+                if (!t->panel_subject && subj) {
                     t->panel_subject = subj;
+                    more = true;
+                } else if (fx_get(t->res, "hasMember") &&
+                           (!subj ||
+                            !fx_same_patient(x, t->panel_subject, subj))) {
+                    t->of_two_panels = true;
                     more = true;
                 }
             }
@@ -219,10 +226,12 @@ void fx_mark_consumed(struct fx *x)
              * instead of every member consuming every other */
             /* nor is a member of another patient, which refuses the
              * panel and is read on its own (F2582) */
+            /* no one's grouping holds no one's members alone (F2741) */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
                 !fx_code_instrument(x, t->res) &&
-                fx_same_patient(x, obs_subject(e),
-                                fx_get(t->res, "subject"))) {
+                fx_same_patient(x, fx_obs_subject(e),
+                                fx_get(t->res, "subject")) &&
+                !(e->of_two_panels && fx_get(t->res, "subject"))) {
                 t->consumed = true;
                 t->of_response = false;     /* the panel's, whatever else */
             }

@@ -55,6 +55,9 @@ struct fx_entry {
     const cJSON *panel_subject; /* Observation with no subject: that of
                                    a panel naming it, which it takes
                                    (fx_mark_consumed, F2582) */
+    bool of_two_panels;         /* a grouping with no subject that panels
+                                   of two patients name, at any depth:
+                                   no one's, read by neither (F2741) */
 };
 
 struct fx_warn {
@@ -93,7 +96,8 @@ struct fx {
     bool modifiers;             /* the body holds a modifierExtension */
     bool names_plain;           /* the parse saw no member name twice and
                                    none named modifierExtension */
-    bool screening_procedures;  /* a Procedure is folded into a screening */
+    bool screening_procedures;  /* a screening names a Procedure of the
+                                   message in partOf */
     struct fx_entry *ents;
     size_t n_ents;
     /* entries by fullUrl and by Type/id (fx_resolve): open addressing,
@@ -341,10 +345,21 @@ void fx_mark_consumed(struct fx *x);
 /* Whether a response of the message that gave an event says what the
  * Observation `e` (of_response) says: false, and it is read alone. */
 bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e);
+/* The patient screening entry `e` is held to: its subject, else (an
+ * Observation with none) that of the panel naming it; NULL for a grouping
+ * two patients' panels name (F2741). */
+const cJSON *fx_obs_subject(const struct fx_entry *e);
 /* Before events: fold each Procedure that fulfils a referral of the same
  * message into that referral's event, else each that a screening names in
- * partOf into that screening's (see fx_procedure). */
+ * partOf into that screening's (see fx_procedure); never one of another
+ * patient than that referral's or screening's, which is read on its own
+ * (F2622). */
 void fx_mark_procedures(struct fx *x);
+/* Warns at a referral Task's output[i].valueReference (the path where
+ * the reading is) when `ref` names a Procedure of the message of another
+ * patient than the referral's: nothing is taken from it (F2622). */
+void fx_warn_output_of_another(struct fx *x, const cJSON *task,
+                               const char *ref);
 /* Whether `host` (a Procedure's folded_into) is a screening resource. */
 bool fx_is_screening_host(const struct fx_entry *host);
 /* "procedures": those folded into screening entry `e` or into an

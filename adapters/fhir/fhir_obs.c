@@ -103,6 +103,14 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
         if (!fx_same_patient(x, s->subject, fx_get(me->res, "subject")))
             return fx_fail(x, HUB_EINVALID, "member names another patient "
                                             "than the panel");
+        /* nor a grouping with none that another patient's panel names
+         * too: it is neither's, in whichever order they come (F2741) */
+        if (me->of_two_panels) {
+            fx_warn(x, NULL, "member has no subject and another patient's "
+                             "panel names it too: nothing taken from it");
+            fx_pop(x, o2);
+            continue;
+        }
         /* each Observation counts once per screening: a member listed
          * twice, or a cycle, must not multiply the work (10000 references
          * to a panel of 10000 references ...) */
