@@ -170,9 +170,9 @@ static const cJSON *obs_subject(const struct fx_entry *e)
     return s ? s : e->panel_subject;
 }
 
-/* Each panel's members looked up once, for the marking below and for
- * the panel's reading (obs_members): every member was looked up three
- * times, 7% of a screening bundle's reading (F2708) */
+/* Each panel's members looked up once, and their subjects read, for the
+ * marking below and for the panel's reading (obs_members): every member
+ * was looked up three times and its subject read as often (F2708) */
 static void resolve_members(struct fx *x)
 {
     for (size_t i = 0; i < x->n_ents; i++) {
@@ -188,6 +188,7 @@ static void resolve_members(struct fx *x)
             struct fx_member *m = &e->members[e->n_members++];
             m->ref = cJSON_IsString(ref) ? ref->valuestring : NULL;
             m->e = fx_resolve(x, m->ref);
+            m->subject = m->e ? fx_get(m->e->res, "subject") : NULL;
         }
     }
 }
@@ -206,10 +207,10 @@ static void mark_panel_subjects(struct fx *x)
             if (!e->members || !(subj = obs_subject(e)))
                 continue;
             for (size_t k = 0; k < e->n_members; k++) {
-                struct fx_entry *t = e->members[k].e;
+                const struct fx_member *m = &e->members[k];
+                struct fx_entry *t = m->e;
                 if (t && t != e && !t->panel_subject &&
-                    strcmp(t->type, "Observation") == 0 &&
-                    !fx_get(t->res, "subject")) {
+                    strcmp(t->type, "Observation") == 0 && !m->subject) {
                     t->panel_subject = subj;
                     more = true;
                 }
@@ -230,8 +231,10 @@ void fx_mark_consumed(struct fx *x)
         if (!e->consumed && (derived_from_response(x, e, false) ||
                              (x->bundle && repeats_a_response(x, e, false))))
             e->consumed = e->of_response = true;
+        const cJSON *subj = e->members ? obs_subject(e) : NULL;
         for (size_t k = 0; k < e->n_members; k++) {
-            struct fx_entry *t = e->members[k].e;
+            const struct fx_member *m = &e->members[k];
+            struct fx_entry *t = m->e;
             /* a panel of a known instrument always makes its own
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
@@ -239,8 +242,7 @@ void fx_mark_consumed(struct fx *x)
              * panel and is read on its own (F2582) */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
                 !fx_code_instrument(x, t->res) &&
-                fx_same_patient(x, obs_subject(e),
-                                fx_get(t->res, "subject"))) {
+                fx_same_patient(x, subj, m->subject)) {
                 t->consumed = true;
                 t->of_response = false;     /* the panel's, whatever else */
             }

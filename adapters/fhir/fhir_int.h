@@ -22,11 +22,13 @@
 _Static_assert(FX_MAX_LABELS >= DICT_MAX_LABELS,
                "an event holds every label the dictionary may name");
 
-/* A panel's hasMember[i]: its reference string and the entry fx_resolve
- * found for it before any entry was read, or NULL (F2708) */
+/* A panel's hasMember[i]: its reference string, the entry fx_resolve
+ * found for it before any entry was read (or NULL) and that entry's
+ * subject (F2708) */
 struct fx_member {
     const char *ref;
     struct fx_entry *e;
+    const cJSON *subject;
 };
 
 struct fx_entry {
