@@ -168,6 +168,29 @@ const cJSON *fx_obs_subject(const struct fx_entry *e)
     return s ? s : e->of_two_panels ? NULL : e->panel_subject;
 }
 
+/* Each panel's members looked up once, and their subjects read, for the
+ * marking below and for the panel's reading (obs_members): every member
+ * was looked up three times and its subject read as often (F2708) */
+static void resolve_members(struct fx *x)
+{
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        const cJSON *hm = fx_get(e->res, "hasMember");
+        if (e->failed || !cJSON_IsArray(hm) || !hm->child ||
+            strcmp(e->type, "Observation") != 0)
+            continue;
+        e->members = arena_alloc(x->a, (size_t)cJSON_GetArraySize(hm) *
+                                           sizeof(*e->members));
+        for (const cJSON *r = hm->child; r; r = r->next) {
+            const cJSON *ref = fx_get(r, "reference");
+            struct fx_member *m = &e->members[e->n_members++];
+            m->ref = cJSON_IsString(ref) ? ref->valuestring : NULL;
+            m->e = fx_resolve(x, m->ref);
+            m->subject = m->e ? fx_get(m->e->res, "subject") : NULL;
+        }
+    }
+}
+
 /* A member with no subject takes its panel's, as deep as hasMember nests
  * (a grouping Observation with none between a panel and its items): so
  * an item of another patient under it is not its panel's (F2582). A
@@ -180,16 +203,15 @@ static void mark_panel_subjects(struct fx *x)
         more = false;
         for (size_t i = 0; i < x->n_ents; i++) {
             const struct fx_entry *e = &x->ents[i];
-            const cJSON *subj, *hm = fx_get(e->res, "hasMember");
-            if (e->failed || !cJSON_IsArray(hm) ||
-                strcmp(e->type, "Observation") != 0 ||
+            const cJSON *subj;
+            if (!e->members ||
                 !((subj = fx_obs_subject(e)) || e->of_two_panels))
                 continue;
-            for (const cJSON *r = hm->child; r; r = r->next) {
-                struct fx_entry *t = fx_resolve(x, fx_str_of(r, "reference"));
+            for (size_t k = 0; k < e->n_members; k++) {
+                const struct fx_member *m = &e->members[k];
+                struct fx_entry *t = m->e;
                 if (!t || t == e || t->of_two_panels ||
-                    strcmp(t->type, "Observation") != 0 ||
-                    fx_get(t->res, "subject"))
+                    strcmp(t->type, "Observation") != 0 || m->subject)
                     continue;
                 if (!t->panel_subject && subj) {
                     t->panel_subject = subj;
@@ -207,6 +229,7 @@ static void mark_panel_subjects(struct fx *x)
 
 void fx_mark_consumed(struct fx *x)
 {
+    resolve_members(x);
     mark_panel_subjects(x);
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
@@ -216,11 +239,10 @@ void fx_mark_consumed(struct fx *x)
         if (!e->consumed && (derived_from_response(x, e, false) ||
                              (x->bundle && repeats_a_response(x, e, false))))
             e->consumed = e->of_response = true;
-        const cJSON *hm = fx_get(e->res, "hasMember");
-        for (const cJSON *r = cJSON_IsArray(hm) ? hm->child : NULL; r; r = r->next) {
-            const cJSON *ref = fx_get(r, "reference");
-            struct fx_entry *t =
-                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+        const cJSON *subj = e->members ? fx_obs_subject(e) : NULL;
+        for (size_t k = 0; k < e->n_members; k++) {
+            const struct fx_member *m = &e->members[k];
+            struct fx_entry *t = m->e;
             /* a panel of a known instrument always makes its own
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
@@ -229,9 +251,8 @@ void fx_mark_consumed(struct fx *x)
             /* no one's grouping holds no one's members alone (F2741) */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
                 !fx_code_instrument(x, t->res) &&
-                fx_same_patient(x, fx_obs_subject(e),
-                                fx_get(t->res, "subject")) &&
-                !(e->of_two_panels && fx_get(t->res, "subject"))) {
+                fx_same_patient(x, subj, m->subject) &&
+                !(e->of_two_panels && m->subject)) {
                 t->consumed = true;
                 t->of_response = false;     /* the panel's, whatever else */
             }

@@ -22,6 +22,15 @@
 _Static_assert(FX_MAX_LABELS >= DICT_MAX_LABELS,
                "an event holds every label the dictionary may name");
 
+/* A panel's hasMember[i]: its reference string, the entry fx_resolve
+ * found for it before any entry was read (or NULL) and that entry's
+ * subject (F2708) */
+struct fx_member {
+    const char *ref;
+    struct fx_entry *e;
+    const cJSON *subject;
+};
+
 struct fx_entry {
     const cJSON *res;           /* the resource object */
     const char *type;           /* resourceType */
@@ -30,6 +39,10 @@ struct fx_entry {
     const char *full_url;       /* may be NULL */
     const char *name;           /* "Type/id" once known (fx_entry_name) */
     size_t index;               /* Bundle.entry index */
+    struct fx_member *members;  /* Observation: its hasMember, resolved
+                                   once before any entry is read
+                                   (fx_mark_consumed), n_members */
+    size_t n_members;
     bool consumed;              /* folded into another entry's event */
     struct fx_entry *folded_into;   /* Procedure: the referral Task or
                                        ServiceRequest whose event carries
