@@ -826,6 +826,13 @@ static const char *urn_slip(struct fx *x, const char *r, bool *slip)
     return NULL;
 }
 
+const char *fx_unslip(struct fx *x, const char *r)
+{
+    bool slip;
+    const char *named = r ? urn_slip(x, r, &slip) : NULL;
+    return named ? named : r;
+}
+
 /* fx_ref_node; a urn must name an entry that `f` finds: FOUND_ANY, the
  * reference carries only a name (F2103), and need only name an entry of
  * the batch (named_entry); FOUND_READ, a panel's member (F2104). */

@@ -185,7 +185,9 @@ static void resolve_members(struct fx *x)
             const cJSON *ref = fx_get(r, "reference");
             struct fx_member *m = &e->members[e->n_members++];
             m->ref = cJSON_IsString(ref) ? ref->valuestring : NULL;
-            m->e = fx_resolve(x, m->ref);
+            /* as the panel's reading names it: a Type/urn:uuid: slip
+             * marked too, not read again on its own (F2821) */
+            m->e = fx_resolve(x, fx_unslip(x, m->ref));
             m->subject = m->e ? fx_get(m->e->res, "subject") : NULL;
         }
     }

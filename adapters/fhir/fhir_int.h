@@ -264,6 +264,9 @@ int fx_name_node(struct fx *x, const cJSON *ref, const char **out);
  * reads as its own: in a batch, a urn naming an entry refused in its own
  * reading resolves too (fx_resolve_read, F2104). */
 int fx_member_node(struct fx *x, const cJSON *ref, const char **out);
+/* The reference a bundle means by r: "Type/urn:uuid:X" (F2323) the urn
+ * or Type/id of its entry, as fx_ref_node reads it; else r itself. */
+const char *fx_unslip(struct fx *x, const char *r);
 int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out);
 /* Whether two patient References (a panel's subject and its member's)

@@ -3665,6 +3665,30 @@ Test(fhir, one_patient_in_two_forms_is_one_panels_patient)
     cr_expect(strstr(g, "member names another patient") != NULL, "%s", g);
 }
 
+/* F2821 (round 180): a member written "Observation/urn:uuid:X" (F2323's
+ * slip) was gathered by its panel but never marked consumed, so it was
+ * read again as a screening of its own: the same answer told twice. In
+ * every order, the panel's screening alone. */
+Test(fhir, a_member_written_type_before_urn_is_its_panels_alone)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    const char *ents[3] = {
+        AHC_OF("Observation/urn:uuid:i1"),
+        "{\"resourceType\":\"Patient\",\"id\":\"p1\"}",
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p1\"},"),
+    };
+    for (size_t p = 0; p < 6; p++) {
+        char got[1024];
+        panel_outcome(ents, perms[p], got, sizeof(got));
+        cr_expect(strstr(got, "Observation/ahc 88122-7") &&
+                      !strstr(got, "Observation/i1"),
+                  "order %zu%zu%zu: %s", perms[p][0], perms[p][1],
+                  perms[p][2], got);
+    }
+}
+
 /* The batch of ents[order[k]] (k < n, n <= 5, each under urn:uuid:eK for
  * its place in ents) as its sender is told it: each event's type,
  * source, first question, the Procedure it tells (a referral's performed,
