@@ -2641,6 +2641,79 @@ Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
 }
 
+/* F2860: MyCarePlanner's AHC response (tests/data/real/fhir, refused as
+ * published for its empty subject) given a subject and its Questionnaire's
+ * canonical: a screening of the AHC HRSN whose nine items are the app's
+ * numeric link ids, among them "How often does anyone ... scream or curse
+ * at you?" answered Frequently. It went out with no label; it carries
+ * every label a question of the AHC not placed can (`sdv`), and a warning
+ * says why without quoting any answer. A coded response is labelled by
+ * its answers alone, as before. */
+Test(fhir, an_ahc_response_of_items_not_placed_carries_the_ahc_labels)
+{
+    char path[600];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/tests/data/real/fhir/"
+             "r182-mycareplanner_QuestionnaireResponse-AHC.json", root());
+    char *p = testfile_read(path, &len);
+    cr_assert_not_null(p, "%s", path);
+    cJSON *qr = cJSON_ParseWithLength(p, len);
+    free(p);
+    cr_assert_not_null(qr);
+    cJSON_ReplaceItemInObject(qr, "subject",
+                              cJSON_Parse("{\"reference\":\"Patient/p1\"}"));
+    cJSON_AddStringToObject(qr, "questionnaire", "http://loinc.org/q/96777-8");
+    char *json = cJSON_PrintUnformatted(qr);
+    cJSON_Delete(qr);
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(json, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    free(json);
+    cr_assert_eq(out.n, 1, "completed, nothing placed to be positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "96777-8");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "123825");
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sdv\"]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "QuestionnaireResponse");
+    const char *why = field_of(&out, 0, "warnings.0.what");
+    cr_assert_str_eq(why, DICT_UNPLACED_LABELLED);
+    cr_assert_null(strstr(why, "LA"), "no answer in the warning: %s", why);
+    cr_assert_null(strstr(why, "1238"), "no link id in the warning: %s", why);
+    cr_assert_eq(res.entries[0].n_warnings, 1);
+
+    /* every item placed: its own labels, exactly, and no such warning */
+    static const char coded_never[] =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","
+        "\"questionnaire\":\"http://loinc.org/q/96777-8\","
+        "\"status\":\"completed\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2024-02-01\",\"item\":["
+        QR_ITEM("71802-3", "LA31994-9") "," QR_ITEM("95618-5", "LA6270-8") ","
+        QR_ITEM("95617-7", "LA6270-8") ","
+        QR_ITEM("95616-9", "LA6270-8") "," QR_ITEM("95615-1", "LA6270-8")
+        "]}";
+    cr_assert_eq(run(coded_never, &out, &res, &err), HUB_OK);
+    for (size_t i = 0; i < out.n; i++) {
+        cr_assert_str_eq(field_of(&out, i, "sensitivity"), "(absent)", "%zu",
+                         i);
+        cr_assert_str_eq(field_of(&out, i, "warnings"), "(absent)", "%zu", i);
+    }
+    static const char coded_frequently[] =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","
+        "\"questionnaire\":\"http://loinc.org/q/96777-8\","
+        "\"status\":\"completed\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2024-02-01\",\"item\":["
+        QR_ITEM("95618-5", "LA6482-9") "]}";
+    cr_assert_eq(run(coded_frequently, &out, &res, &err), HUB_OK);
+    cr_assert_geq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sdv\"]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+}
+
 /* F1801: a generic answer (Yes LA33-6, No LA32-8, "Often true", the
  * derived "At risk") is in the dictionary's lists but names nothing
  * without a question the dictionary knows: a form of the sender's own so
