@@ -265,6 +265,24 @@ int ctl_org_list(struct ctl *c, int argc, char **argv)
                         "cannot list organizations", cols);
 }
 
+/* The pairs of patients a change of authority map left apart (hub ids
+ * only, F2783): an identifier the org recorded for one whose value under
+ * the new system already names the other. Not merged: the operator's to
+ * review. */
+static void print_collisions(const char *org, const cJSON *arr)
+{
+    const cJSON *p;
+
+    cJSON_ArrayForEach(p, arr) {
+        const cJSON *mine = cJSON_GetObjectItemCaseSensitive(p, "patient");
+        const cJSON *other = cJSON_GetObjectItemCaseSensitive(p, "linked");
+        if (cJSON_IsString(mine) && cJSON_IsString(other))
+            printf("org %s: collision, not merged: patient %s (recorded by "
+                   "the org) and patient %s (already linked under it)\n",
+                   org, mine->valuestring, other->valuestring);
+    }
+}
+
 int ctl_org_authority(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -300,12 +318,14 @@ int ctl_org_authority(struct ctl *c, int argc, char **argv)
     const cJSON *cp = cJSON_GetObjectItemCaseSensitive(r, "copied");
     const cJSON *cf = cJSON_GetObjectItemCaseSensitive(r, "conflicts");
     if (clear)
-        printf("org %s: %s is its own name again\n", a.pos[0], a.pos[1]);
+        printf("org %s: %s is its own name again", a.pos[0], a.pos[1]);
     else
-        printf("org %s: %s is %s (%.0f identifiers recorded under it too, "
-               "%.0f already another patient's)\n", a.pos[0], a.pos[1],
-               a.pos[2], cJSON_IsNumber(cp) ? cp->valuedouble : 0,
-               cJSON_IsNumber(cf) ? cf->valuedouble : 0);
+        printf("org %s: %s is %s", a.pos[0], a.pos[1], a.pos[2]);
+    printf(" (%.0f identifiers the org recorded carried to it, %.0f already "
+           "another patient's)\n", cJSON_IsNumber(cp) ? cp->valuedouble : 0,
+           cJSON_IsNumber(cf) ? cf->valuedouble : 0);
+    print_collisions(a.pos[0], cJSON_GetObjectItemCaseSensitive(r,
+                                                                "collisions"));
     cJSON_Delete(r);
     free(json);
     return 0;

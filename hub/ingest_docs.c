@@ -485,6 +485,30 @@ static void ccda_reject(struct ingest_job *j, const struct hub_err *err)
     quarantine(j, &e, hub_error_answer(&j->a, &e, SLICE_NULL, e.located));
 }
 
+/* F2862: a document accepted with nothing routed says why, as POST
+ * /v1/fhir does for a message that gives no event: the same member,
+ * `outcome`, an OperationOutcome with one informational issue in the FHIR
+ * answer's words (fhir_result_outcome). A referral note whose referral is
+ * only narrative (F2861) was answered `"event_ids":[]` and nothing else. */
+static void ccda_no_event_outcome(struct jw *w)
+{
+    jw_key(w, "outcome");
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "resourceType", "OperationOutcome");
+    jw_key(w, "issue");
+    jw_arr_begin(w);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "severity", "information");
+    jw_kv_cstr(w, "code", "informational");
+    jw_kv_cstr(w, "diagnostics",
+               "accepted with no event: the document holds only context "
+               "(header, narrative, entries of no kind the hub reads) or "
+               "nothing the hub routes");
+    jw_obj_end(w);
+    jw_arr_end(w);
+    jw_obj_end(w);
+}
+
 int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
                         const char *org_id, const struct docs_meta *meta,
                         const char *p, size_t len)
@@ -511,6 +535,8 @@ int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
     jw_kv_cstr(&w, "message_id", mid_s);
     jw_key(&w, "event_ids");
     ids_array(&w, j, 0, j->msg.n_ev);
+    if (j->msg.n_ev == 0)
+        ccda_no_event_outcome(&w);
     jw_obj_end(&w);
     if (jw_finish(&w, &answer) != HUB_OK) {
         hub_err_set(&err, HUB_ELIMIT, "/", 0, "answer is too large");

@@ -271,9 +271,12 @@ int store_org_set_labels(struct store *s, const char *actor, const char *id,
 int store_org_list(struct store *s, char **json_out);
 /* Say which authority org means by its own name `ns` (an HL7 v2
  * namespace): `system`, an absolute URI, or NULL to clear it
- * (hub_authority_set in the schema: identifiers recorded under the name
- * are recorded under the URI too). *json_out: malloc'd {"copied",
- * "conflicts"}. HUB_ENOTFOUND: unknown org, or no map to clear;
+ * (hub_authority_set in the schema, 025: the identifiers org recorded
+ * under the system in force before, its own name or the old map's, are
+ * recorded under the one in force after too, F2783). *json_out: malloc'd
+ * {"copied", "conflicts", "collisions": [{"patient", "linked"}]}: hub ids
+ * of each pair left apart where the new system's value already named
+ * another patient (not merged). HUB_ENOTFOUND: unknown org, or no map to clear;
  * HUB_EINVALID: ns empty, a URI or IDSYS_BY_MESSAGE (the hub's name for
  * a patient known by its message), system no URI or one in the hub's own
  * space (idsys_is_hub: "urn:hub:" in any case). */

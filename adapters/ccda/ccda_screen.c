@@ -557,6 +557,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         ccda_entry_labels(dc, &e, rs[i].obs);
     for (size_t k = 0; k < sc.n_labels; k++)
         sens_add(&e, sc.labels[k]);     /* an answer that is itself sensitive */
+    if (sc.unplaced_labelled)           /* F2860 */
+        warn_add(&e, where, NULL, DICT_UNPLACED_LABELLED);
     jw_init(&body, dc->a, CCDA_MAX_EVENT);
     jw_obj_begin(&body);
     if (ts && occurred == NULL)

@@ -218,6 +218,12 @@ struct dict_instrument {
     const char *const *aliases; /* other codes senders use for the same
                                    instrument ("NYS-AHC-HRSN") */
     size_t n_aliases;
+    /* every sensitivity label an answer to one of its items or its total
+     * can imply (security-labels.json "loinc": AHC's safety questions ->
+     * "sdv"), each once, made at load: the most a screening of it carries
+     * when an item could not be placed (F2860, dict_score) */
+    const char *labels[DICT_MAX_LABELS];
+    size_t n_labels;
 };
 
 /* By its code or one of its aliases. */
@@ -345,6 +351,9 @@ struct dict_scoring {
      * "psy"), each once; a declined question reveals nothing and adds none */
     const char *labels[DICT_MAX_SCORE_LABELS];
     size_t n_labels;
+    /* the instrument's labels were added because an item answered could
+     * not be placed (F2860): every adapter warns DICT_UNPLACED_LABELLED */
+    bool unplaced_labelled;
 };
 
 /*
@@ -358,7 +367,13 @@ struct dict_scoring {
  * is positive, UNKNOWN otherwise. Every known item not declined screens
  * its domain, UNKNOWN ones too (answered in words or by a code its list
  * lacks); a declined one (refused, "I choose not to answer", unanswered)
- * screens none. A numeric-only response to a question that is a sum's
+ * screens none. With `inst`, an answered question the dictionary cannot
+ * place (in no instrument, no total or derived item, no question of
+ * security-labels.json's "loinc") may be any question of `inst` not
+ * placed, so the screening carries the label of each labelled one (and of
+ * a labelled total with such a part): of `inst->labels`, those the placed
+ * questions leave open; `unplaced_labelled` says so when that added one
+ * (F2860). A numeric-only response to a question that is a sum's
  * code (the sender's own 95614-4) is used as that sum's value when its
  * parts are incomplete. Memory from `a`; the result borrows `d`. Returns
  * HUB_OK, or HUB_ELIMIT past DICT_MAX_RESPONSES.
@@ -368,6 +383,13 @@ int dict_score(const struct dict *d, struct arena *a,
                const struct dict_response *r, size_t n,
                struct dict_scoring *out)
     __attribute__((warn_unused_result));
+
+/* What every adapter warns, once per screening, when dict_score gave it
+ * its instrument's labels for items it could not place (F2860): no
+ * question, answer or identifier is quoted. */
+#define DICT_UNPLACED_LABELLED                                                \
+    "sensitivity labels given because items could not be placed in the "    \
+    "instrument: every label its questions not placed can carry"
 
 /*
  * Whether a scored item is written `declined: true` (screening.schema.json),

@@ -15,10 +15,12 @@
 
 #include "common/dict_ld.h"
 #include "common/jsonscan.h"
+#include "common/strset.h"
 
 /* Each instrument item carries its question's label, and each sum the
- * label of a total past its `above`, so that scoring costs no lookup. The
- * items and sums are the loader's own rows. */
+ * label of a total past its `above`, so that scoring costs no lookup; each
+ * instrument the labels of all of them (F2860). The items and sums are
+ * the loader's own rows. */
 static void link_item_labels(struct dict *d)
 {
     for (size_t i = 0; i < d->n_inst; i++)
@@ -38,6 +40,15 @@ static void link_item_labels(struct dict *d)
                 sm->sens_above = r->rule->above;
             }
         }
+    for (size_t i = 0; i < d->n_inst; i++) {
+        struct dict_instrument *in = &d->inst[i];
+        for (size_t j = 0; j < in->n_items; j++)
+            strset_add(in->labels, &in->n_labels, DICT_MAX_LABELS,
+                       in->items[j].sensitivity);
+        for (size_t j = 0; j < in->n_sums; j++)
+            strset_add(in->labels, &in->n_labels, DICT_MAX_LABELS,
+                       in->sums[j].sensitivity);
+    }
 }
 
 /* The answers that carry a domain of their own, once each, sorted by

@@ -217,6 +217,46 @@ static bool sens_implied(const struct dict_sens_rule *rule,
     return rule->has_above && r->has_value && r->value > rule->above;
 }
 
+/* Whether the question `q` (key `qk`) was sent and placed. */
+static bool placed(const struct dict_scoring *out,
+                   const struct dict_response *r, const struct dict_key *rk,
+                   size_t n, const char *q, const struct dict_key *qk)
+{
+    const struct dict_response *pr = find_resp(r, rk, n, q, qk);
+    return pr && out->items[pr - r].item != NULL;
+}
+
+/* F2860: an answered item the dictionary cannot place (a link id of the
+ * sender's own form, a code it does not know) may be any question of the
+ * instrument the response did not place, a safety question among them;
+ * what it discloses is not known, so the screening carries the label of
+ * every such question, and of every total one of whose parts is such
+ * (inst->labels, made at load, says whether there is any). A question the
+ * response placed is not the unplaced item: its own answer labels it
+ * (PRAPARE's 76501-6 answered No beside items of PRAPARE the dictionary
+ * leaves out carries no "sdv"). */
+static void label_unplaced(struct dict_scoring *out,
+                           const struct dict_instrument *inst,
+                           const struct dict_response *r,
+                           const struct dict_key *rk, size_t n)
+{
+    size_t had = out->n_labels;
+    for (size_t j = 0; j < inst->n_items; j++) {
+        const struct dict_item *it = &inst->items[j];
+        if (it->sensitivity && !placed(out, r, rk, n, it->question, &it->key))
+            add_label(out, it->sensitivity);
+    }
+    for (size_t j = 0; j < inst->n_sums; j++) {
+        const struct dict_sum *sm = &inst->sums[j];
+        bool all = true;
+        for (size_t k = 0; sm->sensitivity && k < sm->n_items; k++)
+            all &= placed(out, r, rk, n, sm->items[k], &sm->item_keys[k]);
+        if (sm->sensitivity && !all)
+            add_label(out, sm->sensitivity);
+    }
+    out->unplaced_labelled = out->n_labels > had;
+}
+
 /*
  * A known question answered, if only in words or by an answer its list
  * lacks, was asked and answered: its domain was screened, not found
@@ -263,6 +303,7 @@ int dict_score(const struct dict *d, struct arena *a,
     for (size_t i = 0; i < n; i++)
         rk[i] = key_of(trim(r[i].question));
 
+    bool unplaced = false;
     for (size_t i = 0; i < n; i++) {
         struct dict_item_result *ir = &out->items[i];
         const struct dict_item *it = resolve_item(d, inst, &r[i], &rk[i]);
@@ -274,6 +315,9 @@ int dict_score(const struct dict *d, struct arena *a,
                 ir->declined ? NULL : loinc_row(d, r[i].question);
             if (sr && sens_implied(sr->rule, &r[i]))
                 add_label(out, sr->label);
+            unplaced |= !ir->declined && sr == NULL &&
+                        !dict_sum_find(d, NULL, r[i].question) &&
+                        !dict_derived_find(d, NULL, r[i].question);
             continue;
         }
         ir->domain = it->domain;
@@ -416,6 +460,8 @@ int dict_score(const struct dict *d, struct arena *a,
         }
     }
     add_answered_domains(out);
+    if (inst && inst->n_labels && unplaced)
+        label_unplaced(out, inst, r, rk, n);
     return HUB_OK;
 }
 

@@ -778,6 +778,11 @@ int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
     if ((rc = score(&e, err)) != HUB_OK)
         return rc;
     compare(&e);
+    if (e.sc.unplaced_labelled) {   /* F2860: its labels, and why */
+        csv_row_warn(c, s->rows[0].t, s->rows[0].ri, c->col_instrument,
+                     DICT_UNPLACED_LABELLED);
+        add_warning(&e, "sensitivity", DICT_UNPLACED_LABELLED);
+    }
     check_totals(&e);
     check_derived(&e);
     c->ev_file = s->rows[0].t->file;

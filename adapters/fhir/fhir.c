@@ -826,6 +826,13 @@ static const char *urn_slip(struct fx *x, const char *r, bool *slip)
     return NULL;
 }
 
+const char *fx_unslip(struct fx *x, const char *r)
+{
+    bool slip;
+    const char *named = r ? urn_slip(x, r, &slip) : NULL;
+    return named ? named : r;
+}
+
 /* fx_ref_node; a urn must name an entry that `f` finds: FOUND_ANY, the
  * reference carries only a name (F2103), and need only name an entry of
  * the batch (named_entry); FOUND_READ, a panel's member (F2104). */
@@ -931,15 +938,15 @@ static bool str_same(const char *a, const char *b)
 bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b)
 {
     const char *ra = fx_str_of(a, "reference"), *rb = fx_str_of(b, "reference");
+    /* the common case, a panel and its members written alike: the same
+     * words resolve alike, so no look-up (8% of a screening bundle's
+     * reading went to resolving both) nor identifier (F2708) */
+    if (ra && rb && strcmp(ra, rb) == 0)
+        return true;
     const cJSON *ia = fx_get(a, "identifier"), *ib = fx_get(b, "identifier");
     const char *va = fx_str_of(ia, "value"), *vb = fx_str_of(ib, "value");
     if ((!ra && !va) || (!rb && !vb))
         return true;            /* one names no one: it takes the other's */
-    /* the common case, a panel and its members written alike: the same
-     * words resolve alike, so no look-up (8% of a screening bundle's
-     * reading went to resolving both) */
-    if (ra && rb && strcmp(ra, rb) == 0)
-        return true;
     struct fx_entry *ea = ra ? subject_entry(x, ra) : NULL;
     struct fx_entry *eb = rb ? subject_entry(x, rb) : NULL;
     if (ea && eb)

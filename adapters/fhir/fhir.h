@@ -14,6 +14,9 @@
  *        message, each of the panel's patient (the same entry, reference or
  *        identifier; none: the panel's): a member of another patient
  *        refuses the panel at that member and is read on its own (F2582);
+ *        a grouping with none that panels of two patients name is
+ *        neither's: each panel is read without it, warned at its
+ *        hasMember, and its members of a patient on their own (F2741);
  *        loose item Observations of one patient in one message
  *        form one screening (named by their questions when they are of
  *        one encounter, as a response without a known questionnaire is:
@@ -106,7 +109,10 @@
  *                      ServiceRequest it is basedOn) as referral.performed;
  *                      else, named in partOf by a screening of the message
  *                      (the assessment's administration, HCPCS G0136), into
- *                      that screening as screening.procedures; otherwise
+ *                      that screening as screening.procedures; never into
+ *                      another patient's (the referral or screening is
+ *                      kept, takes nothing from it and warns at the
+ *                      reference: F2622); otherwise
  *                      careplan.updated with it as the activity
  *                      (see fx_mark_procedures in fhir_procedure.c for why)
  *   Patient, Organization, and any other type inside a Bundle:

@@ -162,17 +162,42 @@ bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e)
            (x->bundle && repeats_a_response(x, e, true));
 }
 
-/* The patient an Observation is held to: its subject, else that of a
- * panel naming it */
-static const cJSON *obs_subject(const struct fx_entry *e)
+const cJSON *fx_obs_subject(const struct fx_entry *e)
 {
     const cJSON *s = fx_get(e->res, "subject");
-    return s ? s : e->panel_subject;
+    return s ? s : e->of_two_panels ? NULL : e->panel_subject;
+}
+
+/* Each panel's members looked up once, and their subjects read, for the
+ * marking below and for the panel's reading (obs_members): every member
+ * was looked up three times and its subject read as often (F2708) */
+static void resolve_members(struct fx *x)
+{
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        const cJSON *hm = fx_get(e->res, "hasMember");
+        if (e->failed || !cJSON_IsArray(hm) || !hm->child ||
+            strcmp(e->type, "Observation") != 0)
+            continue;
+        e->members = arena_alloc(x->a, (size_t)cJSON_GetArraySize(hm) *
+                                           sizeof(*e->members));
+        for (const cJSON *r = hm->child; r; r = r->next) {
+            const cJSON *ref = fx_get(r, "reference");
+            struct fx_member *m = &e->members[e->n_members++];
+            m->ref = cJSON_IsString(ref) ? ref->valuestring : NULL;
+            /* as the panel's reading names it: a Type/urn:uuid: slip
+             * marked too, not read again on its own (F2821) */
+            m->e = fx_resolve(x, fx_unslip(x, m->ref));
+            m->subject = m->e ? fx_get(m->e->res, "subject") : NULL;
+        }
+    }
 }
 
 /* A member with no subject takes its panel's, as deep as hasMember nests
  * (a grouping Observation with none between a panel and its items): so
- * an item of another patient under it is not its panel's (F2582) */
+ * an item of another patient under it is not its panel's (F2582). A
+ * grouping that panels of two patients name, and one under it, is no
+ * one's (F2741): not the first panel's in the message's order */
 static void mark_panel_subjects(struct fx *x)
 {
     bool more = true;
@@ -180,17 +205,23 @@ static void mark_panel_subjects(struct fx *x)
         more = false;
         for (size_t i = 0; i < x->n_ents; i++) {
             const struct fx_entry *e = &x->ents[i];
-            const cJSON *subj, *hm = fx_get(e->res, "hasMember");
-            if (e->failed || !cJSON_IsArray(hm) ||
-                strcmp(e->type, "Observation") != 0 ||
-                !(subj = obs_subject(e)))
+            const cJSON *subj;
+            if (!e->members ||
+                !((subj = fx_obs_subject(e)) || e->of_two_panels))
                 continue;
-            for (const cJSON *r = hm->child; r; r = r->next) {
-                struct fx_entry *t = fx_resolve(x, fx_str_of(r, "reference"));
-                if (t && t != e && !t->panel_subject &&
-                    strcmp(t->type, "Observation") == 0 &&
-                    !fx_get(t->res, "subject")) {
+            for (size_t k = 0; k < e->n_members; k++) {
+                const struct fx_member *m = &e->members[k];
+                struct fx_entry *t = m->e;
+                if (!t || t == e || t->of_two_panels ||
+                    strcmp(t->type, "Observation") != 0 || m->subject)
+                    continue;
+                if (!t->panel_subject && subj) {
                     t->panel_subject = subj;
+                    more = true;
+                } else if (fx_get(t->res, "hasMember") &&
+                           (!subj ||
+                            !fx_same_patient(x, t->panel_subject, subj))) {
+                    t->of_two_panels = true;
                     more = true;
                 }
             }
@@ -200,6 +231,7 @@ static void mark_panel_subjects(struct fx *x)
 
 void fx_mark_consumed(struct fx *x)
 {
+    resolve_members(x);
     mark_panel_subjects(x);
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
@@ -209,20 +241,20 @@ void fx_mark_consumed(struct fx *x)
         if (!e->consumed && (derived_from_response(x, e, false) ||
                              (x->bundle && repeats_a_response(x, e, false))))
             e->consumed = e->of_response = true;
-        const cJSON *hm = fx_get(e->res, "hasMember");
-        for (const cJSON *r = cJSON_IsArray(hm) ? hm->child : NULL; r; r = r->next) {
-            const cJSON *ref = fx_get(r, "reference");
-            struct fx_entry *t =
-                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+        const cJSON *subj = e->members ? fx_obs_subject(e) : NULL;
+        for (size_t k = 0; k < e->n_members; k++) {
+            const struct fx_member *m = &e->members[k];
+            struct fx_entry *t = m->e;
             /* a panel of a known instrument always makes its own
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
             /* nor is a member of another patient, which refuses the
              * panel and is read on its own (F2582) */
+            /* no one's grouping holds no one's members alone (F2741) */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
                 !fx_code_instrument(x, t->res) &&
-                fx_same_patient(x, obs_subject(e),
-                                fx_get(t->res, "subject"))) {
+                fx_same_patient(x, subj, m->subject) &&
+                !(e->of_two_panels && m->subject)) {
                 t->consumed = true;
                 t->of_response = false;     /* the panel's, whatever else */
             }

@@ -22,6 +22,15 @@
 _Static_assert(FX_MAX_LABELS >= DICT_MAX_LABELS,
                "an event holds every label the dictionary may name");
 
+/* A panel's hasMember[i]: its reference string, the entry fx_resolve
+ * found for it before any entry was read (or NULL) and that entry's
+ * subject (F2708) */
+struct fx_member {
+    const char *ref;
+    struct fx_entry *e;
+    const cJSON *subject;
+};
+
 struct fx_entry {
     const cJSON *res;           /* the resource object */
     const char *type;           /* resourceType */
@@ -30,6 +39,10 @@ struct fx_entry {
     const char *full_url;       /* may be NULL */
     const char *name;           /* "Type/id" once known (fx_entry_name) */
     size_t index;               /* Bundle.entry index */
+    struct fx_member *members;  /* Observation: its hasMember, resolved
+                                   once before any entry is read
+                                   (fx_mark_consumed), n_members */
+    size_t n_members;
     bool consumed;              /* folded into another entry's event */
     struct fx_entry *folded_into;   /* Procedure: the referral Task or
                                        ServiceRequest whose event carries
@@ -55,6 +68,9 @@ struct fx_entry {
     const cJSON *panel_subject; /* Observation with no subject: that of
                                    a panel naming it, which it takes
                                    (fx_mark_consumed, F2582) */
+    bool of_two_panels;         /* a grouping with no subject that panels
+                                   of two patients name, at any depth:
+                                   no one's, read by neither (F2741) */
 };
 
 struct fx_warn {
@@ -93,7 +109,8 @@ struct fx {
     bool modifiers;             /* the body holds a modifierExtension */
     bool names_plain;           /* the parse saw no member name twice and
                                    none named modifierExtension */
-    bool screening_procedures;  /* a Procedure is folded into a screening */
+    bool screening_procedures;  /* a screening names a Procedure of the
+                                   message in partOf */
     struct fx_entry *ents;
     size_t n_ents;
     /* entries by fullUrl and by Type/id (fx_resolve): open addressing,
@@ -247,6 +264,9 @@ int fx_name_node(struct fx *x, const cJSON *ref, const char **out);
  * reads as its own: in a batch, a urn naming an entry refused in its own
  * reading resolves too (fx_resolve_read, F2104). */
 int fx_member_node(struct fx *x, const cJSON *ref, const char **out);
+/* The reference a bundle means by r: "Type/urn:uuid:X" (F2323) the urn
+ * or Type/id of its entry, as fx_ref_node reads it; else r itself. */
+const char *fx_unslip(struct fx *x, const char *r);
 int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out);
 /* Whether two patient References (a panel's subject and its member's)
@@ -341,10 +361,21 @@ void fx_mark_consumed(struct fx *x);
 /* Whether a response of the message that gave an event says what the
  * Observation `e` (of_response) says: false, and it is read alone. */
 bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e);
+/* The patient screening entry `e` is held to: its subject, else (an
+ * Observation with none) that of the panel naming it; NULL for a grouping
+ * two patients' panels name (F2741). */
+const cJSON *fx_obs_subject(const struct fx_entry *e);
 /* Before events: fold each Procedure that fulfils a referral of the same
  * message into that referral's event, else each that a screening names in
- * partOf into that screening's (see fx_procedure). */
+ * partOf into that screening's (see fx_procedure); never one of another
+ * patient than that referral's or screening's, which is read on its own
+ * (F2622). */
 void fx_mark_procedures(struct fx *x);
+/* Warns at a referral Task's output[i].valueReference (the path where
+ * the reading is) when `ref` names a Procedure of the message of another
+ * patient than the referral's: nothing is taken from it (F2622). */
+void fx_warn_output_of_another(struct fx *x, const cJSON *task,
+                               const char *ref);
 /* Whether `host` (a Procedure's folded_into) is a screening resource. */
 bool fx_is_screening_host(const struct fx_entry *host);
 /* "procedures": those folded into screening entry `e` or into an

@@ -43,8 +43,8 @@ const struct dict_instrument *fx_code_instrument(struct fx *x,
     return NULL;
 }
 
-static int obs_collect(struct fx *x, const cJSON *o, struct scr *s,
-                       int depth);
+static int obs_collect(struct fx *x, const struct fx_entry *e,
+                       struct scr *s, int depth);
 
 /* An answer Observation (same code as its parent item): its value joins
  * the parent's answers. */
@@ -65,17 +65,32 @@ static int obs_answer_member(struct fx *x, const cJSON *o, struct rsp *r)
 
 #define NO_SELF ((size_t)-1)
 
+/* The entry of the panel's hasMember[i], whose reference reads `ref`: the
+ * one fx_mark_consumed found for it before any entry was read, which
+ * fx_resolve_read finds still (an entry refused since was refused in its
+ * own reading); looked up when `ref` is another string (Type/urn:uuid
+ * read as the entry it names) or the panel was never marked (a lone
+ * resource) (F2708) */
+static struct fx_entry *member_entry(struct fx *x,
+                                     const struct fx_entry *panel, size_t i,
+                                     const char *ref)
+{
+    if (i < panel->n_members && panel->members[i].ref == ref)
+        return panel->members[i].e;
+    return fx_resolve_read(x, ref);
+}
+
 /* `self` is the index of the item whose same-code members are its answers
  * (an index: recursion may move s->r), or NO_SELF. */
-static int obs_members(struct fx *x, const cJSON *o, const char *code,
-                       struct scr *s, size_t self, int depth,
-                       size_t *n_same)
+static int obs_members(struct fx *x, const struct fx_entry *panel,
+                       const char *code, struct scr *s, size_t self,
+                       int depth, size_t *n_same)
 {
     const cJSON *arr;
     size_t n;
     int rc;
     *n_same = 0;
-    if ((rc = fx_arr(x, o, "hasMember", &arr, &n)))
+    if ((rc = fx_arr(x, panel->res, "hasMember", &arr, &n)))
         return rc;
     size_t old = fx_key(x, "hasMember");
     size_t i = 0;
@@ -87,7 +102,7 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
         /* a member the batch refuses in its own turn is read whether
          * that turn came first or not (F2104): a panel of another
          * instrument gives its answers to this one in either order */
-        struct fx_entry *me = fx_resolve_read(x, ref);
+        struct fx_entry *me = member_entry(x, panel, i, ref);
         if (me == NULL) {
             if (s->unresolved++ == 0)
                 s->unresolved_field = fx_here(x);
@@ -103,6 +118,14 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
         if (!fx_same_patient(x, s->subject, fx_get(me->res, "subject")))
             return fx_fail(x, HUB_EINVALID, "member names another patient "
                                             "than the panel");
+        /* nor a grouping with none that another patient's panel names
+         * too: it is neither's, in whichever order they come (F2741) */
+        if (me->of_two_panels) {
+            fx_warn(x, NULL, "member has no subject and another patient's "
+                             "panel names it too: nothing taken from it");
+            fx_pop(x, o2);
+            continue;
+        }
         /* each Observation counts once per screening: a member listed
          * twice, or a cycle, must not multiply the work (10000 references
          * to a panel of 10000 references ...) */
@@ -121,7 +144,7 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
             rc = obs_answer_member(x, me->res, &s->r[self]);
             (*n_same)++;
         } else {
-            rc = obs_collect(x, me->res, s, depth + 1);
+            rc = obs_collect(x, me, s, depth + 1);
         }
         if (rc)
             return rc;
@@ -331,8 +354,10 @@ static const char *question_finding(struct fx *x, const cJSON *o,
 }
 
 /* One Observation: a panel (its members), an item, or both. */
-static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
+static int obs_collect(struct fx *x, const struct fx_entry *e,
+                       struct scr *s, int depth)
 {
+    const cJSON *o = e->res;
     struct fx_code code;
     const char *st, *dom;
     int rc;
@@ -364,7 +389,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
         }
         size_t same;
         bool any_comp;
-        if ((rc = obs_members(x, o, NULL, s, NO_SELF, depth, &same)) ||
+        if ((rc = obs_members(x, e, NULL, s, NO_SELF, depth, &same)) ||
             (rc = obs_components(x, o, s, doms, n_dom, &any_comp)))
             return rc;
         return HUB_OK;
@@ -399,7 +424,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     size_t idx = (size_t)(r - s->r);
     size_t same;
     /* members may grow s->r: keep the index, not the pointer */
-    if ((rc = obs_members(x, o, code.code, s, idx, depth, &same)))
+    if ((rc = obs_members(x, e, code.code, s, idx, depth, &same)))
         return rc;
     r = &s->r[idx];
     bool any_comp;
@@ -690,7 +715,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
         return rc;
     fx_at_entry(x, e);
     s.subject = fx_get(e->res, "subject");
-    if ((rc = obs_collect(x, e->res, &s, 0)))
+    if ((rc = obs_collect(x, e, &s, 0)))
         return rc;
     fx_at_entry(x, e);
     bool panel = s.instrument != NULL ||
@@ -724,7 +749,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
             if (o->seen == x->gen)
                 continue;
             o->seen = x->gen;
-            if ((rc = fx_labels(x, o->res)) || (rc = obs_collect(x, o->res, &s, 0)))
+            if ((rc = fx_labels(x, o->res)) || (rc = obs_collect(x, o, &s, 0)))
                 return rc;
             o->consumed = true;
             one_encounter &= same_encounter(e->res, o->res);

@@ -13,6 +13,91 @@ static const char *const EVENT_STATUS[] = { "preparation", "in-progress",
     "not-done", "on-hold", "stopped", "completed", "entered-in-error",
     "unknown", NULL };
 
+/* Whether Procedure `pe` is of the patient `subject` names
+ * (fx_same_patient, F2740's forms): another patient's is not folded into
+ * this one's referral or screening, whose event takes nothing from it;
+ * it is read on its own (F2622, in F2621's way) */
+static bool of_the_patient(struct fx *x, const cJSON *subject,
+                           const struct fx_entry *pe)
+{
+    return fx_same_patient(x, subject, fx_get(pe->res, "subject"));
+}
+
+/* A referral Task's patient: its `for`, else its focus request's subject;
+ * a Task for another patient than its request is carried as sent (F2:
+ * either may be the slip), so a Procedure of either is the referral's */
+static bool of_the_referral(struct fx *x, const cJSON *task,
+                            const struct fx_entry *pe)
+{
+    const struct fx_entry *fe = fx_resolve_read(x, fx_ref_of(task, "focus"));
+    const cJSON *tf = fx_get(task, "for");
+    const cJSON *ss = fe && strcmp(fe->type, "ServiceRequest") == 0
+                          ? fx_get(fe->res, "subject") : NULL;
+    return (!tf && !ss) || (tf && of_the_patient(x, tf, pe)) ||
+           (ss && of_the_patient(x, ss, pe));
+}
+
+/* The entry of type `type` `ref` names, also one refused in its own
+ * reading: what is warned of does not hang on which entry came first */
+static const struct fx_entry *named_of_type(struct fx *x, const char *ref,
+                                            const char *type)
+{
+    const struct fx_entry *e = fx_resolve_read(x, ref);
+    return e && strcmp(e->type, type) == 0 ? e : NULL;
+}
+
+void fx_warn_output_of_another(struct fx *x, const cJSON *task,
+                               const char *ref)
+{
+    const struct fx_entry *pe = named_of_type(x, ref, "Procedure");
+    if (pe && !of_the_referral(x, task, pe))
+        fx_warn(x, "valueReference", "procedure names another patient than "
+                                     "the referral: nothing taken from it");
+}
+
+/* Warns at each basedOn[i] of Procedure `pe` that names a request of the
+ * message of another patient: it is not told in that referral */
+static void warn_requests_of_others(struct fx *x, const struct fx_entry *pe)
+{
+    const cJSON *bo = fx_get(pe->res, "basedOn");
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c;
+         c = c->next, i++) {
+        const struct fx_entry *sr = named_of_type(
+            x, fx_str_of(c, "reference"), "ServiceRequest");
+        if (sr && !of_the_patient(x, fx_get(sr->res, "subject"), pe)) {
+            size_t old = fx_key(x, "basedOn");
+            fx_idx(x, i);
+            fx_warn(x, NULL, "request names another patient than the "
+                             "procedure: not told in that referral");
+            fx_pop(x, old);
+        }
+    }
+}
+
+/* Warns at each partOf[i] of screening entry `h` that names a Procedure
+ * of another patient than the screening's */
+static void warn_parts_of_others(struct fx *x, const struct fx_entry *h)
+{
+    const cJSON *po = fx_get(h->res, "partOf");
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(po) ? po->child : NULL; c;
+         c = c->next, i++) {
+        const struct fx_entry *pe = named_of_type(
+            x, fx_str_of(c, "reference"), "Procedure");
+        if (pe && !of_the_patient(x, fx_obs_subject(h), pe)) {
+            struct fx_saved_path save;
+            fx_path_save(x, &save);
+            fx_at_entry(x, h);
+            fx_key(x, "partOf");
+            fx_idx(x, i);
+            fx_warn(x, NULL, "procedure names another patient than the "
+                             "screening: nothing taken from it");
+            fx_path_restore(x, &save);
+        }
+    }
+}
+
 /* The members of a performed intervention (an SDOHCC Procedure) into the
  * object open in `w`: its reference under `ref_key`, code, status, domain,
  * when, who. The same shape is a careplan activity and an item of a
@@ -65,6 +150,7 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
     }
     if ((rc = fx_put_names(x, w, o, "basedOn", "based_on")))
         return rc;
+    warn_requests_of_others(x, pe);
     if (domain)
         *domain = dom;
     if (when)
@@ -130,6 +216,12 @@ int fx_put_screening_procedures(struct fx *x, struct jw *w,
     bool open = false, obs = strcmp(e->type, "Observation") == 0;
     int rc;
     for (size_t i = 0; x->screening_procedures && i < x->n_ents; i++) {
+        const struct fx_entry *h = &x->ents[i];
+        if (h == e || (obs && h->seen == x->gen &&
+                       strcmp(h->type, "Observation") == 0))
+            warn_parts_of_others(x, h);
+    }
+    for (size_t i = 0; x->screening_procedures && i < x->n_ents; i++) {
         struct fx_entry *pe = &x->ents[i];
         const struct fx_entry *h = pe->folded_into;
         if (h == NULL || pe->failed || pe->carried_by ||
@@ -178,7 +270,8 @@ void fx_mark_procedures(struct fx *x)
              c = c->next) {
             struct fx_entry *pe = fx_resolve(x, fx_ref_of(c, "valueReference"));
             if (pe && !pe->failed && pe->folded_into == NULL &&
-                strcmp(pe->type, "Procedure") == 0) {
+                strcmp(pe->type, "Procedure") == 0 &&
+                of_the_referral(x, t->res, pe)) {
                 pe->folded_into = t;
                 pe->consumed = true;
             }
@@ -194,7 +287,8 @@ void fx_mark_procedures(struct fx *x)
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "reference");
             struct fx_entry *sr =
                 cJSON_IsString(v) ? fx_resolve(x, v->valuestring) : NULL;
-            if (sr && !sr->failed && strcmp(sr->type, "ServiceRequest") == 0) {
+            if (sr && !sr->failed && strcmp(sr->type, "ServiceRequest") == 0 &&
+                of_the_patient(x, fx_get(sr->res, "subject"), pe)) {
                 pe->folded_into = sr;
                 pe->consumed = true;
                 break;
@@ -209,11 +303,13 @@ void fx_mark_procedures(struct fx *x)
         for (const cJSON *c = cJSON_IsArray(po) ? po->child : NULL; c;
              c = c->next) {
             struct fx_entry *pe = fx_resolve(x, fx_str_of(c, "reference"));
-            if (pe && !pe->failed && pe->folded_into == NULL &&
-                strcmp(pe->type, "Procedure") == 0) {
+            if (pe == NULL || pe->failed || strcmp(pe->type, "Procedure") != 0)
+                continue;
+            x->screening_procedures = true;     /* told, or warned of */
+            if (pe->folded_into == NULL &&
+                of_the_patient(x, fx_obs_subject(h), pe)) {
                 pe->folded_into = h;
                 pe->consumed = true;
-                x->screening_procedures = true;
             }
         }
     }

@@ -576,14 +576,13 @@ int fx_task(struct fx *x, struct fx_entry *e)
     }
     /* the Task and the request it fulfils are about one person; a Task
      * "for" someone else (a copy-paste slip in a sender's template) is
-     * carried as sent, with a warning, since either may be the mistake */
-    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
-        const char *tf = fx_ref_name(x, fx_ref_of(o, "for"));
-        const char *ss = fx_ref_name(x, fx_ref_of(fe->res, "subject"));
-        if (tf && ss && strcmp(tf, ss) != 0)
-            fx_warn(x, "for", "task is for another patient than its focus "
-                              "ServiceRequest's subject");
-    }
+     * carried as sent, with a warning, since either may be the mistake;
+     * one person in two forms is no slip (F2740, F2762) */
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0 &&
+        fx_ref_of(o, "for") && fx_ref_of(fe->res, "subject") &&
+        !fx_same_patient(x, fx_get(o, "for"), fx_get(fe->res, "subject")))
+        fx_warn(x, "for", "task is for another patient than its focus "
+                          "ServiceRequest's subject");
     /* the referral's id is its ServiceRequest, so that the request and
      * every Task update share one history */
     const char *sr_name = focus ? fx_ref_name(x, focus) : NULL;
@@ -697,6 +696,7 @@ int fx_task(struct fx *x, struct fx_entry *e)
         if (r) {
             jw_arr_lazy(&w, "outputs", &open);
             jw_cstr(&w, fx_name_of(x, r));
+            fx_warn_output_of_another(x, o, fx_ref_of(c, "valueReference"));
         }
         fx_pop(x, old);
     }

@@ -158,6 +158,8 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
         return fx_fail(x, rc, "screening has too many items");
     for (size_t i = 0; i < sc.n_labels; i++)
         fx_label_add(x, sc.labels[i]);  /* an answer that is itself sensitive */
+    if (sc.unplaced_labelled)           /* F2860: at the resource */
+        fx_warn(x, NULL, DICT_UNPLACED_LABELLED);
 
     size_t cap = s->n + sc.n_domains + sc.n_positive_domains + 8;
     for (size_t i = 0; i < s->n; i++)

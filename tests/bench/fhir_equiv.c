@@ -121,8 +121,9 @@ static void mutate(char *d, size_t *n)
             break;
         case 5: {                       /* a string value swapped */
             size_t a = find_any(d, *n, '"'), b = find_any(d, *n, '"');
+            /* the two may overlap (ASan stopped the run there) */
             if (a != SIZE_MAX && b != SIZE_MAX && a + 8 < *n && b + 8 < *n)
-                memcpy(d + a + 1, d + b + 1, pick(6));
+                memmove(d + a + 1, d + b + 1, pick(6));
             break;
         }
         case 6:

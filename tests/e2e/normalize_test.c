@@ -133,6 +133,45 @@ Test(normalize, fhir_ccda_and_a_csv_set_without_a_database)
     cr_assert_not_null(strstr(again, "# the set: accepted, 6 events"));
 }
 
+/* F2862: a C-CDA document accepted with nothing routed (round 182's
+ * Referral Note whose referral is narrative only) says why, in the member
+ * and words POST /v1/fhir uses for a message of no event. */
+Test(normalize, a_ccda_document_of_no_event_says_why)
+{
+    char out[65536], err[4096], types[256];
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "tests/data/real/ccda/"
+                           "r182-referral-workflow_sample-referral.xml"),
+                 0, "%s%s", out, err);
+    cr_assert_eq(events_of(out, types, sizeof(types)), 0, "%s", types);
+    const char *a = strstr(out, "#   {");
+    cr_assert_not_null(a, "%s", out);
+    const char *end = strchr(a, '\n');
+    cJSON *j = cJSON_ParseWithLength(a + 4, end ? (size_t)(end - a - 4)
+                                                : strlen(a + 4));
+    cr_assert_not_null(j, "%s", a);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "event_ids")), 0);
+    const cJSON *o = cJSON_GetObjectItem(j, "outcome");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(o,
+                         "resourceType")), "OperationOutcome", "%s", a);
+    const cJSON *i0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "issue"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(i0, "severity")),
+                     "information");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(i0, "code")),
+                     "informational");
+    const char *why =
+        cJSON_GetStringValue(cJSON_GetObjectItem(i0, "diagnostics"));
+    cr_assert_not_null(why);
+    cr_assert_not_null(strstr(why, "accepted with no event: the document "
+                                   "holds only context"), "%s", why);
+    cJSON_Delete(j);
+    /* a document with events answers as before: no outcome */
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "tests/data/ccda/Care_Plan.xml"),
+                 0, "%s%s", out, err);
+    cr_assert_null(strstr(out, "\"outcome\""), "%s", out);
+}
+
 Test(normalize, refusals_and_usage_say_why_without_the_data)
 {
     char out[65536], err[4096];

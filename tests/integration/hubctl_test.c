@@ -648,7 +648,7 @@ Test(hubctl, migrate_stops_at_a_map_into_the_hub_space_until_cleared)
                        out);
     cr_assert_eq(hubctl(NULL, 0, "org authority gh MRN --clear"), 0);
     cr_assert_eq(hubctl(out, sizeof(out), "migrate"), 0, "%s", out);
-    cr_assert_not_null(strstr(out, "schema at version 024"), "%s", out);
+    cr_assert_not_null(strstr(out, "schema at version 025"), "%s", out);
 }
 
 Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
@@ -863,6 +863,63 @@ Test(hubctl, org_authority_sets_lists_and_clears_a_map)
     cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN --clear"), 0);
     cr_assert_eq(hubctl(out, sizeof(out), "org authorities --json"), 0);
     cr_assert_not_null(strstr(out, "[]"), "%s", out);
+}
+
+/* F2783: a change of map says how many identifiers the org recorded it
+ * carried to the system now in force, and each pair of patients it left
+ * apart (hub ids only), re-pointed and cleared alike. The identifiers are
+ * put in as the ingest records them: gh's MRN 1111 (its own name, then
+ * carried to 1.2.9) and 3333, recorded while 1.2.9 was in force, 4444
+ * while 1.2.8 was; ot's 3333 under 1.2.8 and 2222 under 1.2.9. */
+Test(hubctl, org_authority_says_what_a_change_carried_and_its_collisions)
+{
+    char out[2048];
+    struct store *s;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add gh --name GH --kind hospital "
+                        "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add ot --name OT --kind hospital "
+                        "--scopes ingest"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "INSERT INTO patients (hub_id) VALUES "
+                            "('P1'), ('P2'), ('P3'); INSERT INTO "
+                            "patient_identifiers (system, value, hub_id, "
+                            "org_id) VALUES ('urn:hub:org:gh:ns:MRN', "
+                            "'1111', 'P1', 'gh')"), HUB_OK);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN "
+                        "urn:oid:1.2.9"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "org gh: MRN is urn:oid:1.2.9 (1 "
+                              "identifiers the org recorded carried to it, "
+                              "0 already another patient's)\n"), "%s", out);
+    cr_assert_eq(store_exec(s, "INSERT INTO patient_identifiers (system, "
+                            "value, hub_id, org_id) VALUES "
+                            "('urn:oid:1.2.9', '3333', 'P2', 'gh'), "
+                            "('urn:oid:1.2.8', '3333', 'P3', 'ot'), "
+                            "('urn:oid:1.2.9', '2222', 'P3', 'ot')"), HUB_OK);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN "
+                        "urn:oid:1.2.8"), 0, "%s", out);
+    cr_assert_str_eq(out, "org gh: MRN is urn:oid:1.2.8 (1 identifiers the "
+                     "org recorded carried to it, 1 already another "
+                     "patient's)\norg gh: collision, not merged: patient P2 "
+                     "(recorded by the org) and patient P3 (already linked "
+                     "under it)\n");
+    cr_assert_eq(store_exec(s, "INSERT INTO patient_identifiers (system, "
+                            "value, hub_id, org_id) VALUES "
+                            "('urn:oid:1.2.8', '4444', 'P1', 'gh')"), HUB_OK);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN --clear"), 0,
+                 "%s", out);
+    cr_assert_str_eq(out, "org gh: MRN is its own name again (1 identifiers "
+                     "the org recorded carried to it, 0 already another "
+                     "patient's)\n");
+    char *n = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT count(*) FROM patient_identifiers "
+                                  "WHERE value = '2222' OR (hub_id = 'P2' "
+                                  "AND system <> 'urn:oid:1.2.9')", 0, NULL, &n),
+                 HUB_OK);
+    cr_assert_str_eq(n, "1", "ot's 2222 not carried, P2 not merged");
+    free(n);
+    store_free(s);
 }
 
 /* After a restore from a backup the sequences are back where the backup

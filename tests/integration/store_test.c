@@ -978,7 +978,10 @@ Test(store, an_authority_map_links_a_senders_namespace_with_everyones)
 
     cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN",
                                      "urn:oid:1.2.9", &json), HUB_OK);
-    cr_assert_str_eq(json, "{\"copied\": 1, \"conflicts\": 1}");
+    /* and the pair of patients (a_changed_map_reports_a_collision_...) */
+    const char *head = "{\"copied\": 1, \"conflicts\": 1, "
+                       "\"collisions\": [{";
+    cr_assert(strncmp(json, head, strlen(head)) == 0, "%s", json);
     free(json);
     /* B's 5678 by the URI finds the patient A named by MRN before */
     add_msg(&f, 0, "org_b", "m4", "adt.update", "urn:oid:1.2.9", "5678");
@@ -1047,6 +1050,161 @@ Test(store, an_authority_map_links_a_senders_namespace_with_everyones)
                        "('authority.set', 'authority.cleared')"), 2);
     cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"),
                  1);
+}
+
+/* The patient message `key` was linked to (malloc'd) */
+static char *patient_of(const char *key)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT e.patient_hub_id FROM events e JOIN "
+             "messages m ON m.id = e.message_id WHERE m.idem_key = '%s'",
+             key);
+    return q1(sql);
+}
+
+/* org_a's namespace MRN is `system` (NULL: cleared); the change's answer
+ * is `answer` when one is given */
+static void map_org_a_mrn(const char *system, const char *answer)
+{
+    char *json = NULL;
+
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", system,
+                                     &json), HUB_OK);
+    if (answer)
+        cr_assert_str_eq(json, answer);
+    free(json);
+}
+
+/* One message of org_a for MRN `value` */
+static void send_org_a_mrn(const char *key, const char *value)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+
+    add_msg(&f, 0, "org_a", key, "adt.admit", "MRN", value);
+    ingest(&f, 1, res);
+    release(res, 1);
+}
+
+/* F2783: a patient org_a first sent while its MRN was urn:oid:1.2.9 was
+ * linked under that system only; re-pointed to urn:oid:1.2.8, its next
+ * message made a second patient. The change carries the identifiers the
+ * sender recorded under the old system to the new, the old rows kept. */
+Test(store, a_repointed_map_carries_the_senders_identifiers_to_the_new_system)
+{
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    send_org_a_mrn("m1", "1111");
+    map_org_a_mrn("urn:oid:1.2.8",
+                  "{\"copied\": 1, \"conflicts\": 0, \"collisions\": []}");
+    send_org_a_mrn("m2", "1111");
+    char *p1 = patient_of("m1"), *p2 = patient_of("m2");
+    cr_assert_str_eq(p2, p1, "the sender's next message joins its patient");
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '1111' AND system IN ('urn:oid:1.2.9', "
+                       "'urn:oid:1.2.8')"), 2, "the old row kept");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'authority.set' AND detail::jsonb->>'was' = "
+                       "'urn:oid:1.2.9' AND detail::jsonb->>'copied' = '1'"),
+                 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"),
+                 1);
+    free(p1);
+    free(p2);
+}
+
+/* F2783, cleared: the identifiers recorded under the map's system go back
+ * to the sender's own name, so its next message finds the patient. */
+Test(store, a_cleared_map_carries_the_senders_identifiers_to_its_own_name)
+{
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    send_org_a_mrn("m1", "1111");
+    map_org_a_mrn(NULL,
+                  "{\"copied\": 1, \"conflicts\": 0, \"collisions\": []}");
+    send_org_a_mrn("m2", "1111");
+    char *p1 = patient_of("m1"), *p2 = patient_of("m2");
+    cr_assert_str_eq(p2, p1, "the sender's next message joins its patient");
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '1111' AND system IN ('urn:oid:1.2.9', "
+                       "'urn:hub:org:org_a:ns:MRN')"), 2, "the old row kept");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'authority.cleared' AND detail::jsonb->>'copied' = "
+                       "'1'"), 1);
+    free(p1);
+    free(p2);
+}
+
+/* F2783: only what the sender recorded is carried (patient_identifiers.
+ * org_id, who first sent it): org_b's 2222 under the shared authority says
+ * nothing of what the new system's (or org_a's own) 2222 names, so it is
+ * carried neither on a re-point nor on a clear, though org_a sent it too
+ * after org_b (the narrow rule: F2901). */
+Test(store, a_changed_map_never_carries_another_organizations_identifiers)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    add_msg(&f, 0, "org_b", "b1", "adt.admit", "urn:oid:1.2.9", "2222");
+    ingest(&f, 1, res);
+    release(res, 1);
+    send_org_a_mrn("m1", "1111");
+    send_org_a_mrn("m2", "2222");
+    map_org_a_mrn("urn:oid:1.2.8",
+                  "{\"copied\": 1, \"conflicts\": 0, \"collisions\": []}");
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "system = 'urn:oid:1.2.8'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "system = 'urn:oid:1.2.8' AND value = '1111'"), 1);
+    map_org_a_mrn(NULL,
+                  "{\"copied\": 1, \"conflicts\": 0, \"collisions\": []}");
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "system = 'urn:hub:org:org_a:ns:MRN'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '2222'"), 1, "org_b's row alone, kept");
+}
+
+/* F2783: where the new system's value already names another patient the
+ * link is kept and no one is merged; the pair is answered and audited (hub
+ * ids only), and the sender's next message goes where the link is. */
+Test(store, a_changed_map_reports_a_collision_and_merges_no_one)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+    char want[256];
+
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    add_msg(&f, 0, "org_b", "b1", "adt.admit", "urn:oid:1.2.8", "3333");
+    ingest(&f, 1, res);
+    release(res, 1);
+    send_org_a_mrn("m1", "3333");
+    char *theirs = patient_of("b1"), *mine = patient_of("m1");
+    cr_assert_str_neq(theirs, mine);
+    snprintf(want, sizeof(want), "{\"copied\": 0, \"conflicts\": 1, "
+             "\"collisions\": [{\"linked\": \"%s\", \"patient\": \"%s\"}]}",
+             theirs, mine);
+    map_org_a_mrn("urn:oid:1.2.8", want);
+    cr_assert_eq(qlong("SELECT count(*) FROM patients WHERE merged_into IS "
+                       "NULL"), 2, "no one merged");
+    snprintf(want, sizeof(want), "SELECT count(*) FROM patient_identifiers "
+             "WHERE value = '3333' AND ((system = 'urn:oid:1.2.8' AND "
+             "hub_id = '%s') OR (system = 'urn:oid:1.2.9' AND hub_id = "
+             "'%s'))", theirs, mine);
+    cr_assert_eq(qlong(want), 2, "both links as they were");
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '3333'"), 2);
+    snprintf(want, sizeof(want), "SELECT count(*) FROM audit WHERE action = "
+             "'authority.set' AND detail::jsonb->'collisions' = "
+             "'[{\"linked\": \"%s\", \"patient\": \"%s\"}]'", theirs, mine);
+    cr_assert_eq(qlong(want), 1, "audited, ids only");
+    send_org_a_mrn("m2", "3333");
+    char *next = patient_of("m2");
+    cr_assert_str_eq(next, theirs, "the existing link kept");
+    free(next);
+    free(theirs);
+    free(mine);
 }
 
 Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)

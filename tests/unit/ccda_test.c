@@ -5956,3 +5956,39 @@ Test(ccda_entries, a_goal_past_the_narrative_ids_indexed_is_warned_of,
     cJSON_Delete(ev);
     free(doc);
 }
+
+/* F2860: a HARK whose kick question comes under a code the dictionary
+ * does not know is a HARK with an item it cannot place: that item may be
+ * the kick question, so the screening carries `sdv`, the label HARK's
+ * questions can carry, and a warning at the panel says why. The four
+ * questions placed and answered No: no label, no such warning (above). */
+Test(ccda_screening, an_item_not_placed_gives_the_instruments_labels,
+     .init = setup, .fini = teardown)
+{
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s", hark_doc("LA32-8"));
+    char *kick = strstr(doc, "76503-2");
+    cr_assert_not_null(kick);
+    memcpy(kick, "76599-9", 7);         /* a code of no table */
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    char *l = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "sensitivity"));
+    cr_expect_str_eq(l, "[\"sdv\"]");
+    free(l);
+    cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_assert_not_null(w);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     DICT_UNPLACED_LABELLED);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"),
+                                            3), "question")),
+                     "76599-9", "the item is kept as sent");
+    cJSON_Delete(ev);
+    /* as sent, the four placed: no label, no warning */
+    r = run_str(hark_doc("LA32-8"));
+    ev = first_event(&r, 1);
+    cr_expect_null(cJSON_GetObjectItem(ev, "sensitivity"));
+    cr_expect_null(cJSON_GetObjectItem(ev, "warnings"));
+    cJSON_Delete(ev);
+}

@@ -707,6 +707,34 @@ Test(csv, an_answer_on_self_harm_labels_the_screening_psy)
                        r.out.ev[i].json.p);
 }
 
+/* F2860: an AHC screening with a question the dictionary cannot place
+ * (a code of no table) may hold its safety questions' answers: both
+ * events carry `sdv`, every label a question of the AHC not placed can
+ * carry, with a warning and a report finding that say why; the same
+ * screening placed whole is labelled by its answers alone. */
+Test(csv, a_question_not_placed_gives_the_instruments_labels)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,99999-9,LA6482-9,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 4);
+    for (size_t i = 0; i < 2; i++) {
+        const char *j = r.out.ev[i].json.p;
+        cr_assert(strstr(j, "},\"sensitivity\":[\"sdv\"]"), "%s", j);
+        cr_assert(strstr(j, "{\"field\":\"sensitivity\",\"what\":\""
+                            DICT_UNPLACED_LABELLED "\"}"), "%s", j);
+    }
+    for (size_t i = 2; i < 4; i++)
+        cr_assert_null(strstr(r.out.ev[i].json.p, "sensitivity"), "%s",
+                       r.out.ev[i].json.p);
+    const struct csv_finding *f = finding(&r.rep, 2, "sensitivity labels");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+}
+
 Test(csv, sender_negative_on_a_positive_answer_warns_and_stays_positive)
 {
     struct csvrun r = RUN("screenings",

@@ -2470,3 +2470,94 @@ Test(dict, access_restriction_values_map_to_hub_sensitivity)
     cr_assert_str_eq(r.value, "hiv");
     cr_assert_str_eq(r.system, "http://terminology.hl7.org/CodeSystem/v2-0717");
 }
+
+/* ---- F2860: a screening with items the dictionary cannot place ------------ */
+
+/* Each instrument knows, from load, every label an answer to its items or
+ * its total can imply (security-labels.json "loinc"). */
+Test(dict, each_instrument_knows_the_labels_its_items_can_carry)
+{
+    static const struct { const char *inst, *label; } want[] = {
+        { "96777-8", "sdv" },   /* AHC: HITS items and the 95614-4 total */
+        { "NYSAHCHRSN", "sdv" },
+        { "93025-5", "sdv" },   /* PRAPARE: 76501-6 afraid of a partner */
+        { "76499-3", "sdv" },   /* HARK */
+        { "88121-9", NULL },    /* Hunger Vital Sign: nothing sensitive */
+        { "97023-6", NULL },
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+        const struct dict_instrument *in =
+            dict_instrument_find(D, slice_from_cstr(want[i].inst));
+        cr_assert_not_null(in, "%s", want[i].inst);
+        cr_assert_eq(in->n_labels, want[i].label ? 1u : 0u, "%s",
+                     want[i].inst);
+        if (want[i].label)
+            cr_assert_str_eq(in->labels[0], want[i].label);
+    }
+}
+
+/* An answered item of a known instrument that the dictionary cannot place
+ * (a link id of the sender's own form) may be its safety question: the
+ * screening carries the label, and says why. All placed: as before. */
+Test(dict, an_unplaced_item_gives_the_labels_of_the_questions_not_placed)
+{
+    /* MyCarePlanner's AHC response: link ids only */
+    struct resp unplaced[] = {
+        { "123825", { "LA10066-1" }, 0, false },
+        { "123821", { "LA31994-9" }, 0, false },
+    };
+    struct dict_scoring s = score("96777-8", unplaced, 2);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert_str_eq(s.labels[0], "sdv");
+    cr_assert(s.unplaced_labelled);
+
+    /* every item placed, the safety ones answered Never: no label */
+    struct resp placed[] = {
+        { "71802-3", { "LA31993-1" }, 0, false },
+        { "95618-5", { "LA6270-8" }, 0, false },
+        { "95617-7", { "LA6270-8" }, 0, false },
+        { "95616-9", { "LA6270-8" }, 0, false },
+        { "95615-1", { "LA6270-8" }, 0, false },
+    };
+    s = score("96777-8", placed, 5);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+    /* Frequently: labelled by its own answer, not for want of placing */
+    placed[1].ans[0] = "LA6482-9";
+    s = score("96777-8", placed, 5);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert_str_eq(s.labels[0], "sdv");
+    cr_assert_not(s.unplaced_labelled);
+
+    /* an unplaced item beside every labelled question placed cannot be
+     * one of them (PRAPARE's full form: race 32624-9 is not the
+     * dictionary's, 76501-6 answered No) */
+    struct resp prapare[] = {
+        { "32624-9", { "LA14042-8" }, 0, false },
+        { "76501-6", { "LA32-8" }, 0, false },
+    };
+    s = score("93025-5", prapare, 2);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+    /* ... but with 76501-6 left out it may be that question */
+    s = score("93025-5", prapare, 1);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert(s.unplaced_labelled);
+
+    /* not answered: discloses nothing */
+    struct resp empty[] = { { "123825", { NULL }, 0, true } };
+    s = score("96777-8", empty, 1);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+    /* the sender's own total is placed (a sum's code) */
+    struct resp total[] = { { "95614-4", { NULL }, 6, false } };
+    s = score("96777-8", total, 1);
+    cr_assert_not(s.unplaced_labelled);
+    /* no instrument, or one with no label: nothing added */
+    s = score(NULL, unplaced, 2);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+    s = score("88121-9", unplaced, 2);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+}

@@ -2641,6 +2641,79 @@ Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
 }
 
+/* F2860: MyCarePlanner's AHC response (tests/data/real/fhir, refused as
+ * published for its empty subject) given a subject and its Questionnaire's
+ * canonical: a screening of the AHC HRSN whose nine items are the app's
+ * numeric link ids, among them "How often does anyone ... scream or curse
+ * at you?" answered Frequently. It went out with no label; it carries
+ * every label a question of the AHC not placed can (`sdv`), and a warning
+ * says why without quoting any answer. A coded response is labelled by
+ * its answers alone, as before. */
+Test(fhir, an_ahc_response_of_items_not_placed_carries_the_ahc_labels)
+{
+    char path[600];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/tests/data/real/fhir/"
+             "r182-mycareplanner_QuestionnaireResponse-AHC.json", root());
+    char *p = testfile_read(path, &len);
+    cr_assert_not_null(p, "%s", path);
+    cJSON *qr = cJSON_ParseWithLength(p, len);
+    free(p);
+    cr_assert_not_null(qr);
+    cJSON_ReplaceItemInObject(qr, "subject",
+                              cJSON_Parse("{\"reference\":\"Patient/p1\"}"));
+    cJSON_AddStringToObject(qr, "questionnaire", "http://loinc.org/q/96777-8");
+    char *json = cJSON_PrintUnformatted(qr);
+    cJSON_Delete(qr);
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(json, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    free(json);
+    cr_assert_eq(out.n, 1, "completed, nothing placed to be positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "96777-8");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "123825");
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sdv\"]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "QuestionnaireResponse");
+    const char *why = field_of(&out, 0, "warnings.0.what");
+    cr_assert_str_eq(why, DICT_UNPLACED_LABELLED);
+    cr_assert_null(strstr(why, "LA"), "no answer in the warning: %s", why);
+    cr_assert_null(strstr(why, "1238"), "no link id in the warning: %s", why);
+    cr_assert_eq(res.entries[0].n_warnings, 1);
+
+    /* every item placed: its own labels, exactly, and no such warning */
+    static const char coded_never[] =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","
+        "\"questionnaire\":\"http://loinc.org/q/96777-8\","
+        "\"status\":\"completed\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2024-02-01\",\"item\":["
+        QR_ITEM("71802-3", "LA31994-9") "," QR_ITEM("95618-5", "LA6270-8") ","
+        QR_ITEM("95617-7", "LA6270-8") ","
+        QR_ITEM("95616-9", "LA6270-8") "," QR_ITEM("95615-1", "LA6270-8")
+        "]}";
+    cr_assert_eq(run(coded_never, &out, &res, &err), HUB_OK);
+    for (size_t i = 0; i < out.n; i++) {
+        cr_assert_str_eq(field_of(&out, i, "sensitivity"), "(absent)", "%zu",
+                         i);
+        cr_assert_str_eq(field_of(&out, i, "warnings"), "(absent)", "%zu", i);
+    }
+    static const char coded_frequently[] =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","
+        "\"questionnaire\":\"http://loinc.org/q/96777-8\","
+        "\"status\":\"completed\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2024-02-01\",\"item\":["
+        QR_ITEM("95618-5", "LA6482-9") "]}";
+    cr_assert_eq(run(coded_frequently, &out, &res, &err), HUB_OK);
+    cr_assert_geq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sdv\"]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+}
+
 /* F1801: a generic answer (Yes LA33-6, No LA32-8, "Often true", the
  * derived "At risk") is in the dictionary's lists but names nothing
  * without a question the dictionary knows: a form of the sender's own so
@@ -3665,6 +3738,182 @@ Test(fhir, one_patient_in_two_forms_is_one_panels_patient)
     cr_expect(strstr(g, "member names another patient") != NULL, "%s", g);
 }
 
+/* F2821 (round 180): a member written "Observation/urn:uuid:X" (F2323's
+ * slip) was gathered by its panel but never marked consumed, so it was
+ * read again as a screening of its own: the same answer told twice. In
+ * every order, the panel's screening alone. */
+Test(fhir, a_member_written_type_before_urn_is_its_panels_alone)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    const char *ents[3] = {
+        AHC_OF("Observation/urn:uuid:i1"),
+        "{\"resourceType\":\"Patient\",\"id\":\"p1\"}",
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p1\"},"),
+    };
+    for (size_t p = 0; p < 6; p++) {
+        char got[1024];
+        panel_outcome(ents, perms[p], got, sizeof(got));
+        cr_expect(strstr(got, "Observation/ahc 88122-7") &&
+                      !strstr(got, "Observation/i1"),
+                  "order %zu%zu%zu: %s", perms[p][0], perms[p][1],
+                  perms[p][2], got);
+    }
+}
+
+/* The batch of ents[order[k]] (k < n, n <= 5, each under urn:uuid:eK for
+ * its place in ents) as its sender is told it: each event's type,
+ * source, first question, the Procedure it tells (a referral's performed,
+ * a screening's procedures) and its warnings (the place past the entry,
+ * the words); each refusal's entry and place; sorted, so that every order
+ * may say the same. */
+static void ents_outcome(const char *const *ents, const size_t *order,
+                         size_t n, char *got, size_t cap)
+{
+    char j[8192];
+    size_t len = (size_t)snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\","
+                                                "\"type\":\"batch\",\"entry\":[");
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(j + len, sizeof(j) - len,
+                                "%s{\"fullUrl\":\"urn:uuid:e%zu\",\"resource\":"
+                                "%s}", k ? "," : "", order[k], ents[order[k]]);
+    snprintf(j + len, sizeof(j) - len, "]}");
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    char items[8][512];
+    size_t m = 0;
+    for (size_t k = 0; k < out.n && m < 8; k++) {
+        char src[64], q[16], proc[64], warns[320] = "";
+        snprintf(src, sizeof(src), "%s", field_of(&out, k, "source.resource"));
+        snprintf(q, sizeof(q), "%s",
+                 field_of(&out, k, "screening.items.0.question"));
+        snprintf(proc, sizeof(proc), "%s",
+                 field_of(&out, k, "referral.performed.0.procedure"));
+        if (strcmp(proc, "(absent)") == 0)
+            snprintf(proc, sizeof(proc), "%s",
+                     field_of(&out, k, "screening.procedures.0.procedure"));
+        size_t wl = 0;
+        for (int w = 0; w < 4; w++) {
+            char path[32], field[128];
+            snprintf(path, sizeof(path), "warnings.%d.field", w);
+            snprintf(field, sizeof(field), "%s", field_of(&out, k, path));
+            if (strcmp(field, "(absent)") == 0)
+                break;
+            const char *at = strchr(field, ']');
+            snprintf(path, sizeof(path), "warnings.%d.what", w);
+            wl += (size_t)snprintf(warns + wl, sizeof(warns) - wl, " [%s %s]",
+                                   at ? at + 1 : field,
+                                   field_of(&out, k, path));
+        }
+        snprintf(items[m++], sizeof(items[0]), "%s %s %s %s%s",
+                 out.ev[k].type, src, q, proc, warns);
+    }
+    size_t refused = 0;
+    for (size_t k = 0; k < res.n_entries && m < 8; k++)
+        if (res.entries[k].status != HUB_OK) {
+            const char *at = strchr(res.entries[k].err.field, ']');
+            snprintf(items[m++], sizeof(items[0]), "refused %s at %s",
+                     res.entries[k].resource, at ? at + 1 : "?");
+            refused++;
+        }
+    cr_expect_eq(res.n_failed, refused, "each refusal counted once");
+    qsort(items, m, sizeof(items[0]),
+          (int (*)(const void *, const void *))strcmp);
+    len = 0;
+    got[0] = '\0';
+    for (size_t k = 0; k < m; k++)
+        len += (size_t)snprintf(got + len, cap - len, "%s; ", items[k]);
+}
+
+/* Expects `want` of ents_outcome in every order of the n entries. */
+static void expect_in_every_order(const char *const *ents, size_t n,
+                                  const char *want, const char *what)
+{
+    size_t order[5] = { 0, 1, 2, 3, 4 };
+    size_t c[5] = { 0 }, k = 1;
+    char got[4096];
+    /* Heap's permutations, each once */
+    for (bool more = true; more;) {
+        ents_outcome(ents, order, n, got, sizeof(got));
+        cr_expect_str_eq(got, want, "%s, order %zu%zu%zu%zu%zu: %s", what,
+                         order[0], order[1], order[2], order[3], order[4],
+                         got);
+        more = false;
+        while (k < n && !more) {
+            if (c[k] < k) {
+                size_t a = k % 2 ? c[k] : 0, t = order[a];
+                order[a] = order[k];
+                order[k] = t;
+                c[k]++;
+                k = 1;
+                more = true;
+            } else {
+                c[k++] = 0;
+            }
+        }
+    }
+}
+
+/* F2741 (round 176's review of F2620), decided: a grouping Observation
+ * with no subject that panels of two patients name took the patient of
+ * the first panel in the message's order, so which panel gathered its
+ * item, which was refused for it, and whether the item was also read on
+ * its own hung on the order. Such a grouping is neither's: each panel is
+ * read without it, warned at its hasMember; the grouping's item of its
+ * own patient is read on its own, as if no grouping named it. Named by
+ * two panels of one patient, both gather it, as before. Every order. */
+#define GROUPING_OF(member)                                                 \
+    "{\"resourceType\":\"Observation\",\"id\":\"g\",\"status\":\"final\","  \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"     \
+    "\"x-group\"}]},\"hasMember\":[{\"reference\":\"" member "\"}]}"
+Test(fhir, a_grouping_two_patients_panels_name_is_neithers_in_any_order)
+{
+    static const char p1_item[] = FOOD_ITEM(
+        "gi", "\"subject\":{\"reference\":\"Patient/p1\"},");
+    const char *ents[4] = {
+        AHC_OF("Observation/g"),
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/g\"}]"),
+        GROUPING_OF("Observation/gi"), p1_item,
+    };
+    static const char neithers[] =
+        "screening.completed Observation/ahc (absent) (absent) "
+        "[.resource.hasMember[0] member has no subject and another "
+        "patient's panel names it too: nothing taken from it]; "
+        "screening.completed Observation/gi 88122-7 (absent); "
+        "screening.completed Observation/hvs (absent) (absent) "
+        "[.resource.hasMember[0] member has no subject and another "
+        "patient's panel names it too: nothing taken from it]; "
+        "screening.positive Observation/gi 88122-7 (absent); ";
+    expect_in_every_order(ents, 4, neithers, "two patients");
+    /* two panels of one patient (in two forms): both gather the item */
+    ents[1] = SUBJ_OBS("hvs", "88121-9",
+                       "\"subject\":{\"reference\":\"Patient/p1/_history/3\"},",
+                       "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":"
+                       "[{\"reference\":\"Observation/g\"}]");
+    expect_in_every_order(ents, 4,
+                          "screening.completed Observation/ahc 88122-7 "
+                          "(absent); screening.completed Observation/hvs "
+                          "88122-7 (absent); screening.positive "
+                          "Observation/ahc 88122-7 (absent); "
+                          "screening.positive Observation/hvs 88122-7 "
+                          "(absent); ", "one patient");
+    /* a grouping under that grouping is no one's too */
+    ents[2] = GROUPING_OF("Observation/g2");
+    ents[3] = "{\"resourceType\":\"Observation\",\"id\":\"g2\",\"status\":"
+              "\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+              "\"code\":\"x-group\"}]},\"hasMember\":[{\"reference\":"
+              "\"Observation/gi\"}]}";
+    const char *deep[5] = { ents[0], P2_OBS("hvs", "88121-9",
+        "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":[{\"reference\":"
+        "\"Observation/g\"}]"), ents[2], ents[3], p1_item };
+    expect_in_every_order(deep, 5, neithers, "deeper");
+}
+
 /* F2103: an entry that names by urn:uuid, in a reference that carries
  * only a name, an entry the batch refuses is accepted in every order of
  * the two, carrying the refused entry's name: it was refused ("reference
@@ -4218,6 +4467,24 @@ Test(fhir, a_task_for_another_patient_than_its_request_warns)
     snprintf(json, sizeof(json), fmt, "a");
     cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 1, "warnings"), "(absent)");
+    /* one patient in two forms is one (fx_same_patient, F2740): the
+     * Task's Type/urn:uuid slip for the Patient its request names by
+     * urn (F2762) */
+    static const char slip[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:pa\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"a\"}},"
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"completed\",\"intent\":\"order\",\"subject\":"
+        "{\"reference\":\"urn:uuid:pa\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":"
+        "\"Patient/urn:uuid:pa\"}}}]}";
+    cr_assert_eq(run(slip, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    const char *w = field_of(&out, 1, "warnings");
+    cr_expect(strstr(w, "another patient") == NULL, "%s", w);
 }
 
 /* F81: the Nigeria Core referral Task (r24-ngcore_Task-NgTask-001) is
@@ -5347,6 +5614,103 @@ Test(fhir, a_screening_carries_the_procedure_it_was_part_of)
     cr_expect_str_eq(res.entries[1].err.field, "entry[1].resource");
     cr_expect_str_eq(res.entries[1].err.what,
                      "the screening it was part of was refused");
+}
+
+/* F2622 (round 169), decided in F2621's way: a Procedure was folded into
+ * the referral Task whose output names it, the request its basedOn names
+ * or the screening whose partOf names it, whoever its patient: p2's
+ * Procedure was told in p1's referral or screening and in no event of its
+ * own. Now the referral or screening is kept, takes nothing from it and
+ * warns once at the reference; the Procedure gives its own event, as if
+ * nothing named it. One patient in two forms (F2740) is no slip; a Task
+ * "for" another patient than its request is carried as sent (F2), so a
+ * Procedure of either is the referral's. Every order. */
+#define PR_OF(subj, extra)                                                  \
+    "{\"resourceType\":\"Procedure\",\"id\":\"pr\",\"status\":"            \
+    "\"completed\",\"subject\":{\"reference\":\"" subj "\"},\"code\":"     \
+    "{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":"        \
+    "\"3457005\"}]}" extra "}"
+#define SR_OF(subj)                                                         \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"        \
+    "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":\"" subj   \
+    "\"},\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","    \
+    "\"code\":\"3457005\"}]}}"
+#define OUTPUT_TASK(who)                                                    \
+    "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":\"completed\","    \
+    "\"intent\":\"order\",\"for\":{\"reference\":\"" who "\"},\"code\":"   \
+    "{\"coding\":[{\"code\":\"fulfill\"}]},\"focus\":{\"reference\":"      \
+    "\"ServiceRequest/s\"},\"output\":[{\"type\":{\"text\":\"done\"},"     \
+    "\"valueReference\":{\"reference\":\"Procedure/pr\"}}]}"
+#define PART_OF_PR ",\"partOf\":[{\"reference\":\"Procedure/pr\"}]"
+Test(fhir, a_procedure_of_another_patient_is_not_folded_into_a_referral_or_screening)
+{
+    static const struct {
+        const char *ents[3];
+        size_t n;
+        const char *want;
+    } cases[] = {
+        /* 0: a Task's output */
+        { { OUTPUT_TASK("Patient/p1"), SR_OF("Patient/p1"),
+            PR_OF("Patient/p2", "") }, 3,
+          "careplan.updated Procedure/pr (absent) (absent); "
+          "referral.created ServiceRequest/s (absent) (absent); "
+          "referral.updated Task/t (absent) (absent) "
+          "[.resource.output[0].valueReference procedure names another "
+          "patient than the referral: nothing taken from it]; " },
+        /* 1: the same patient in another form: folded */
+        { { OUTPUT_TASK("Patient/p1"), SR_OF("Patient/p1"),
+            PR_OF("https://ehr.example/fhir/Patient/p1/_history/2", "") }, 3,
+          "referral.created ServiceRequest/s (absent) (absent); "
+          "referral.updated Task/t (absent) Procedure/pr; " },
+        /* 2: a Task for another patient than its request (F2): a
+         * Procedure of the request's patient is the referral's */
+        { { OUTPUT_TASK("Patient/cbo"), SR_OF("Patient/p1"),
+            PR_OF("Patient/p1", "") }, 3,
+          "referral.created ServiceRequest/s (absent) (absent); "
+          "referral.updated Task/t (absent) Procedure/pr [.resource.for "
+          "task is for another patient than its focus ServiceRequest's "
+          "subject]; " },
+        /* 3: a Procedure's basedOn */
+        { { SR_OF("Patient/p1"),
+            PR_OF("Patient/p2", ",\"basedOn\":[{\"reference\":"
+                                "\"ServiceRequest/s\"}]") }, 2,
+          "careplan.updated Procedure/pr (absent) (absent) "
+          "[.resource.basedOn[0] request names another patient than the "
+          "procedure: not told in that referral]; "
+          "referral.created ServiceRequest/s (absent) (absent); " },
+        /* 4: a screening Observation's partOf */
+        { { SUBJ_OBS("o1", "88122-7", "\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},", "\"effectiveDateTime\":"
+                     "\"2026-01-08\",\"valueCodeableConcept\":{\"coding\":"
+                     "[{\"system\":\"http://loinc.org\",\"code\":"
+                     "\"LA28397-0\"}]}" PART_OF_PR),
+            PR_OF("Patient/p2", "") }, 2,
+          "careplan.updated Procedure/pr (absent) (absent); "
+          "screening.completed Observation/o1 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; "
+          "screening.positive Observation/o1 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; " },
+        /* 5: a QuestionnaireResponse's partOf */
+        { { "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","
+            "\"status\":\"completed\",\"subject\":{\"reference\":"
+            "\"Patient/p1\"},\"authored\":\"2024-02-01\"" PART_OF_PR
+            ",\"item\":[" QR_ITEM("88122-7", "LA28397-0") "]}",
+            PR_OF("Patient/p2", "") }, 2,
+          "careplan.updated Procedure/pr (absent) (absent); "
+          "screening.completed QuestionnaireResponse/q9 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; "
+          "screening.positive QuestionnaireResponse/q9 88122-7 (absent) "
+          "[.resource.partOf[0] procedure names another patient than the "
+          "screening: nothing taken from it]; " },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char what[16];
+        snprintf(what, sizeof(what), "case %zu", i);
+        expect_in_every_order(cases[i].ents, cases[i].n, cases[i].want, what);
+    }
 }
 
 /* F60: the language the screening was taken in, from SHIN-NY's
