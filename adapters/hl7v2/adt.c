@@ -137,6 +137,98 @@ static __attribute__((noinline)) int pid_missing(const struct hl7_msg *m,
                        "required segment PID is missing");
 }
 
+/* ---- values the sender cut short (F2842) ------------------------------- */
+
+#define CUT_SHORT "value cut short by the sender (truncation character)"
+
+/* "SEG-0" to "SEG-59": the names of the fields of the segments the
+ * normalizer reads, static as a warning's field is (hl7v2.h) */
+#define CUT_TEN(seg, t) \
+    seg "-" #t "0", seg "-" #t "1", seg "-" #t "2", seg "-" #t "3", \
+    seg "-" #t "4", seg "-" #t "5", seg "-" #t "6", seg "-" #t "7", \
+    seg "-" #t "8", seg "-" #t "9"
+#define CUT_NAMES(seg) { CUT_TEN(seg, ), CUT_TEN(seg, 1), CUT_TEN(seg, 2), \
+                         CUT_TEN(seg, 3), CUT_TEN(seg, 4), CUT_TEN(seg, 5) }
+static const char cut_segs[][4] = { "MSH", "EVN", "PID", "PD1", "MRG",
+                                    "PV1", "PV2", "DG1", "ARV" };
+static const char cut_names[][60][7] = {
+    CUT_NAMES("MSH"), CUT_NAMES("EVN"), CUT_NAMES("PID"), CUT_NAMES("PD1"),
+    CUT_NAMES("MRG"), CUT_NAMES("PV1"), CUT_NAMES("PV2"), CUT_NAMES("DG1"),
+    CUT_NAMES("ARV"),
+};
+
+/* The field of m that holds byte `at` of m->p, as "PID-5", or NULL (none
+ * the normalizer reads). Its segment's field separators before it count
+ * its field: they are never escaped; MSH's first is MSH-1. */
+static const char *field_at(const struct hl7_msg *m, const char *at)
+{
+    if (at < m->p || at >= m->p + m->len)
+        return NULL;
+    uint32_t off = (uint32_t)(at - m->p);
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        const struct hl7_seg *s = &m->seg[k];
+        if (off < s->off || off >= s->end)
+            continue;
+        unsigned f = k == 0;
+        for (const char *q = m->p + s->off; q < at; q++)
+            f += (unsigned char)*q == m->fs;
+        for (size_t i = 0; i < sizeof(cut_segs) / sizeof(cut_segs[0]); i++)
+            if (memcmp(s->id, cut_segs[i], 4) == 0)
+                return f < 60 ? cut_names[i][f] : NULL;
+        return NULL;
+    }
+    return NULL;
+}
+
+/* hl7_unescape took a mark off a value this event reads, while it is
+ * written (the identifiers, the visit: after the event's brace, before
+ * its end; a value read after, to refuse or accept, is not carried) */
+static void cut_heard(void *arg, const char *at)
+{
+    struct ctx *c = arg;
+    const char *field = field_at(c->m, at);
+    if (c->w.depth > 0 && field)
+        adt_warn(c, field, CUT_SHORT);
+}
+
+/* The values of MSH every event carries, read once before the events
+ * (to_events: MSH-10, MSH-3.1, MSH-4.1, through msh_text): a mark at the
+ * end of one, as hl7_unescape would take it off. */
+static void source_cut(struct ctx *c)
+{
+    static const struct { unsigned f; bool comp1; const char *name; } src[] = {
+        { 10, false, "MSH-10" }, { 3, true, "MSH-3" }, { 4, true, "MSH-4" },
+    };
+    for (size_t k = 0; k < sizeof(src) / sizeof(src[0]); k++) {
+        struct slice v = slice_trim(msh_raw(c, src[k].f, src[k].comp1).v);
+        if (v.len && (unsigned char)v.p[v.len - 1] == c->m->tc)
+            adt_warn(c, src[k].name, CUT_SHORT);
+    }
+}
+
+static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
+                     const struct source *src, struct canon_list *out,
+                     struct hub_err *err);
+
+/* one_event for a message that holds the truncation character: written
+ * while hl7_unescape tells cut_heard of each mark it takes off, so that
+ * the event warns of each field it carries that the sender cut short (an
+ * A40's groups each of theirs); the hearing ends with the event. Out of
+ * line: one_event's rare path. */
+static __attribute__((noinline)) int
+cut_event(struct ctx *c, const char *topic, const char *cancel_of,
+          const struct source *src, struct canon_list *out,
+          struct hub_err *err)
+{
+    struct hl7_cut *h = c->m->cut;
+    h->heard = cut_heard;
+    h->arg = c;
+    int rc = one_event(c, topic, cancel_of, src, out, err);
+    h->heard = NULL;
+    h->arg = NULL;
+    return rc;
+}
+
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                      const struct source *src, struct canon_list *out,
                      struct hub_err *err)
@@ -178,9 +270,17 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                  "event type differs from MSH-9.2, which was taken");
     /* hl7_parse read the text in none of the sets it knows (hl7v2.c,
      * from_latin): its letters past ASCII are U+FFFD on the event */
-    if (__builtin_expect(m->high & HL7_HIGH_UNREAD, 0))
-        adt_warn(c, "MSH-18", "text is not UTF-8 nor in a character set read "
-                              "here; letters past ASCII replaced");
+    if (__builtin_expect(m->high & (HL7_HIGH_UNREAD | HL7_HIGH_CUT), 0)) {
+        if (m->high & HL7_HIGH_UNREAD)
+            adt_warn(c, "MSH-18", "text is not UTF-8 nor in a character set "
+                                  "read here; letters past ASCII replaced");
+        /* values the sender cut short: the event is written hearing of
+         * them (cut_event), its source's read already */
+        if ((m->high & HL7_HIGH_CUT) && m->cut->heard == NULL)
+            return cut_event(c, topic, cancel_of, src, out, err);
+        if (m->high & HL7_HIGH_CUT)
+            source_cut(c);
+    }
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;
     {
