@@ -517,13 +517,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             /* escapes compared by what they stand for, trailing
              * separators left out (v2.5.1 2.5.3): PID-2 "1^^^H" and PID-3
              * "1^^^\X48\^^" are one identifier */
-            if (rep.special) {
-                /* its mark taken off here, unheard (cut_heard): the key
-                 * is no value the event carries */
-                if ((unsigned char)whole.p[whole.len - 1] == c->m->tc)
-                    whole.len--;
+            if (rep.special)
                 whole = hl7_unescape(c->a, c->m, whole);
-            }
             while (whole.len && (whole.p[whole.len - 1] == c->m->cs ||
                                  whole.p[whole.len - 1] == c->m->ss))
                 whole.len--;
