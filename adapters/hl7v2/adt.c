@@ -176,7 +176,7 @@ static __attribute__((cold)) const char *field_at(const struct hl7_msg *m, const
         for (const char *q = m->p + s->off; q < at; q++)
             f += (unsigned char)*q == m->fs;
         for (unsigned i = 0; i < CUT_NSEG; i++)
-            if (memcmp(s->id, CUT_SEGS + 3 * i, 3) == 0 && s->id[3] == '\0')
+            if (memcmp(s->id, &CUT_SEGS[3 * i], 3) == 0 && s->id[3] == '\0')
                 return f < CUT_NFIELD ? cut_names[i][f] : NULL;
         return NULL;
     }
