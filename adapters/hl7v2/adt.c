@@ -137,6 +137,130 @@ static __attribute__((noinline)) int pid_missing(const struct hl7_msg *m,
                        "required segment PID is missing");
 }
 
+/* ---- values the sender cut short (F2842) ------------------------------- */
+
+/* one string, so that cut_fields finds its warnings by the pointer */
+static const char CUT_SHORT_WHAT[] =
+    "value cut short by the sender (truncation character)";
+
+/* "SEG-0" to "SEG-59": the names of the fields of the segments the
+ * normalizer reads, static as a warning's field is (hl7v2.h) */
+#define CUT_TEN(seg, t) \
+    seg "-" #t "0", seg "-" #t "1", seg "-" #t "2", seg "-" #t "3", \
+    seg "-" #t "4", seg "-" #t "5", seg "-" #t "6", seg "-" #t "7", \
+    seg "-" #t "8", seg "-" #t "9"
+#define CUT_NAMES(seg) { CUT_TEN(seg, ), CUT_TEN(seg, 1), CUT_TEN(seg, 2), \
+                         CUT_TEN(seg, 3), CUT_TEN(seg, 4), CUT_TEN(seg, 5) }
+#define CUT_SEGS "MSHEVNPIDPD1MRGPV1PV2DG1ARV"
+#define CUT_NSEG (sizeof(CUT_SEGS) / 3)
+#define CUT_NFIELD 60u
+static const char cut_names[CUT_NSEG][CUT_NFIELD][7] = {
+    CUT_NAMES("MSH"), CUT_NAMES("EVN"), CUT_NAMES("PID"), CUT_NAMES("PD1"),
+    CUT_NAMES("MRG"), CUT_NAMES("PV1"), CUT_NAMES("PV2"), CUT_NAMES("DG1"),
+    CUT_NAMES("ARV"),
+};
+
+/* The field of m that holds byte `at` of m->p, as "PID-5", or NULL (none
+ * the normalizer reads). Its segment's field separators before it count
+ * its field: they are never escaped; MSH's first is MSH-1. */
+static __attribute__((cold)) const char *field_at(const struct hl7_msg *m, const char *at)
+{
+    if (at < m->p || at >= m->p + m->len)
+        return NULL;
+    uint32_t off = (uint32_t)(at - m->p);
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        const struct hl7_seg *s = &m->seg[k];
+        if (off < s->off || off >= s->end)
+            continue;
+        unsigned f = k == 0;
+        for (const char *q = m->p + s->off; q < at; q++)
+            f += (unsigned char)*q == m->fs;
+        for (unsigned i = 0; i < CUT_NSEG; i++)
+            if (memcmp(s->id, &CUT_SEGS[3 * i], 3) == 0 && s->id[3] == '\0')
+                return f < CUT_NFIELD ? cut_names[i][f] : NULL;
+        return NULL;
+    }
+    return NULL;
+}
+
+/* hl7_unescape took a mark off a value the event reads (cut_fields' run):
+ * between the event's brace and its end; a value read after, to refuse or
+ * accept the event, is not carried */
+static __attribute__((cold)) void cut_heard(void *arg, const char *at)
+{
+    struct ctx *c = arg;
+    const char *field = field_at(c->m, at);
+    if (c->w.depth > 0 && field)
+        adt_warn(c, field, CUT_SHORT_WHAT);
+}
+
+/* The values of MSH every event carries, read once before the events
+ * (to_events: MSH-10, MSH-3.1, MSH-4.1, through msh_text): a mark at the
+ * end of one, as hl7_unescape would take it off. */
+static __attribute__((cold)) void source_cut(struct ctx *c)
+{
+    static const struct { unsigned char f; bool comp1; } src[] = {
+        { 10, false }, { 3, true }, { 4, true },
+    };
+    for (size_t k = 0; k < sizeof(src) / sizeof(src[0]); k++) {
+        struct slice v = slice_trim(msh_raw(c, src[k].f, src[k].comp1).v);
+        if (v.len && (unsigned char)v.p[v.len - 1] == c->m->tc)
+            adt_warn(c, cut_names[0][src[k].f], CUT_SHORT_WHAT);
+    }
+}
+
+static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
+                     const struct source *src, struct canon_list *out,
+                     struct hub_err *err);
+
+/*
+ * The fields this event carries whose value the sender cut short, warned
+ * of in c: the event is written once beforehand, on a copy of the context
+ * and into a list of its own, while hl7_unescape tells cut_heard of each
+ * mark it takes off (the hearing ends with that run: nothing hears once
+ * the context is gone); the source's values, read before, by source_cut.
+ * Twice the work, for the few messages that hold the character.
+ */
+static __attribute__((cold)) void cut_fields(struct ctx *c,
+                                             const char *topic,
+                                             const char *cancel_of,
+                                             const struct source *src)
+{
+    struct ctx k = *c;
+    k.all = NULL;                   /* no ACK: this event is not sent */
+    struct canon_list scratch = { 0 };
+    struct hub_err err = { 0 };
+    struct hl7_cut *h = c->m->cut;
+    h->heard = cut_heard;
+    h->arg = &k;
+    (void)one_event(&k, topic, cancel_of, src, &scratch, &err);
+    h->heard = NULL;
+    h->arg = NULL;
+    source_cut(c);
+    for (unsigned n = 0; n < k.nwarn; n++)
+        if (k.warn[n].what == CUT_SHORT_WHAT)
+            adt_warn(c, k.warn[n].field, CUT_SHORT_WHAT);
+}
+
+/* What one_event says of a message with HL7_HIGH_UNREAD or HL7_HIGH_CUT;
+ * out of line and rare, so that one_event's code is that of every other
+ * message. */
+static __attribute__((noinline)) void event_rare(struct ctx *c,
+                                                 const char *topic,
+                                                 const char *cancel_of,
+                                                 const struct source *src)
+{
+    const struct hl7_msg *m = c->m;
+    /* hl7_parse read the text in none of the sets it knows (hl7v2.c,
+     * from_latin): its letters past ASCII are U+FFFD on the event */
+    if (m->high & HL7_HIGH_UNREAD)
+        adt_warn(c, "MSH-18", "text is not UTF-8 nor in a character set read "
+                              "here; letters past ASCII replaced");
+    /* values the sender cut short; not again in the run of cut_fields */
+    if ((m->high & HL7_HIGH_CUT) && m->cut->heard == NULL)
+        cut_fields(c, topic, cancel_of, src);
+}
+
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                      const struct source *src, struct canon_list *out,
                      struct hub_err *err)
@@ -176,11 +300,9 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     if (c->evn1_differs)
         adt_warn(c, "EVN-1",
                  "event type differs from MSH-9.2, which was taken");
-    /* hl7_parse read the text in none of the sets it knows (hl7v2.c,
-     * from_latin): its letters past ASCII are U+FFFD on the event */
-    if (__builtin_expect(m->high & HL7_HIGH_UNREAD, 0))
-        adt_warn(c, "MSH-18", "text is not UTF-8 nor in a character set read "
-                              "here; letters past ASCII replaced");
+    /* text not read, values cut short (event_rare) */
+    if (__builtin_expect(m->high & (HL7_HIGH_UNREAD | HL7_HIGH_CUT), 0))
+        event_rare(c, topic, cancel_of, src);
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;
     {

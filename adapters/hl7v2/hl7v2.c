@@ -501,21 +501,34 @@ static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap,
  * values are read through hl7_unescape, which takes the mark off a value's
  * end. The scanner looks only for the bytes every message may hold; this
  * one few senders declare, so it is looked for here, after the parse, and
- * only then. MSH-2 declares it and is never read as a value.
+ * only then. MSH-2 declares it and is never read as a value. A message
+ * that holds it anywhere else is noted (HL7_HIGH_CUT), with the m->cut
+ * through which adt.c hears of the values it marks (F2842).
  */
-static __attribute__((noinline, cold)) void mark_truncation(struct hl7_msg *m)
+static __attribute__((noinline, cold)) void mark_truncation(struct arena *a,
+                                                            struct hl7_msg *m)
 {
+    bool held = false;
     for (uint32_t s = 0; s < m->nseg; s++) {
         const struct hl7_seg *sg = &m->seg[s];
-        if (sg->f0 == HL7_SEG_LAZY)
-            continue;               /* hl7_seg_field_lazy flags its own */
+        if (sg->f0 == HL7_SEG_LAZY) {
+            /* hl7_seg_field_lazy flags its own fields */
+            held = held || memchr(m->p + sg->off, m->tc, sg->end - sg->off);
+            continue;
+        }
         uint32_t k = sg->f0 + (s == 0 ? 2 : 1);     /* MSH: MSH-3 on */
         for (; k < sg->f0 + sg->nf; k++) {
             const char *q = m->p + (m->fld[k] & HL7_FLD_OFF);
             const char *stop = m->p + (m->fld[k + 1] & HL7_FLD_OFF) - 1;
-            if (q < stop && memchr(q, m->tc, (size_t)(stop - q)))
+            if (q < stop && memchr(q, m->tc, (size_t)(stop - q))) {
                 m->fld[k] |= HL7_FLD_SPECIAL;
+                held = true;
+            }
         }
+    }
+    if (held) {
+        m->cut = arena_zalloc(a, sizeof(*m->cut));
+        m->high |= HL7_HIGH_CUT;
     }
 }
 
@@ -886,7 +899,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         s = j + (j < end);      /* past its CR or LF */
     }
     if (m->tc != HL7_NO_SEP)
-        mark_truncation(m);
+        mark_truncation(a, m);
     return HUB_OK;
 }
 
@@ -1509,8 +1522,11 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
     /* the truncation character last: the sender cut the value short
      * there, and the mark is no part of it (mark_truncation); within a
      * value it is the character itself, and escaped (\P\) always is */
-    if (v.len && (unsigned char)v.p[v.len - 1] == m->tc)
+    if (v.len && (unsigned char)v.p[v.len - 1] == m->tc) {
+        if (m->cut && m->cut->heard)    /* adt.c warns of it (F2842) */
+            m->cut->heard(m->cut->arg, v.p + v.len - 1);
         v = slice_trim((struct slice){ v.p, v.len - 1 });
+    }
     if (v.len == 2 && v.p[0] == '"' && v.p[1] == '"')
         return SLICE_NULL;          /* HL7 null: "delete this value" */
     if (v.len == 0 || m->ec == HL7_NO_SEP ||

@@ -137,14 +137,29 @@ struct hl7_msg {
                                    set check of hl7_parse looks for */
     bool noted_again;           /* a second PD1, PV2 or ARV: the
                                    normalizer reads each (adt_protect.c) */
+    bool sent_l9;               /* sent: read as ISO 8859-15, else cp1252
+                                   (here, where it takes no room) */
     const char *sent;           /* when p is the UTF-8 translation of a
                                    Latin or ISO 2022 text (hl7_parse): the
                                    bytes sent */
     size_t sent_len;
-    bool sent_l9;               /* ... read as ISO 8859-15, else cp1252 */
     const uint16_t *sent_sb;    /* ... read by this table of sbcs.h */
     const struct hl7_jis_run *jis;  /* ... read as ISO-2022-JP: its runs */
     uint32_t njis;
+    struct hl7_cut *cut;        /* with HL7_HIGH_CUT (mark_truncation):
+                                   who hears of the marks hl7_unescape
+                                   takes off; else NULL */
+};
+
+/*
+ * Who hears of a truncation character hl7_unescape takes off a value's
+ * end (the sender cut the value short there): heard(arg, at), `at` the
+ * mark in m->p, while `heard` is set (adt.c sets it while it writes an
+ * event of a message with HL7_HIGH_CUT, and clears it after).
+ */
+struct hl7_cut {
+    void (*heard)(void *arg, const char *at);
+    void *arg;
 };
 
 /* m->high: a byte from 0x80 up was read; an ESC (0x1B) was read */
@@ -153,6 +168,9 @@ struct hl7_msg {
 /* ... and the text is not UTF-8 in a set MSH-18 names that hl7_parse does
  * not read (its letters past ASCII are written as U+FFFD: adt.c warns) */
 #define HL7_HIGH_UNREAD 4u
+/* a byte after MSH-2 is the truncation character MSH-2 declares
+ * (mark_truncation; m->cut is set): adt.c warns of the values it marks */
+#define HL7_HIGH_CUT 8u
 
 /*
  * One run of an ISO-2022-JP text read through its UTF-8 translation: from

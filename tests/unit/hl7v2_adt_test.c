@@ -244,6 +244,60 @@ Test(hl7_to_events, takes_the_truncation_character_off_a_value_end)
     cJSON_Delete(j);
 }
 
+/* F2842: an event that carries a value the sender marked as cut short (the
+ * truncation character at its end, F2841) says so once per field, by the
+ * field's place and never its value; a field the normalizer does not read
+ * (NK1-2) says nothing, nor does a message without the fifth character;
+ * each event of an A40 warns of its own. */
+static const char *warnings_of(const char *msg);
+Test(hl7_to_events, warns_of_each_field_the_sender_cut_short)
+{
+    static const char msg[] =
+        "MSH|^~\\&#|APP|FAC#|HUB|HUB|20260115093000||ADT^A01|CTRL1|P|2.7\r"
+        "PID|1||MRN1^^^FAC^MR||Smith#^Jo#||19800131|F|||"
+        "1 Long Stree#^^Leeds\r"
+        "NK1|1|Doe#^Jane\r"
+        "PV1|1|I\r";
+    cr_assert_str_eq(warnings_of(msg),
+                     "MSH-4:value cut short by the sender (truncation "
+                     "character);PID-5:value cut short by the sender "
+                     "(truncation character);PID-11:value cut short by the "
+                     "sender (truncation character);");
+    cJSON *j = event_of(msg);
+    char *s = cJSON_PrintUnformatted(
+        cJSON_GetObjectItemCaseSensitive(j, "warnings"));
+    cr_expect_not_null(strstr(s, "\"field\":\"PID-5\""), "%s", s);
+    cr_expect_null(strstr(s, "Smith"), "%s", s);
+    cr_expect_null(strstr(s, "NK1"), "%s", s);
+    free(s);
+    cJSON_Delete(j);
+
+    /* no fifth character: '#' is data, nothing is said */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A01", "2.7")
+                                 "PID|1||MRN1^^^FAC^MR||Smith#^Jo\rPV1|1|I\r"),
+                     "");
+
+    /* an A40: each group's event warns of the field it carries */
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run("MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||"
+                     "ADT^A40^ADT_A39|CTRL1|P|2.7\r"
+                     "PID|1||NEW1^^^FAC^MR||Smith#\rMRG|OLD1^^^FAC^MR\r"
+                     "PID|1||NEW2^^^FAC^MR||Jones\rMRG|OLD2^^^FAC^MR\r"
+                     "PID|1||NEW3^^^FAC^MR||Brown#\rMRG|OLD3^^^FAC^MR\r",
+                     &l, &err), HUB_OK);
+    cr_assert_eq(l.n, 3);
+    for (size_t k = 0; k < 3; k++) {
+        cJSON *e = cJSON_ParseWithLength(l.ev[k].json.p, l.ev[k].json.len);
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "warnings");
+        cr_expect_eq(cJSON_GetArraySize(w), k == 1 ? 0 : 1, "event %zu", k);
+        if (k != 1)
+            cr_expect_str_eq(str_at(cJSON_GetArrayItem(w, 0), "field", NULL),
+                             "PID-5");
+        cJSON_Delete(e);
+    }
+}
+
 Test(hl7_to_events, refuses_versions_outside_2_x_and_a_missing_version)
 {
     struct canon_list l;
