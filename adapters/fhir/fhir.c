@@ -935,6 +935,22 @@ static bool str_same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* Whether the resource of e lists `id` (system and value) among its
+ * identifiers */
+static bool lists_identifier(const struct fx_entry *e, const cJSON *id)
+{
+    const char *v = fx_str_of(id, "value"), *sys = fx_str_of(id, "system");
+    const cJSON *ids = fx_get(e->res, "identifier");
+    if (v == NULL || !cJSON_IsArray(ids))
+        return false;
+    for (const cJSON *i = ids->child; i; i = i->next) {
+        const char *iv = fx_str_of(i, "value");
+        if (iv && strcmp(iv, v) == 0 && str_same(fx_str_of(i, "system"), sys))
+            return true;
+    }
+    return false;
+}
+
 bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b)
 {
     const char *ra = fx_str_of(a, "reference"), *rb = fx_str_of(b, "reference");
@@ -951,6 +967,10 @@ bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b)
     struct fx_entry *eb = rb ? subject_entry(x, rb) : NULL;
     if (ea && eb)
         return ea == eb;
+    /* an identifier the message's Patient lists is that Patient (F2960) */
+    if ((ea && !rb && lists_identifier(ea, ib)) ||
+        (eb && !ra && lists_identifier(eb, ia)))
+        return true;
     /* the same identifier is the same person whatever form the other
      * names it by (F2740) */
     if (va && vb && strcmp(va, vb) == 0 &&

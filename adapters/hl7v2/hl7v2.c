@@ -1742,10 +1742,13 @@ static int version_num(struct slice v)
 static void put_escaped(struct buf *b, const struct hl7_msg *m,
                         const char *s, int fs, int cs, int rs, int ec, int ss)
 {
+    /* the truncation character too, which the ACK declares as the
+     * sender did: bare at a text's end it reads as the text cut short */
+    int tc = m ? m->tc : HL7_NO_SEP;
     for (; *s; s++) {
         int c = (unsigned char)*s;
         char code = c == fs ? 'F' : c == cs ? 'S' : c == rs ? 'R' :
-                    c == ec ? 'E' : c == ss ? 'T' : 0;
+                    c == ec ? 'E' : c == ss ? 'T' : c == tc ? 'P' : 0;
         if (code && ec != HL7_NO_SEP) {
             char e[3] = { (char)ec, code, (char)ec };
             buf_append(b, e, 3);
@@ -1755,7 +1758,6 @@ static void put_escaped(struct buf *b, const struct hl7_msg *m,
             buf_putc(b, (char)c);
         }
     }
-    (void)m;
 }
 
 /* HL7 table 0357, message error condition codes. */

@@ -771,6 +771,53 @@ Test(ccda_screening, a_total_sent_alone_twice_is_one_screening,
     cr_expect_eq(r.out.n, 4, "two days: %zu events", r.out.n);
 }
 
+/* Round 188's probes of F2800: a result not in event mood, or negated,
+ * or whose value is a range (no number), is no total; a decimal result
+ * equal to an item's integer total on the same day, the time of day and
+ * its zone aside, is the same total, said once. */
+Test(ccda_screening, a_result_total_is_one_only_in_event_mood_and_as_a_number,
+     .init = setup, .fini = teardown)
+{
+    static const char *const none[][2] = {
+        { "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.2\"",
+          "moodCode=\"INT\"><templateId root=\"2.16.840.1.113883.10.20.22.4.2\"" },
+        { "classCode=\"OBS\" moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.2\"",
+          "classCode=\"OBS\" moodCode=\"EVN\" negationInd=\"true\"><templateId root=\"2.16.840.1.113883.10.20.22.4.2\"" },
+        { "<value xsi:type=\"PQ\" value=\"1\" unit=\"{score}\"/>",
+          "<value xsi:type=\"IVL_PQ\"><low value=\"1\" unit=\"{score}\"/></value>" },
+    };
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc), "%s",
+                 result_doc("76504-0", "1", "20240622", ""));
+        char *at = strstr(doc, none[i][0]);
+        cr_assert(at, "case %zu", i);
+        char tail[8192];
+        snprintf(tail, sizeof(tail), "%s", at + strlen(none[i][0]));
+        snprintf(at, sizeof(doc) - (size_t)(at - doc), "%s%s", none[i][1],
+                 tail);
+        struct run r = run_str(doc);
+        cr_expect_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_expect_eq(r.out.n, 0, "case %zu: %zu events", i, r.out.n);
+    }
+    static const char scale[] =
+        "<component><section><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.2.17\"/><entry><observation "
+        "classCode=\"OBS\" moodCode=\"EVN\"><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.4.69\"/><id root=\"1.2.3\" "
+        "extension=\"S1\"/><code code=\"76499-3\" "
+        "codeSystem=\"2.16.840.1.113883.6.1\"/><effectiveTime "
+        "value=\"20240622\"/><entryRelationship typeCode=\"COMP\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76504-0\" codeSystem=\"2.16.840.1.113883.6.1\"/><value "
+        "xsi:type=\"INT\" value=\"1\"/></observation></entryRelationship>"
+        "</observation></entry></section></component>";
+    struct run r = run_str(result_doc("76504-0", "1.0",
+                                      "20240622231500-0500", scale));
+    cr_expect_eq(r.out.n, 2, "one screening, completed and positive: %zu",
+                 r.out.n);
+}
+
 /* F31: a screening names the visit the document tells (componentOf/
  * encompassingEncounter/id), as the FHIR and CSV adapters name theirs;
  * none when the document names none. */

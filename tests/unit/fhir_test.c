@@ -3691,8 +3691,12 @@ Test(fhir, a_panel_member_is_held_to_the_panels_patient_by_any_form)
     cr_expect_str_eq(member_subject_outcome(true, urn, none), "");
     cr_expect_str_eq(member_subject_outcome(true, urn, other), refused);
     cr_expect_str_eq(member_subject_outcome(true, tid, other), refused);
-    /* the Patient's identifier is not its entry's reference */
-    cr_expect_str_eq(member_subject_outcome(true, urn, ident), refused);
+    /* an identifier the message's Patient lists is that Patient, in
+     * either place (F2960, reversing F2582's line); one it does not list
+     * is another */
+    cr_expect_str_eq(member_subject_outcome(true, urn, ident), "");
+    cr_expect_str_eq(member_subject_outcome(true, ident, tid), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, ident2), refused);
     /* outside the bundle: the same reference, or identifier */
     cr_expect_str_eq(member_subject_outcome(false, tid, tid), "");
     cr_expect_str_eq(member_subject_outcome(false, tid, other), refused0);

@@ -298,6 +298,40 @@ Test(hl7_to_events, warns_of_each_field_the_sender_cut_short)
     }
 }
 
+/* Round 188's probe of F2841: the mark is taken off each repetition's and
+ * each component's end, next to an escape sequence, and off an
+ * identifier and its authority alike. */
+Test(hl7_to_events, takes_the_truncation_mark_off_repetitions_and_components)
+{
+    static const char msg[] =
+        "MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||ADT^A01|CTRL1|P|2.7\r"
+        "PID|1||MRN1#^^^FAC#^MR||Smith#~Jones#^Ann#||19800131|F|||"
+        "Flat 2\\H\\#^^Leeds#\r"
+        "PV1|1|I\r";
+    cJSON *j = event_of(msg);
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "patient");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(pt, "names");
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(names, 0), "family", NULL),
+                     "Smith");
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(names, 1), "family", NULL),
+                     "Jones");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                         cJSON_GetObjectItemCaseSensitive(
+                             cJSON_GetArrayItem(names, 1), "given"), 0)),
+                     "Ann");
+    const cJSON *id = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(pt, "identifiers"), 0);
+    cr_expect_str_eq(str_at(id, "value", NULL), "MRN1");
+    cr_expect_str_eq(str_at(id, "system", NULL), "FAC");
+    const cJSON *addr = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(pt, "addresses"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                         cJSON_GetObjectItemCaseSensitive(addr, "lines"), 0)),
+                     "Flat 2");
+    cr_expect_str_eq(str_at(addr, "city", NULL), "Leeds");
+    cJSON_Delete(j);
+}
+
 Test(hl7_to_events, refuses_versions_outside_2_x_and_a_missing_version)
 {
     struct canon_list l;

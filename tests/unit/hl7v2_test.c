@@ -1172,6 +1172,34 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
     cr_assert(slice_eq_slice(ack, plain));
 }
 
+/* F2964 (round 188's review of F2841): the ACK declares the sender's
+ * truncation character (MSH-2's fifth) and wrote the hub's texts with it
+ * bare, so a text ending with it ("... (MSH-10)" under a declared ')')
+ * read as cut short there; the character is written escaped, \P\, as
+ * the field, component and other separators are. */
+Test(hl7_ack, escapes_the_senders_truncation_character_in_its_texts)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&)|A|B|C|D|2026||ADT^A01|M1|P|2.7\r"
+        "PID|1||123456789^^^NLMINBIZA^NNNLD||D^J||19800101|F\r"
+        "PV1|1|I\r");
+    struct canon_list l = { 0 };
+    struct hl7_warnings w;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK);
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    assert_slice(ack,
+                 "MSH|^~\\&)|C|D|A|B|2026||ACK^A01^ACK|K|P|2.7\r"
+                 "MSA|AA|M1\r"
+                 "ERR||PID^1^3|102^Data type error^HL70357|W||||national "
+                 "number is a placeholder; left out\r"
+                 "ERR||PID^1^3|102^Data type error^HL70357|W||||no patient "
+                 "identifier links; the patient is known by this message "
+                 "alone (MSH-10\\P\\\r");
+}
+
 /* A Latin-1 message is read from its UTF-8 translation; its ACK echoes
  * MSH-3 to -6 and MSH-10 as the bytes the sender sent, in its own set,
  * and MSH-18 that names it (F321). */
