@@ -271,6 +271,8 @@ struct csv_scr_row {
     bool q_ambiguous;       /* its question's wording reads as two items */
     bool words_read;        /* answer: the code whose display `number`'s
                                words are (F2263) */
+    bool total_in_answer;   /* number: a total's, sent in the answer
+                               column (F2942) */
     struct slice question;
     struct slice answer;    /* answer code */
     struct slice number;    /* a numeric answer (SHIN-NY: the description

@@ -334,6 +334,9 @@ static void words_by_display(struct emit *e, struct csv_scr_row *r)
     }
 }
 
+#define TOTAL_IN_ANSWER \
+    "total written in the answer column: read as its value"
+
 /* Gather the rows into distinct questions and score them. */
 static int score(struct emit *e, struct hub_err *err)
 {
@@ -371,6 +374,16 @@ static int score(struct emit *e, struct hub_err *err)
     for (size_t i = 0; i < s->n; i++) {
         struct csv_scr_row *r = &s->rows[i];
         struct q *q = &e->qs[e->row_q[i]];
+        /* a total's number in the answer column (F2942): its value, as
+         * the `value` column's, warned (compare); an answer code "1" gave
+         * the sum nothing to score */
+        int64_t ignored;
+        if (q->sum && r->number.len == 0 &&
+            csv_parse_int(r->answer, &ignored)) {
+            r->number = r->answer;
+            r->answer = SLICE_NULL;
+            r->total_in_answer = true;
+        }
         /* not "LA" and a digit (a code: nearly every row) */
         if (r->answer.len && !la_code(r->answer))
             r->answer = answer_by_text(e, r);
@@ -479,6 +492,10 @@ static void compare(struct emit *e)
                          "answer has no code: kept as its words, not scored");
             add_warning(e, item_field(c->a, qi, ".text"),
                         "answer has no code: kept as its words, not scored");
+        }
+        if (r->total_in_answer) {
+            csv_row_warn(c, r->t, r->ri, r->col_answer, TOTAL_IN_ANSWER);
+            add_warning(e, item_field(c->a, qi, ".value"), TOTAL_IN_ANSWER);
         }
         if (r->words_read) {
             csv_row_warn(c, r->t, r->ri, r->col_number,

@@ -375,4 +375,18 @@ Test(same_answers, a_lone_hark_total_is_the_hark_screening_in_every_form)
     f = fhir_run(HARK_FHIR_OF("\"valueInteger\":1"));
     struct canon_list v = csv_run(HARK_CSV);
     expect_same_two(&f, &v, "CSV's HARK of its total");
+    /* the same number in the answer column is its value, warned (F2942):
+     * it was an answer code "1", scored nothing, nothing positive */
+    struct canon_list a = csv_run(
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "value\r\nS1,P1,76499-3,2026-01-15,76504-0,1,\r\n");
+    expect_same_two(&f, &a, "CSV's total in the answer column");
+    cr_assert_gt(a.n, 0);
+    cJSON *ev = cJSON_ParseWithLength(a.ev[0].json.p, a.ev[0].json.len);
+    char *w = cJSON_PrintUnformatted(
+        cJSON_GetObjectItemCaseSensitive(ev, "warnings"));
+    cr_expect(w && strstr(w, "total written in the answer column"),
+              "warned: %s", w ? w : "(none)");
+    free(w);
+    cJSON_Delete(ev);
 }
