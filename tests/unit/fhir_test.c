@@ -3914,6 +3914,53 @@ Test(fhir, a_grouping_two_patients_panels_name_is_neithers_in_any_order)
     expect_in_every_order(deep, 5, neithers, "deeper");
 }
 
+/* r189's probe of the merge of rounds 177 and 180 with F2821: round 177's
+ * conditions hold on round 180's member list when the members are written
+ * Type/urn:uuid (the slip, read as the entry it names): a grouping two
+ * patients' panels name, one by the slip, is neither's in every order;
+ * a panel listing its member twice (by urn and by the slip) gathers it
+ * once. */
+Test(fhir, round_177s_conditions_hold_for_members_written_type_before_urn)
+{
+    static const char p1_item[] = FOOD_ITEM(
+        "gi", "\"subject\":{\"reference\":\"Patient/p1\"},");
+    const char *ents[4] = {
+        AHC_OF("Observation/g"),
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/urn:uuid:e2\"}]"),
+        GROUPING_OF("Observation/urn:uuid:e3"), p1_item,
+    };
+    static const char slip[] = " [.resource.hasMember[0].reference "
+        "reference written Type/urn:uuid: read as the bundle's entry it "
+        "names]";
+    static const char neither[] = " [.resource.hasMember[0] member has no "
+        "subject and another patient's panel names it too: nothing taken "
+        "from it]";
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "screening.completed Observation/ahc (absent) (absent)%s; "
+             "screening.completed Observation/gi 88122-7 (absent); "
+             "screening.completed Observation/hvs (absent) (absent)%s%s; "
+             "screening.positive Observation/gi 88122-7 (absent); ",
+             neither, slip, neither);
+    expect_in_every_order(ents, 4, want, "two patients, one by the slip");
+    const char *twice[2] = {
+        SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","
+                   "\"hasMember\":[{\"reference\":\"urn:uuid:e1\"},"
+                   "{\"reference\":\"Observation/urn:uuid:e1\"}]"),
+        p1_item,
+    };
+    expect_in_every_order(twice, 2,
+                          "screening.completed Observation/ahc 88122-7 "
+                          "(absent) [.resource.hasMember[1].reference "
+                          "reference written Type/urn:uuid: read as the "
+                          "bundle's entry it names]; screening.positive "
+                          "Observation/ahc 88122-7 (absent) "
+                          "[.resource.hasMember[1].reference reference "
+                          "written Type/urn:uuid: read as the bundle's "
+                          "entry it names]; ", "listed twice");
+}
+
 /* F2103: an entry that names by urn:uuid, in a reference that carries
  * only a name, an entry the batch refuses is accepted in every order of
  * the two, carrying the refused entry's name: it was refused ("reference
