@@ -922,6 +922,49 @@ Test(hubctl, org_authority_says_what_a_change_carried_and_its_collisions)
     store_free(s);
 }
 
+/* r189's probe (passed as written: no finding): many identifiers in
+ * collision print each pair of patients once, in one order, and count
+ * every identifier; the lines name hub ids only, never a value. */
+Test(hubctl, org_authority_prints_each_pair_of_many_collisions_once)
+{
+    char out[2048];
+    struct store *s;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add gh --name GH --kind hospital "
+                        "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add ot --name OT --kind hospital "
+                        "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org authority gh MRN urn:oid:1.2.9"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "INSERT INTO patients (hub_id) VALUES "
+                            "('P1'), ('P2'), ('P3'), ('P4'); INSERT INTO "
+                            "patient_identifiers (system, value, hub_id, "
+                            "org_id) VALUES "
+                            "('urn:oid:1.2.9', '7771', 'P1', 'gh'), "
+                            "('urn:oid:1.2.9', '7772', 'P1', 'gh'), "
+                            "('urn:oid:1.2.9', '7773', 'P2', 'gh'), "
+                            "('urn:oid:1.2.8', '7771', 'P4', 'ot'), "
+                            "('urn:oid:1.2.8', '7772', 'P4', 'ot'), "
+                            "('urn:oid:1.2.8', '7773', 'P3', 'ot')"), HUB_OK);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN "
+                        "urn:oid:1.2.8"), 0, "%s", out);
+    cr_assert_str_eq(out, "org gh: MRN is urn:oid:1.2.8 (0 identifiers the "
+                     "org recorded carried to it, 3 already another "
+                     "patient's)\norg gh: collision, not merged: patient P2 "
+                     "(recorded by the org) and patient P3 (already linked "
+                     "under it)\norg gh: collision, not merged: patient P1 "
+                     "(recorded by the org) and patient P4 (already linked "
+                     "under it)\n");
+    char *n = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT count(*) FROM audit WHERE "
+                                  "action = 'authority.set' AND detail LIKE "
+                                  "'%777%'", 0, NULL, &n), HUB_OK);
+    cr_assert_str_eq(n, "0", "no value in the audit row");
+    free(n);
+    store_free(s);
+}
+
 /* After a restore from a backup the sequences are back where the backup
  * left them, and would number new events and deliveries with cursors and
  * webhook-ids partners already hold. `hubctl restored` moves them past

@@ -1207,6 +1207,97 @@ Test(store, a_changed_map_reports_a_collision_and_merges_no_one)
     free(mine);
 }
 
+/* r189's probes of 025 (each passed as written: no finding). A map set
+ * again to the system it has carries nothing and is audited as a change
+ * of nothing; clearing a map that never was is refused and changes
+ * nothing (no audit row, no version); the identifiers of a patient merged
+ * by MRG follow the survivor when carried, with no collision; an audit
+ * row of a collision names hub ids only, never the identifier's value. */
+Test(store, an_authority_map_set_to_its_own_system_carries_nothing)
+{
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    send_org_a_mrn("m1", "1111");
+    map_org_a_mrn("urn:oid:1.2.9",
+                  "{\"copied\": 0, \"conflicts\": 0, \"collisions\": []}");
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'authority.set' AND detail::jsonb->>'was' = "
+                       "'urn:oid:1.2.9'"), 1);
+    send_org_a_mrn("m2", "1111");
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+}
+
+Test(store, clearing_an_authority_map_never_set_changes_nothing)
+{
+    char *json = NULL;
+    long v = qlong("SELECT n FROM org_authorities_version");
+    long n = qlong("SELECT count(*) FROM audit");
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", NULL, &json),
+                 HUB_ENOTFOUND);
+    free(json);
+    cr_assert_eq(qlong("SELECT n FROM org_authorities_version"), v);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit"), n);
+    /* cleared twice: the second finds no map */
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    map_org_a_mrn(NULL, NULL);
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", NULL, &json),
+                 HUB_ENOTFOUND);
+    free(json);
+}
+
+Test(store, a_changed_map_carries_a_merged_patients_identifiers_to_the_survivor)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+    char merge[512];
+
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    send_org_a_mrn("m1", "OLD200");
+    send_org_a_mrn("m2", "NEW100");
+    char *old_p = patient_of("m1"), *new_p = patient_of("m2");
+    cr_assert_str_neq(old_p, new_p);
+    snprintf(merge, sizeof(merge),
+             "{\"type\":\"adt.merge\",\"patient\":{\"identifiers\":"
+             "[{\"value\":\"NEW100\",\"system\":\"MRN\"}],"
+             "\"merged_from\":[{\"value\":\"OLD200\",\"system\":\"MRN\"}]}}");
+    add_msg(&f, 0, "org_a", "m3", "adt.merge", "MRN", "NEW100");
+    f.ev[0].json = slice_from_cstr(merge);
+    ingest(&f, 1, res);
+    release(res, 1);
+    map_org_a_mrn("urn:oid:1.2.8",
+                  "{\"copied\": 2, \"conflicts\": 0, \"collisions\": []}");
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM patient_identifiers WHERE "
+             "system = 'urn:oid:1.2.8' AND hub_id = '%s'", new_p);
+    cr_assert_eq(qlong(q), 2, "both carried to the survivor");
+    send_org_a_mrn("m4", "OLD200");
+    char *late = patient_of("m4");
+    cr_assert_str_eq(late, new_p);
+    free(late);
+    free(old_p);
+    free(new_p);
+}
+
+Test(store, a_collisions_audit_row_holds_no_identifier_value)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+
+    map_org_a_mrn("urn:oid:1.2.9", NULL);
+    add_msg(&f, 0, "org_b", "b1", "adt.admit", "urn:oid:1.2.8", "3333");
+    ingest(&f, 1, res);
+    release(res, 1);
+    send_org_a_mrn("m1", "3333");
+    map_org_a_mrn("urn:oid:1.2.8", NULL);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'authority.set' AND jsonb_array_length("
+                       "detail::jsonb->'collisions') = 1"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'authority.set' AND detail::text LIKE '%3333%'"), 0,
+                 "no identifier value in the audit row");
+}
+
 Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
 {
     struct fixture f;

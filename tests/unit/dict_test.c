@@ -2561,3 +2561,50 @@ Test(dict, an_unplaced_item_gives_the_labels_of_the_questions_not_placed)
     cr_assert_eq(s.n_labels, 0);
     cr_assert_not(s.unplaced_labelled);
 }
+
+/* r189's probes of F2860's rule (each passed as written: no finding). A
+ * total whose labelled parts are placed but whose other parts are not can
+ * still be past its `above` by the unplaced item; every part placed, an
+ * item of another instrument, a derived item or a question padded with
+ * blanks is placed or known, and adds nothing; an answer with no question
+ * at all may be any question of the instrument. */
+Test(dict, an_unplaced_item_is_held_to_the_totals_and_items_it_may_be)
+{
+    /* HITS 95618-5 and 95616-9 (the labelled ones) Never, 95617-7 and
+     * 95615-1 not sent: the unplaced item may be one of those, and the
+     * total 95614-4 past its `above` is "sdv" */
+    struct resp two[] = {
+        { "95618-5", { "LA6270-8" }, 0, false },
+        { "95616-9", { "LA6270-8" }, 0, false },
+        { "123825", { "LA6482-9" }, 0, false },
+    };
+    struct dict_scoring s = score("96777-8", two, 3);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert_str_eq(s.labels[0], "sdv");
+    cr_assert(s.unplaced_labelled);
+
+    /* all four HITS placed (one padded), an item of the Hunger Vital Sign,
+     * its derived risk and an unplaced link id: nothing added */
+    struct resp all[] = {
+        { " 95618-5 ", { "LA6270-8" }, 0, false },
+        { "95617-7", { "LA6270-8" }, 0, false },
+        { "95616-9", { "LA6270-8" }, 0, false },
+        { "95615-1", { "LA6270-8" }, 0, false },
+        { "88122-7", { "LA28397-0" }, 0, false },
+        { "88124-3", { "LA19952-3" }, 0, false },
+        { "123825", { "LA6482-9" }, 0, false },
+    };
+    s = score("96777-8", all, 7);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+    /* the HVS item and the derived one alone beside them: placed, known */
+    s = score("96777-8", all, 6);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_not(s.unplaced_labelled);
+
+    /* an answer with no question may be any question not placed */
+    struct resp none[] = { { "", { "LA6482-9" }, 0, false } };
+    s = score("96777-8", none, 1);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert(s.unplaced_labelled);
+}

@@ -2867,6 +2867,34 @@ static size_t events_naming(const struct canon_list *out, const char *what)
     return n;
 }
 
+/* r189's probe: F2821's slip in derivedFrom. An Observation derivedFrom
+ * its response written "QuestionnaireResponse/urn:uuid:X" (the slip F2323
+ * reads as the bundle's entry it names) is folded into the response's
+ * screening as one derived by a reference written right is, in either
+ * order: not told a second time on its own. */
+Test(fhir, an_observation_derived_from_a_response_by_the_slip_is_folded)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *forms[2] = {
+        COLLECTION("{\"fullUrl\":\"urn:uuid:q9\",\"resource\":"
+                   QR(QR_ITEM("44260-8", "LA6569-3")) "},"
+                   DERIVED_OBS("o9", "urn:uuid:q9")),
+        COLLECTION(DERIVED_OBS("o9", "urn:uuid:q9") ",{\"fullUrl\":"
+                   "\"urn:uuid:q9\",\"resource\":"
+                   QR(QR_ITEM("44260-8", "LA6569-3")) "}"),
+    };
+    for (size_t k = 0; k < 2; k++) {
+        cr_assert_eq(run(forms[k], &out, &res, &err), HUB_OK, "%s %s",
+                     err.field, err.what);
+        cr_expect_eq(out.n, 1, "order %zu: the response's screening only, "
+                     "not %zu events", k, out.n);
+        cr_expect_eq(events_naming(&out, "Observation/o9"), 0, "order %zu",
+                     k);
+    }
+}
+
 /* F2623 (round 169, the lead's): an Observation of another patient
  * derivedFrom a response of the message was folded into that response
  * (F1802) and gave nothing: p2's positive PHQ-9 item 9 was lost beside
@@ -3916,6 +3944,53 @@ Test(fhir, a_grouping_two_patients_panels_name_is_neithers_in_any_order)
         "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":[{\"reference\":"
         "\"Observation/g\"}]"), ents[2], ents[3], p1_item };
     expect_in_every_order(deep, 5, neithers, "deeper");
+}
+
+/* r189's probe of the merge of rounds 177 and 180 with F2821: round 177's
+ * conditions hold on round 180's member list when the members are written
+ * Type/urn:uuid (the slip, read as the entry it names): a grouping two
+ * patients' panels name, one by the slip, is neither's in every order;
+ * a panel listing its member twice (by urn and by the slip) gathers it
+ * once. */
+Test(fhir, round_177s_conditions_hold_for_members_written_type_before_urn)
+{
+    static const char p1_item[] = FOOD_ITEM(
+        "gi", "\"subject\":{\"reference\":\"Patient/p1\"},");
+    const char *ents[4] = {
+        AHC_OF("Observation/g"),
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/urn:uuid:e2\"}]"),
+        GROUPING_OF("Observation/urn:uuid:e3"), p1_item,
+    };
+    static const char slip[] = " [.resource.hasMember[0].reference "
+        "reference written Type/urn:uuid: read as the bundle's entry it "
+        "names]";
+    static const char neither[] = " [.resource.hasMember[0] member has no "
+        "subject and another patient's panel names it too: nothing taken "
+        "from it]";
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "screening.completed Observation/ahc (absent) (absent)%s; "
+             "screening.completed Observation/gi 88122-7 (absent); "
+             "screening.completed Observation/hvs (absent) (absent)%s%s; "
+             "screening.positive Observation/gi 88122-7 (absent); ",
+             neither, slip, neither);
+    expect_in_every_order(ents, 4, want, "two patients, one by the slip");
+    const char *twice[2] = {
+        SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","
+                   "\"hasMember\":[{\"reference\":\"urn:uuid:e1\"},"
+                   "{\"reference\":\"Observation/urn:uuid:e1\"}]"),
+        p1_item,
+    };
+    expect_in_every_order(twice, 2,
+                          "screening.completed Observation/ahc 88122-7 "
+                          "(absent) [.resource.hasMember[1].reference "
+                          "reference written Type/urn:uuid: read as the "
+                          "bundle's entry it names]; screening.positive "
+                          "Observation/ahc 88122-7 (absent) "
+                          "[.resource.hasMember[1].reference reference "
+                          "written Type/urn:uuid: read as the bundle's "
+                          "entry it names]; ", "listed twice");
 }
 
 /* F2103: an entry that names by urn:uuid, in a reference that carries
@@ -5522,6 +5597,99 @@ static void two_entries(char *j, size_t n, const char *type, const char *a,
 {
     snprintf(j, n, "{\"resourceType\":\"Bundle\",\"type\":\"%s\",\"entry\":["
              "{\"resource\":%s},{\"resource\":%s}]}", type, a, b);
+}
+
+/* r189's probe: F2821's slip in a screening's partOf. A screening (an
+ * Observation or a QuestionnaireResponse host) naming the Procedure it
+ * was part of as "Procedure/urn:uuid:pr1" carries it, as one naming it
+ * right does, and the Procedure is not told again as its own event. */
+Test(fhir, a_screening_carries_its_procedure_named_by_the_slip)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char pr[1024], o[2048], q[2048], j[4096];
+    static const char part_of[] =
+        ",\"partOf\":[{\"reference\":\"Procedure/urn:uuid:pr1\"}]";
+    static const char qr[] = QR(QR_ITEM("88122-7", "LA28398-8"));
+    snprintf(pr, sizeof(pr), g0136, "");
+    snprintf(o, sizeof(o), obs_fmt, "", part_of);
+    snprintf(q, sizeof(q), "%.*s%s}", (int)sizeof(qr) - 2, qr, part_of);
+    const char *hosts[2] = { o, q };
+    for (size_t h = 0; h < 2; h++)
+        for (size_t k = 0; k < 2; k++) {
+            snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                     "\"collection\",\"entry\":[{\"fullUrl\":\"urn:uuid:%s\","
+                     "\"resource\":%s},{\"fullUrl\":\"urn:uuid:%s\","
+                     "\"resource\":%s}]}", k ? "pr1" : "h", k ? pr : hosts[h],
+                     k ? "h" : "pr1", k ? hosts[h] : pr);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s",
+                         err.field, err.what);
+            cr_expect_eq(out.n, 1, "host %zu order %zu: %zu events", h, k,
+                         out.n);
+            cr_expect_str_eq(field_of(&out, 0,
+                                      "screening.procedures.0.procedure"),
+                             "Procedure/pr1", "host %zu order %zu", h, k);
+        }
+}
+
+/* r189's probe: the slip in a Procedure's basedOn. A Procedure basedOn
+ * "ServiceRequest/urn:uuid:s" of the message is told in that referral's
+ * event, as one basedOn "ServiceRequest/s" is (the table above), in
+ * either order. */
+Test(fhir, a_procedure_based_on_a_request_named_by_the_slip_is_the_referrals)
+{
+    static const char pr[] =
+        "{\"fullUrl\":\"urn:uuid:pr2\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr2\",\"status\":\"in-progress\",\"basedOn\":"
+        "[{\"reference\":\"ServiceRequest/urn:uuid:s\"}],\"code\":{\"text\":"
+        "\"case management\"},\"subject\":{\"reference\":\"Patient/p\"}}}";
+    static const char sr[] =
+        "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{\"resourceType\":"
+        "\"ServiceRequest\",\"id\":\"s\",\"status\":\"completed\",\"intent\":"
+        "\"order\",\"subject\":{\"reference\":\"Patient/p\"}}}";
+    for (size_t k = 0; k < 2; k++) {
+        char j[2048];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                 "\"collection\",\"entry\":[%s,%s]}", k ? sr : pr,
+                 k ? pr : sr);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_expect_eq(out.n, 1, "order %zu: %zu events", k, out.n);
+        cr_expect_str_eq(field_of(&out, 0, "referral.performed.0.procedure"),
+                         "Procedure/pr2", "order %zu", k);
+    }
+}
+
+/* r189's probe: the slip in a referral Task's output. A Procedure the
+ * Task names "Procedure/urn:uuid:pr" is told in the Task's event, as one
+ * named "Procedure/pr" is, in either order. */
+Test(fhir, a_procedure_a_task_names_by_the_slip_is_the_referrals)
+{
+    static const char task[] =
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"},"
+        "\"output\":[{\"valueReference\":{\"reference\":"
+        "\"Procedure/urn:uuid:pr\"}}]}}";
+    static const char pr[] =
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"reference\":\"Patient/p\"}}}";
+    for (size_t k = 0; k < 2; k++) {
+        char j[2048];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                 "\"transaction\",\"entry\":[%s,%s]}", k ? pr : task,
+                 k ? task : pr);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_expect_eq(out.n, 1, "order %zu: %zu events", k, out.n);
+        cr_expect_str_eq(field_of(&out, 0, "referral.performed.0.procedure"),
+                         "Procedure/pr", "order %zu", k);
+    }
 }
 
 Test(fhir, a_screening_carries_the_procedure_it_was_part_of)
