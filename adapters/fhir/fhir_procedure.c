@@ -42,7 +42,8 @@ static bool of_the_referral(struct fx *x, const cJSON *task,
 static const struct fx_entry *named_of_type(struct fx *x, const char *ref,
                                             const char *type)
 {
-    const struct fx_entry *e = fx_resolve_read(x, ref);
+    /* a Type/urn:uuid: slip as the marking reads it (F2981) */
+    const struct fx_entry *e = fx_resolve_read(x, fx_unslip(x, ref));
     return e && strcmp(e->type, type) == 0 ? e : NULL;
 }
 

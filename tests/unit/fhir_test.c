@@ -5690,6 +5690,28 @@ Test(fhir, a_procedure_a_task_names_by_the_slip_is_the_referrals)
         cr_expect_str_eq(field_of(&out, 0, "referral.performed.0.procedure"),
                          "Procedure/pr", "order %zu", k);
     }
+    /* one of another patient so named is warned of, as by "Procedure/pr"
+     * (F2760): the warnings look the slip up as the marking does */
+    static const char pr_q[] =
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"reference\":\"Patient/q\"}}}";
+    for (size_t k = 0; k < 2; k++) {
+        char j[2048];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                 "\"transaction\",\"entry\":[%s,%s]}", k ? pr_q : task,
+                 k ? task : pr_q);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_expect_eq(out.n, 2, "order %zu: %zu events", k, out.n);
+        bool warned = false;
+        for (size_t i = 0; i < out.n; i++)
+            warned = warned || strstr(field_of(&out, i, "warnings"),
+                                      "procedure names another patient");
+        cr_expect(warned, "order %zu: the Task's event warns", k);
+    }
 }
 
 Test(fhir, a_screening_carries_the_procedure_it_was_part_of)
