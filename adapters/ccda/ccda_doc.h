@@ -223,6 +223,16 @@ static inline bool negated(const struct ccda_node *n)
     return ccda_attr_eq(n, "negationInd", "true");
 }
 
+/* An act the sender took back or never carried out: statusCode
+ * nullified (RIM: created in error, "treated as though it never
+ * existed"), cancelled or aborted. Such a screening says nothing (F2961). */
+static inline bool voided(const struct ccda_node *n)
+{
+    const char *s = ccda_attr(ccda_child(n, "statusCode"), "code");
+    return s && (strcmp(s, "nullified") == 0 || strcmp(s, "cancelled") == 0 ||
+                 strcmp(s, "aborted") == 0);
+}
+
 /* The observation an entryRelationship holds, unless either denies it:
  * the observation's negationInd, or the relationship's (CDA R2:
  * ActRelationship.negationInd, "the relationship does not hold"). A denied

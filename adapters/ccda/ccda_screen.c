@@ -788,7 +788,7 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
 
     /* a negated panel denies what it holds: its items are no answers
      * that were given (F170) */
-    if (negated(obs))
+    if (negated(obs) || voided(obs))
         return HUB_OK;
     if (inst == NULL && !ccda_scale_is_screening(dc, obs, 0))
         return HUB_OK;          /* not a screening the dictionary knows */
@@ -808,7 +808,7 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
  * is (ccda_flush_loose, give_result). */
 static void note_total_entry(struct doc *dc, const struct ccda_node *obs)
 {
-    if (!mood_is(obs, "EVN") || negated(obs))
+    if (!mood_is(obs, "EVN") || negated(obs) || voided(obs))
         return;
     push_node(dc->a, &dc->results, &dc->n_results, obs, MAX_LOOSE);
 }
@@ -907,7 +907,7 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
     struct slice ans = SLICE_NULL;
     const struct dict_instrument *inst = NULL, *first = NULL;
 
-    if (q.len == 0 || dc->n_loose >= MAX_LOOSE)
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE || voided(obs))
         return;
     inst = dict_sum_instrument(dc->d, q);
     if (inst) {                 /* a total (F2802): not denied */

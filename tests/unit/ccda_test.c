@@ -785,6 +785,13 @@ Test(ccda_screening, a_result_total_is_one_only_in_event_mood_and_as_a_number,
           "classCode=\"OBS\" moodCode=\"EVN\" negationInd=\"true\"><templateId root=\"2.16.840.1.113883.10.20.22.4.2\"" },
         { "<value xsi:type=\"PQ\" value=\"1\" unit=\"{score}\"/>",
           "<value xsi:type=\"IVL_PQ\"><low value=\"1\" unit=\"{score}\"/></value>" },
+        /* taken back or never done (F2961) */
+        { "<statusCode code=\"completed\"/><effectiveTime",
+          "<statusCode code=\"nullified\"/><effectiveTime" },
+        { "<statusCode code=\"completed\"/><effectiveTime",
+          "<statusCode code=\"cancelled\"/><effectiveTime" },
+        { "<statusCode code=\"completed\"/><effectiveTime",
+          "<statusCode code=\"aborted\"/><effectiveTime" },
     };
     for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
         char doc[8192];
@@ -816,6 +823,20 @@ Test(ccda_screening, a_result_total_is_one_only_in_event_mood_and_as_a_number,
                                       "20240622231500-0500", scale));
     cr_expect_eq(r.out.n, 2, "one screening, completed and positive: %zu",
                  r.out.n);
+    /* a scale taken back says nothing either (F2961); beside a result of
+     * no instrument of the hub's (PHQ-9), which says nothing */
+    r = run_str(result_doc("44261-6", "1", "20240622", scale));
+    cr_expect_eq(r.out.n, 2, "the scale alone: %zu", r.out.n);
+    char nullified[2048];
+    snprintf(nullified, sizeof(nullified), "%s", scale);
+    char *at = strstr(nullified, "<effectiveTime value=\"20240622\"/>");
+    cr_assert(at);
+    char tail[2048];
+    snprintf(tail, sizeof(tail), "%s", at);
+    snprintf(at, sizeof(nullified) - (size_t)(at - nullified),
+             "<statusCode code=\"nullified\"/>%s", tail);
+    r = run_str(result_doc("44261-6", "1", "20240622", nullified));
+    cr_expect_eq(r.out.n, 0, "a nullified scale: %zu", r.out.n);
 }
 
 /* F31: a screening names the visit the document tells (componentOf/
