@@ -833,6 +833,11 @@ const char *fx_unslip(struct fx *x, const char *r)
     return named ? named : r;
 }
 
+struct fx_entry *fx_resolve_meant(struct fx *x, const char *ref)
+{
+    return fx_resolve(x, fx_unslip(x, ref));
+}
+
 /* fx_ref_node; a urn must name an entry that `f` finds: FOUND_ANY, the
  * reference carries only a name (F2103), and need only name an entry of
  * the batch (named_entry); FOUND_READ, a panel's member (F2104). */

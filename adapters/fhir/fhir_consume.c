@@ -138,11 +138,8 @@ static bool derived_from_response(struct fx *x, const struct fx_entry *e,
     for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r;
          r = r->next) {
         const cJSON *ref = fx_get(r, "reference");
-        /* a Type/urn:uuid: slip as the entry it names, as for a panel's
-         * member (F2821): not told again on its own (F2980) */
         const struct fx_entry *t =
-            cJSON_IsString(ref) ? fx_resolve(x, fx_unslip(x, ref->valuestring))
-                                : NULL;
+            cJSON_IsString(ref) ? fx_resolve_meant(x, ref->valuestring) : NULL;
         /* of the response's own patient: another's answer is read on
          * its own, not lost in this one's response (F2623) */
         if (t && !t->failed && (!told || t->told) &&
@@ -188,9 +185,7 @@ static void resolve_members(struct fx *x)
             const cJSON *ref = fx_get(r, "reference");
             struct fx_member *m = &e->members[e->n_members++];
             m->ref = cJSON_IsString(ref) ? ref->valuestring : NULL;
-            /* as the panel's reading names it: a Type/urn:uuid: slip
-             * marked too, not read again on its own (F2821) */
-            m->e = fx_resolve(x, fx_unslip(x, m->ref));
+            m->e = fx_resolve_meant(x, m->ref);
             m->subject = m->e ? fx_get(m->e->res, "subject") : NULL;
         }
     }

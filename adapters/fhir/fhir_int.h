@@ -267,6 +267,11 @@ int fx_member_node(struct fx *x, const cJSON *ref, const char **out);
 /* The reference a bundle means by r: "Type/urn:uuid:X" (F2323) the urn
  * or Type/id of its entry, as fx_ref_node reads it; else r itself. */
 const char *fx_unslip(struct fx *x, const char *r);
+/* fx_resolve of what the bundle means by ref (fx_unslip): what folds one
+ * entry into another's event looks a slip up as the reference's reading
+ * did, so that the entry is not told again on its own (F2821, F2980,
+ * F2981) */
+struct fx_entry *fx_resolve_meant(struct fx *x, const char *ref);
 int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out);
 /* Whether two patient References (a panel's subject and its member's)

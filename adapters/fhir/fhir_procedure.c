@@ -269,9 +269,8 @@ void fx_mark_procedures(struct fx *x)
         const cJSON *outs = cJSON_GetObjectItemCaseSensitive(t->res, "output");
         for (const cJSON *c = cJSON_IsArray(outs) ? outs->child : NULL; c;
              c = c->next) {
-            /* a Type/urn:uuid: slip as the entry it names (F2981) */
             struct fx_entry *pe =
-                fx_resolve(x, fx_unslip(x, fx_ref_of(c, "valueReference")));
+                fx_resolve_meant(x, fx_ref_of(c, "valueReference"));
             if (pe && !pe->failed && pe->folded_into == NULL &&
                 strcmp(pe->type, "Procedure") == 0 &&
                 of_the_referral(x, t->res, pe)) {
@@ -288,10 +287,8 @@ void fx_mark_procedures(struct fx *x)
         for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c;
              c = c->next) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "reference");
-            /* a Type/urn:uuid: slip as the entry it names (F2981) */
             struct fx_entry *sr =
-                cJSON_IsString(v) ? fx_resolve(x, fx_unslip(x, v->valuestring))
-                                  : NULL;
+                cJSON_IsString(v) ? fx_resolve_meant(x, v->valuestring) : NULL;
             if (sr && !sr->failed && strcmp(sr->type, "ServiceRequest") == 0 &&
                 of_the_patient(x, fx_get(sr->res, "subject"), pe)) {
                 pe->folded_into = sr;
@@ -307,9 +304,8 @@ void fx_mark_procedures(struct fx *x)
         const cJSON *po = fx_get(h->res, "partOf");
         for (const cJSON *c = cJSON_IsArray(po) ? po->child : NULL; c;
              c = c->next) {
-            /* a Type/urn:uuid: slip as the entry it names (F2981) */
             struct fx_entry *pe =
-                fx_resolve(x, fx_unslip(x, fx_str_of(c, "reference")));
+                fx_resolve_meant(x, fx_str_of(c, "reference"));
             if (pe == NULL || pe->failed || strcmp(pe->type, "Procedure") != 0)
                 continue;
             x->screening_procedures = true;     /* told, or warned of */
