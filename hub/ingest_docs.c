@@ -488,25 +488,18 @@ static void ccda_reject(struct ingest_job *j, const struct hub_err *err)
 /* F2862: a document accepted with nothing routed says why, as POST
  * /v1/fhir does for a message that gives no event: the same member,
  * `outcome`, an OperationOutcome with one informational issue in the FHIR
- * answer's words (fhir_result_outcome). A referral note whose referral is
- * only narrative (F2861) was answered `"event_ids":[]` and nothing else. */
-static void ccda_no_event_outcome(struct jw *w)
+ * answer's words. A referral note whose referral is only narrative
+ * (F2861) was answered `"event_ids":[]` and nothing else. */
+static void ccda_no_event_outcome(struct ingest_job *j, struct jw *w)
 {
-    jw_key(w, "outcome");
-    jw_obj_begin(w);
-    jw_kv_cstr(w, "resourceType", "OperationOutcome");
-    jw_key(w, "issue");
-    jw_arr_begin(w);
-    jw_obj_begin(w);
-    jw_kv_cstr(w, "severity", "information");
-    jw_kv_cstr(w, "code", "informational");
-    jw_kv_cstr(w, "diagnostics",
-               "accepted with no event: the document holds only context "
-               "(header, narrative, entries of no kind the hub reads) or "
-               "nothing the hub routes");
-    jw_obj_end(w);
-    jw_arr_end(w);
-    jw_obj_end(w);
+    struct slice oo;
+    if (fhir_info_outcome(&j->a, "accepted with no event: the document "
+                                 "holds only context (header, narrative, "
+                                 "entries of no kind the hub reads) or "
+                                 "nothing the hub routes", &oo) == HUB_OK) {
+        jw_key(w, "outcome");
+        jw_raw(w, oo);
+    }
 }
 
 int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
@@ -536,7 +529,7 @@ int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
     jw_key(&w, "event_ids");
     ids_array(&w, j, 0, j->msg.n_ev);
     if (j->msg.n_ev == 0)
-        ccda_no_event_outcome(&w);
+        ccda_no_event_outcome(j, &w);
     jw_obj_end(&w);
     if (jw_finish(&w, &answer) != HUB_OK) {
         hub_err_set(&err, HUB_ELIMIT, "/", 0, "answer is too large");

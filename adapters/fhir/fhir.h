@@ -287,4 +287,9 @@ int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
 int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
                         struct slice *out);
 
+/* An OperationOutcome of one information issue saying `what` (no place in
+ * the body): what another format's answer says in FHIR's shape (POST
+ * /v1/ccda's document of no event, F2862). */
+int fhir_info_outcome(struct arena *a, const char *what, struct slice *out);
+
 #endif

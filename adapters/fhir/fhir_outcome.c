@@ -69,6 +69,30 @@ static void write_issue(struct jw *w, struct arena *a, const struct hub_err *e,
     jw_obj_end(w);
 }
 
+/* One information issue saying `what`, with no place in the body */
+static void write_info(struct jw *w, const char *what)
+{
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "severity", "information");
+    jw_kv_cstr(w, "code", "informational");
+    jw_kv_cstr(w, "diagnostics", what);
+    jw_obj_end(w);
+}
+
+int fhir_info_outcome(struct arena *a, const char *what, struct slice *out)
+{
+    struct jw w;
+    jw_init(&w, a, 64 * 1024);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "resourceType", "OperationOutcome");
+    jw_key(&w, "issue");
+    jw_arr_begin(&w);
+    write_info(&w, what);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}
+
 int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
                            const char *resource_type, struct slice *out)
 {
@@ -123,17 +147,12 @@ int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
         size_t events = 0;
         for (size_t i = 0; i < res->n_entries; i++)
             events += res->entries[i].n_events;
-        jw_obj_begin(&w);
-        jw_kv_cstr(&w, "severity", "information");
-        jw_kv_cstr(&w, "code", "informational");
         /* stored and acknowledged, but a sender may expect an event: say
          * plainly that none was made and why that is not an error */
-        jw_kv_cstr(&w, "diagnostics",
-                   events ? "all entries accepted"
-                          : "accepted with no event: the message holds only "
-                            "context (Patient, Organization, ...) or "
-                            "nothing the hub routes");
-        jw_obj_end(&w);
+        write_info(&w, events ? "all entries accepted"
+                              : "accepted with no event: the message holds "
+                                "only context (Patient, Organization, ...) "
+                                "or nothing the hub routes");
     }
     jw_arr_end(&w);
     jw_obj_end(&w);
