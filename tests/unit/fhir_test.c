@@ -3946,6 +3946,42 @@ Test(fhir, a_grouping_two_patients_panels_name_is_neithers_in_any_order)
     expect_in_every_order(deep, 5, neithers, "deeper");
 }
 
+/* F2763, decided as F2741: a plain item with no subject that panels of
+ * two patients name was gathered by each (F2620), one answer scoring two
+ * people's screenings. It is neither's, as such a grouping is: each panel
+ * warns at its hasMember and takes nothing from it, and the item, which
+ * has no patient of its own, gives nothing. Named by two panels of one
+ * patient (in two forms), both gather it, as before. Every order. */
+Test(fhir, an_item_two_patients_panels_name_is_neithers_in_any_order)
+{
+    const char *ents[3] = {
+        AHC_OF("Observation/gi"),
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/gi\"}]"),
+        FOOD_ITEM("gi", ""),
+    };
+    expect_in_every_order(ents, 3,
+                          "screening.completed Observation/ahc (absent) "
+                          "(absent) [.resource.hasMember[0] member has no "
+                          "subject and another patient's panel names it "
+                          "too: nothing taken from it]; "
+                          "screening.completed Observation/hvs (absent) "
+                          "(absent) [.resource.hasMember[0] member has no "
+                          "subject and another patient's panel names it "
+                          "too: nothing taken from it]; ", "two patients");
+    ents[1] = SUBJ_OBS("hvs", "88121-9",
+                       "\"subject\":{\"reference\":\"Patient/p1/_history/3\"},",
+                       "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":"
+                       "[{\"reference\":\"Observation/gi\"}]");
+    expect_in_every_order(ents, 3,
+                          "screening.completed Observation/ahc 88122-7 "
+                          "(absent); screening.completed Observation/hvs "
+                          "88122-7 (absent); screening.positive "
+                          "Observation/ahc 88122-7 (absent); "
+                          "screening.positive Observation/hvs 88122-7 "
+                          "(absent); ", "one patient");
+}
+
 /* r189's probe of the merge of rounds 177 and 180 with F2821: round 177's
  * conditions hold on round 180's member list when the members are written
  * Type/urn:uuid (the slip, read as the entry it names): a grouping two
