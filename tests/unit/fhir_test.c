@@ -7678,3 +7678,59 @@ Test(fhir, an_identifier_a_patient_lists_is_that_patient_among_two)
                          cases[i].task_for, k);
         }
 }
+
+/* F3023: a referral Task with no `for` is its focus request's patient's;
+ * a focus written by the Type/urn:uuid: slip names that request as the
+ * urn does (F2981's look-up), so a Procedure of another patient in its
+ * output is read on its own, with the warning: it was found no request,
+ * so any patient's Procedure was the referral's, folded into it. */
+Test(fhir, a_task_focus_named_by_the_slip_holds_its_procedures_to_the_patient)
+{
+    static const char rest[] =
+        "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p1\"}},"
+        "{\"fullUrl\":\"urn:uuid:p2\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p2\"}},"
+        "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{\"resourceType\":"
+        "\"ServiceRequest\",\"id\":\"s\",\"status\":\"active\",\"intent\":"
+        "\"order\",\"code\":{\"coding\":[{\"system\":"
+        "\"http://snomed.info/sct\",\"code\":\"464131000124100\"}]},"
+        "\"subject\":{\"reference\":\"urn:uuid:p1\"}}},"
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"reference\":\"urn:uuid:p2\"}}}";
+    static const char task_fmt[] =
+        "{\"fullUrl\":\"urn:uuid:t\",\"resource\":{\"resourceType\":\"Task\","
+        "\"id\":\"t\",\"status\":\"completed\",\"intent\":\"order\","
+        "\"focus\":{\"reference\":\"%s\"},\"output\":[{\"type\":{\"text\":"
+        "\"x\"},\"valueReference\":{\"reference\":\"urn:uuid:pr\"}}]}}";
+    static const char *const focus[] = { "urn:uuid:s",
+                                         "ServiceRequest/urn:uuid:s" };
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 2; k++) {
+            char task[1024], j[4096];
+            struct canon_list out;
+            struct hub_err err;
+            snprintf(task, sizeof(task), task_fmt, focus[i]);
+            snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                     "\"collection\",\"entry\":[%s,%s]}", k ? task : rest,
+                     k ? rest : task);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s",
+                         err.field, err.what);
+            /* referral.created, .updated, and the Procedure's own */
+            cr_expect_eq(out.n, 3, "%s order %zu: %zu events", focus[i], k,
+                         out.n);
+            bool warned = false, performed = false;
+            for (size_t e = 0; e < out.n; e++) {
+                warned = warned ||
+                         strstr(field_of(&out, e, "warnings"),
+                                "procedure names another patient");
+                performed = performed ||
+                            strcmp(field_of(&out, e,
+                                            "referral.performed.0.procedure"),
+                                   "Procedure/pr") == 0;
+            }
+            cr_expect(warned, "%s order %zu: warned", focus[i], k);
+            cr_expect(!performed, "%s order %zu: folded", focus[i], k);
+        }
+}
