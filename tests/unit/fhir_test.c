@@ -7651,3 +7651,122 @@ Test(fhir, a_goal_that_says_nothing_is_no_goal)
     cr_expect_eq(res.n_failed, 1);
     cr_expect_eq(out.n, 1, "the goal that says something");
 }
+
+/* Round 190's probe of F2960 with two patients in the message: the
+ * identifier the Task's Patient lists is that Patient whether the Task
+ * names it by its urn or by the Type/urn:uuid: slip, in either order of
+ * the entries; the identifier the other Patient lists is the other
+ * patient: the Procedure is read on its own, with the warning (passes as
+ * written: kept). */
+Test(fhir, an_identifier_a_patient_lists_is_that_patient_among_two)
+{
+    static const char pats[] =
+        "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p1\",\"identifier\":[{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"MRN9\"}]}},"
+        "{\"fullUrl\":\"urn:uuid:p2\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p2\",\"identifier\":[{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"MRN8\"}]}}";
+    /* the referral: its request and the Task, for the same patient */
+    static const char task_fmt[] =
+        "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{\"resourceType\":"
+        "\"ServiceRequest\",\"id\":\"s\",\"status\":\"active\",\"intent\":"
+        "\"order\",\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+        "\"code\":\"464131000124100\"}]},\"subject\":{\"reference\":\"%s\"}}},"
+        "{\"fullUrl\":\"urn:uuid:t\",\"resource\":{\"resourceType\":\"Task\","
+        "\"id\":\"t\",\"status\":\"completed\",\"intent\":\"order\","
+        "\"focus\":{\"reference\":\"urn:uuid:s\"},"
+        "\"for\":{\"reference\":\"%s\"},\"output\":[{\"type\":{\"text\":"
+        "\"x\"},\"valueReference\":{\"reference\":\"urn:uuid:pr\"}}]}}";
+    static const char pr[] =
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"identifier\":{\"system\":\"urn:oid:1.2.3\",\"value\":"
+        "\"MRN9\"}}}}";
+    static const struct { const char *task_for; bool folded; } cases[] = {
+        { "urn:uuid:p1", true },
+        { "Patient/urn:uuid:p1", true },
+        { "urn:uuid:p2", false },
+        { "Patient/urn:uuid:p2", false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t k = 0; k < 2; k++) {
+            char task[2048], j[8192];
+            struct canon_list out;
+            struct hub_err err;
+            snprintf(task, sizeof(task), task_fmt, cases[i].task_for,
+                     cases[i].task_for);
+            snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                     "\"collection\",\"entry\":[%s,%s,%s]}", pats,
+                     k ? pr : task, k ? task : pr);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s",
+                         err.field, err.what);
+            /* referral.created and .updated, the Procedure in it; or
+             * beside them its own careplan.updated */
+            cr_expect_eq(out.n, cases[i].folded ? 2 : 3, "%s order %zu: %zu",
+                         cases[i].task_for, k, out.n);
+            bool warned = false;
+            for (size_t e = 0; e < out.n; e++)
+                warned = warned ||
+                         strstr(field_of(&out, e, "warnings"),
+                                "procedure names another patient");
+            cr_expect_eq(warned, !cases[i].folded, "%s order %zu",
+                         cases[i].task_for, k);
+        }
+}
+
+/* F3023: a referral Task with no `for` is its focus request's patient's;
+ * a focus written by the Type/urn:uuid: slip names that request as the
+ * urn does (F2981's look-up), so a Procedure of another patient in its
+ * output is read on its own, with the warning: it was found no request,
+ * so any patient's Procedure was the referral's, folded into it. */
+Test(fhir, a_task_focus_named_by_the_slip_holds_its_procedures_to_the_patient)
+{
+    static const char rest[] =
+        "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p1\"}},"
+        "{\"fullUrl\":\"urn:uuid:p2\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p2\"}},"
+        "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{\"resourceType\":"
+        "\"ServiceRequest\",\"id\":\"s\",\"status\":\"active\",\"intent\":"
+        "\"order\",\"code\":{\"coding\":[{\"system\":"
+        "\"http://snomed.info/sct\",\"code\":\"464131000124100\"}]},"
+        "\"subject\":{\"reference\":\"urn:uuid:p1\"}}},"
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"reference\":\"urn:uuid:p2\"}}}";
+    static const char task_fmt[] =
+        "{\"fullUrl\":\"urn:uuid:t\",\"resource\":{\"resourceType\":\"Task\","
+        "\"id\":\"t\",\"status\":\"completed\",\"intent\":\"order\","
+        "\"focus\":{\"reference\":\"%s\"},\"output\":[{\"type\":{\"text\":"
+        "\"x\"},\"valueReference\":{\"reference\":\"urn:uuid:pr\"}}]}}";
+    static const char *const focus[] = { "urn:uuid:s",
+                                         "ServiceRequest/urn:uuid:s" };
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 2; k++) {
+            char task[1024], j[4096];
+            struct canon_list out;
+            struct hub_err err;
+            snprintf(task, sizeof(task), task_fmt, focus[i]);
+            snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                     "\"collection\",\"entry\":[%s,%s]}", k ? task : rest,
+                     k ? rest : task);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s",
+                         err.field, err.what);
+            /* referral.created, .updated, and the Procedure's own */
+            cr_expect_eq(out.n, 3, "%s order %zu: %zu events", focus[i], k,
+                         out.n);
+            bool warned = false, performed = false;
+            for (size_t e = 0; e < out.n; e++) {
+                warned = warned ||
+                         strstr(field_of(&out, e, "warnings"),
+                                "procedure names another patient");
+                performed = performed ||
+                            strcmp(field_of(&out, e,
+                                            "referral.performed.0.procedure"),
+                                   "Procedure/pr") == 0;
+            }
+            cr_expect(warned, "%s order %zu: warned", focus[i], k);
+            cr_expect(!performed, "%s order %zu: folded", focus[i], k);
+        }
+}
