@@ -194,6 +194,50 @@ static __attribute__((cold)) void cut_heard(void *arg, const char *at)
         adt_warn(c, field, CUT_SHORT_WHAT);
 }
 
+/* HL7 v2.5 ch. 3: PV1 is required in the message structure of every
+ * trigger taken but the merges and identifier changes of ADT_A30 (A34,
+ * A36, A46-A48) and ADT_A39 (A39, A40); topic_of took "Ann" only */
+ADT_ALWAYS_INLINE bool pv1_required(struct slice trig)
+{
+    return !(trig.p[1] == '3' && (trig.p[2] == '4' || trig.p[2] == '6' ||
+                                  trig.p[2] == '9')) &&
+           !(trig.p[1] == '4' && (trig.p[2] == '0' ||
+                                  (trig.p[2] >= '6' && trig.p[2] <= '8')));
+}
+
+/* A value of MSH or EVN read raw (to_events), trimmed and with the
+ * sender's mark of a value cut short taken off its end, as hl7_unescape
+ * takes it off the others (F2922). Out of line: asked only of a value
+ * that is no type, event or version as it stands. */
+static __attribute__((noinline, cold)) struct slice uncut(
+    const struct hl7_msg *m, struct slice v)
+{
+    v = slice_trim(v);
+    if (v.len && (unsigned char)v.p[v.len - 1] == m->tc)
+        v = slice_trim((struct slice){ v.p, v.len - 1 });
+    return v;
+}
+
+/* EVN-1 names another event than the trigger taken: its first component,
+ * trimmed, the mark off ("a08" and "A08" name one event: topic_of reads
+ * either). Out of line: asked only when the two differ as sent. */
+static __attribute__((noinline, cold)) bool evn1_other(const struct ctx *c,
+                                                       struct slice e1,
+                                                       struct slice trig)
+{
+    e1 = uncut(c->m, hl7_piece(e1, c->m->cs, 0));
+    return e1.len && (e1.len != trig.len ||
+                      strncasecmp(e1.p, trig.p, e1.len) != 0);
+}
+
+/* v, trimmed, ends with the sender's mark of a value cut short */
+static __attribute__((cold)) bool ends_cut(const struct hl7_msg *m,
+                                           struct slice v)
+{
+    v = slice_trim(v);
+    return v.len && (unsigned char)v.p[v.len - 1] == m->tc;
+}
+
 /* The values of MSH every event carries, read once before the events
  * (to_events: MSH-10, MSH-3.1, MSH-4.1, through msh_text): a mark at the
  * end of one, as hl7_unescape would take it off. */
@@ -202,11 +246,22 @@ static __attribute__((cold)) void source_cut(struct ctx *c)
     static const struct { unsigned char f; bool comp1; } src[] = {
         { 10, false }, { 3, true }, { 4, true },
     };
-    for (size_t k = 0; k < sizeof(src) / sizeof(src[0]); k++) {
-        struct slice v = slice_trim(msh_raw(c, src[k].f, src[k].comp1).v);
-        if (v.len && (unsigned char)v.p[v.len - 1] == c->m->tc)
+    for (size_t k = 0; k < sizeof(src) / sizeof(src[0]); k++)
+        if (ends_cut(c->m, msh_raw(c, src[k].f, src[k].comp1).v))
             adt_warn(c, cut_names[0][src[k].f], CUT_SHORT_WHAT);
-    }
+    /* the type, trigger and version, read raw and trimmed (to_events,
+     * uncut): MSH-9.1, MSH-9.2 (EVN-1.1 when it is empty), MSH-12.1 */
+    struct slice t1, t2, v1, v2;
+    comps12(c, msh_raw(c, 9, false).v, &t1, &t2);
+    if (ends_cut(c->m, t1) || ends_cut(c->m, t2))
+        adt_warn(c, cut_names[0][9], CUT_SHORT_WHAT);
+    else if (trim(t2).len == 0 &&
+             ends_cut(c->m, hl7_piece(rep_raw(c, hl7_seg_find(c->m, "EVN", 0),
+                                              1, 0).v, c->m->cs, 0)))
+        adt_warn(c, cut_names[1][1], CUT_SHORT_WHAT);
+    comps12(c, msh_raw(c, 12, false).v, &v1, &v2);
+    if (ends_cut(c->m, v1))
+        adt_warn(c, cut_names[0][12], CUT_SHORT_WHAT);
 }
 
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
@@ -444,6 +499,77 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     return HUB_OK;
 }
 
+/* The events of a message whose topic is known: one, or (A40 and the
+ * older merges) one per PID group (PID, PD1, MRG, PV1); a group refused
+ * refuses the message, leaving no event. */
+ADT_ALWAYS_INLINE int events_of(struct ctx *c, const char *topic,
+                                const char *cancel_of,
+                                const struct source *src,
+                                struct canon_list *out, struct hub_err *err)
+{
+    const struct hl7_msg *m = c->m;
+    /* every topic is a literal of at least 9 bytes and its NUL */
+    if (memcmp(topic, "adt.merge", 10) != 0)
+        return one_event(c, topic, cancel_of, src, out, err);
+
+    int groups = 0;
+    size_t n0 = out->n;
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        if (memcmp(m->seg[k].id, "PID", 4) != 0)
+            continue;
+        uint32_t e = k + 1;
+        while (e < m->nseg && memcmp(m->seg[e].id, "PID", 4) != 0)
+            e++;
+        c->lo = k;
+        c->hi = e;
+        int rc = one_event(c, topic, NULL, src, out, err);
+        if (rc != HUB_OK) {
+            out->n = n0;
+            return rc;
+        }
+        groups++;
+    }
+    if (groups == 0)
+        return pid_missing(m, err);
+    return HUB_OK;
+}
+
+/*
+ * The events of a message whose trigger (src->trigger) is no topic as
+ * sent: with the sender's mark of a value cut short taken off ("A01#",
+ * "A11_A09#", F2922), EVN-1 compared again with what MSH-9.2 then says;
+ * or the refusal, at `place`. Out of line, apart from to_events' every
+ * message.
+ */
+static __attribute__((noinline, cold)) int
+events_uncut(struct ctx *c, struct source *src, bool from_msh, size_t place,
+             struct canon_list *out, struct hub_err *err)
+{
+    struct slice trig = uncut(c->m, src->trigger.s);
+    const char *cancel_of = NULL, *topic = NULL;
+    if (trig.len != src->trigger.s.len) {
+        if (trig.len == 7 && trig.p[3] == '_')
+            trig.len = 3;
+        topic = topic_of(trig, &cancel_of);
+    }
+    if (topic == NULL) {
+        /* neither MSH-9.2 nor EVN-1 says the event: missing, as an empty
+         * MSH-9 is, not an event the hub does not take */
+        if (trig.len == 0 ||        /* or the HL7 null "" */
+            (trig.len == 2 && trig.p[0] == '"' && trig.p[1] == '"'))
+            return hub_err_set(err, HUB_EINVALID, "MSH-9.2", place,
+                               "required field trigger event is missing");
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", place,
+                           "event type is not supported");
+    }
+    src->trigger.s = trig;
+    if (from_msh)
+        c->evn1_differs = evn1_other(
+            c, rep_raw(c, hl7_first_seg(c->m, HL7_SLOT_EVN), 1, 0).v, trig);
+    c->pv1_required = pv1_required(trig);
+    return events_of(c, topic, cancel_of, src, out, err);
+}
+
 /* hl7_to_events itself, or (in adt_v3.c) its x86-64-v3 build */
 #if defined(ADT_V3)
 #define ADT_TO_EVENTS hl7_to_events_v3
@@ -493,7 +619,8 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     struct raw type = msh_raw(&c, 9, false);
     struct slice type1, type2;
     comps12(&c, type.v, &type1, &type2);
-    if (!upper_eq(trim(type1), "ADT")) {
+    if (!upper_eq(trim(type1), "ADT") &&
+        !upper_eq(uncut(m, type1), "ADT")) {
         /* an empty MSH-9 is a broken header, not a type the hub does not
          * take (a field added before it shifts every later field) */
         if (trim(type1).len == 0 && trim(type2).len == 0)
@@ -525,6 +652,13 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
                            "required field message control id is missing");
 
     struct source src;
+    src.message_id = msh_text(&c, ctrl);
+    struct raw app = msh_raw(&c, 3, true), fac = msh_raw(&c, 4, true);
+    src.application = msh_text(&c, app);
+    src.facility = msh_text(&c, fac);
+    /* a version with a mark or an escape: the mark off ("2.7#") */
+    src.version = vers.special ? (struct text){ uncut(m, ver), false }
+                               : (struct text){ ver, true };
     struct slice trig = trim(type2);
     /* "A11_A09": the trigger and the message structure (MSG.3) joined by
      * an underscore in one component, as ORBIS sends them */
@@ -545,13 +679,8 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
         else
             for (size_t k = 0; same && k < trig.len; k++)
                 same = e1.p[k] == trig.p[k];
-        if (!same) {
-            e1 = trim(hl7_piece(e1, m->cs, 0));
-            /* "a08" and "A08" name one event (topic_of reads either) */
-            c.evn1_differs = e1.len && (e1.len != trig.len ||
-                                        strncasecmp(e1.p, trig.p,
-                                                    e1.len) != 0);
-        }
+        if (!same)
+            c.evn1_differs = evn1_other(&c, e1, trig);
     } else {
         /* v2.1/2.2 senders may leave MSH-9.2 empty: EVN-1 then says it */
         struct raw evn1 = rep_raw(&c, hl7_seg_find(m, "EVN", 0), 1, 0);
@@ -560,59 +689,12 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     }
     const char *cancel_of = NULL;
     const char *topic = topic_of(trig, &cancel_of);
-    if (topic == NULL) {
-        /* neither MSH-9.2 nor EVN-1 says the event: missing, as an empty
-         * MSH-9 is, not an event the hub does not take */
-        if (trig.len == 0 ||        /* or the HL7 null "" */
-            (trig.len == 2 && trig.p[0] == '"' && trig.p[1] == '"'))
-            return hub_err_set(err, HUB_EINVALID, "MSH-9.2",
-                               msh_field_at(&c, type2.p ? type2 : type.v),
-                               "required field trigger event is missing");
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2",
-                           msh_field_at(&c, type2.p ? type2 : type.v),
-                           "event type is not supported");
-    }
-    /* HL7 v2.5 ch. 3: PV1 is required in the message structure of every
-     * trigger taken but the merges and identifier changes of ADT_A30 (A34,
-     * A36, A46-A48) and ADT_A39 (A39, A40); topic_of took "Ann" only */
-    c.pv1_required = !(trig.p[1] == '3' && (trig.p[2] == '4' ||
-                                            trig.p[2] == '6' ||
-                                            trig.p[2] == '9')) &&
-                     !(trig.p[1] == '4' && (trig.p[2] == '0' ||
-                                            (trig.p[2] >= '6' &&
-                                             trig.p[2] <= '8')));
-
-    src.message_id = msh_text(&c, ctrl);
-    struct raw app = msh_raw(&c, 3, true), fac = msh_raw(&c, 4, true);
-    src.application = msh_text(&c, app);
-    src.facility = msh_text(&c, fac);
-    src.version = (struct text){ ver, !vers.special };
-    /* every topic is a literal of at least 9 bytes and its NUL */
-    if (memcmp(topic, "adt.merge", 10) != 0)
-        return one_event(&c, topic, cancel_of, &src, out, err);
-
-    /* A40 (and the older merges): one event per PID group (PID, PD1, MRG,
-     * PV1); a group refused refuses the message, leaving no event */
-    int groups = 0;
-    size_t n0 = out->n;
-    for (uint32_t k = 0; k < m->nseg; k++) {
-        if (memcmp(m->seg[k].id, "PID", 4) != 0)
-            continue;
-        uint32_t e = k + 1;
-        while (e < m->nseg && memcmp(m->seg[e].id, "PID", 4) != 0)
-            e++;
-        c.lo = k;
-        c.hi = e;
-        int rc = one_event(&c, topic, NULL, &src, out, err);
-        if (rc != HUB_OK) {
-            out->n = n0;
-            return rc;
-        }
-        groups++;
-    }
-    if (groups == 0)
-        return pid_missing(m, err);
-    return HUB_OK;
+    if (topic == NULL)          /* the mark off, or refused (F2922) */
+        return events_uncut(&c, &src, trim(type2).len != 0,
+                            msh_field_at(&c, type2.p ? type2 : type.v),
+                            out, err);
+    c.pv1_required = pv1_required(trig);
+    return events_of(&c, topic, cancel_of, &src, out, err);
 }
 
 #if !defined(ADT_V3)

@@ -332,6 +332,61 @@ Test(hl7_to_events, takes_the_truncation_mark_off_repetitions_and_components)
     cJSON_Delete(j);
 }
 
+/* F2922: the header's type, trigger and version are read raw, so a v2.7
+ * sender's mark on them ("ADT#", "A01#", "2.7#") refused the message as a
+ * type or event the hub does not take, or wrote the version with the
+ * mark. The mark is taken off them as off every other value, and the
+ * event warns of MSH-9 and MSH-12 (EVN-1 when it says the event); an
+ * EVN-1 marked alike names the same event as MSH-9.2. */
+Test(hl7_to_events, takes_the_truncation_mark_off_the_type_trigger_and_version)
+{
+    static const char msg[] =
+        "MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||ADT#^A01#^ADT_A01|"
+        "CTRL1|P|2.7#\r"
+        "EVN|A01#|20260115092500\r"
+        "PID|1||MRN1^^^FAC^MR||Smith^Jo||19800131|F\r"
+        "PV1|1|I\r";
+    cr_assert_str_eq(warnings_of(msg),
+                     "MSH-9:value cut short by the sender (truncation "
+                     "character);MSH-12:value cut short by the sender "
+                     "(truncation character);");
+    cJSON *j = event_of(msg);
+    cr_expect_str_eq(str_at(j, "type", NULL), "adt.admit");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
+    cr_expect_str_eq(str_at(src, "trigger", NULL), "A01");
+    cr_expect_str_eq(str_at(src, "version", NULL), "2.7");
+    cJSON_Delete(j);
+
+    /* the trigger and its structure joined ("A11_A09"), then the mark */
+    j = event_of("MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||"
+                 "ADT^A11_A09#|CTRL1|P|2.7\r" PID "PV1|1|I\r");
+    cr_expect_str_eq(str_at(j, "type", NULL), "adt.update");
+    cr_expect_str_eq(str_at(cJSON_GetObjectItemCaseSensitive(j, "source"),
+                            "trigger", NULL), "A11");
+    cJSON_Delete(j);
+
+    /* no MSH-9.2: EVN-1 says the event, and is the field warned of */
+    static const char evn[] =
+        "MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||ADT|CTRL1|P|2.7\r"
+        "EVN|A04#|20260115092500\r" PID "PV1|1|O\r";
+    cr_assert_str_eq(warnings_of(evn),
+                     "EVN-1:value cut short by the sender (truncation "
+                     "character);");
+    j = event_of(evn);
+    cr_expect_str_eq(str_at(j, "type", NULL), "adt.register");
+    cJSON_Delete(j);
+
+    /* four encoding characters: '#' is data, an event not taken */
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A01#", "2.7") PID "PV1|1|I\r", &l, &err),
+                 HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "MSH-9.2");
+    cr_assert_eq(run(MSH("ADT#^A01", "2.7") PID "PV1|1|I\r", &l, &err),
+                 HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "MSH-9");
+}
+
 Test(hl7_to_events, refuses_versions_outside_2_x_and_a_missing_version)
 {
     struct canon_list l;
