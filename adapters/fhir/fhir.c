@@ -956,6 +956,19 @@ static bool lists_identifier(const struct fx_entry *e, const cJSON *id)
     return false;
 }
 
+const struct fx_entry *fx_patient_entry(struct fx *x, const cJSON *p)
+{
+    const char *r = fx_str_of(p, "reference");
+    if (r && r[0])
+        return subject_entry(x, r);
+    const cJSON *id = fx_get(p, "identifier");
+    for (size_t i = 0; id && i < x->n_ents; i++)
+        if (!x->ents[i].failed && strcmp(x->ents[i].type, "Patient") == 0 &&
+            lists_identifier(&x->ents[i], id))
+            return &x->ents[i];
+    return NULL;
+}
+
 bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b)
 {
     const char *ra = fx_str_of(a, "reference"), *rb = fx_str_of(b, "reference");

@@ -281,6 +281,10 @@ int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
  * same identifier (system and value). One that names no one (absent, no
  * reference and no identifier value) takes the other's (F2582). */
 bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b);
+/* The entry of the message a patient reference names, by reference or by
+ * an identifier a Patient of the message lists (F2960); NULL if none */
+const struct fx_entry *fx_patient_entry(struct fx *x, const cJSON *p);
+
 /* A local reference "#id": the resource of `res`'s contained array with
  * that id (and its index there in *idx), or NULL. FHIR R4 contained
  * resources have no identity outside their container. */

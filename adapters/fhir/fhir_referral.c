@@ -514,6 +514,22 @@ bool fx_task_is_referral(const cJSON *o, const char *focus)
     return false;
 }
 
+/* Whether the Task and the request it fulfils are about two people:
+ * both name theirs by reference and not one person in two forms (F2740),
+ * or each names a Patient of the message, in whichever form, and they
+ * are two (F3021). A reference beside an identifier of no Patient here
+ * may be one person */
+static bool task_names_another(struct fx *x, const cJSON *task,
+                               const cJSON *request)
+{
+    const cJSON *who = fx_get(task, "for"), *subj = fx_get(request, "subject");
+    if (fx_ref_of(task, "for") && fx_ref_of(request, "subject"))
+        return !fx_same_patient(x, who, subj);
+    const struct fx_entry *a = fx_patient_entry(x, who),
+                          *b = fx_patient_entry(x, subj);
+    return a && b && a != b;
+}
+
 int fx_task(struct fx *x, struct fx_entry *e)
 {
     static const char *const intents[] = { "unknown", "proposal", "plan",
@@ -577,10 +593,10 @@ int fx_task(struct fx *x, struct fx_entry *e)
     /* the Task and the request it fulfils are about one person; a Task
      * "for" someone else (a copy-paste slip in a sender's template) is
      * carried as sent, with a warning, since either may be the mistake;
-     * one person in two forms is no slip (F2740, F2762) */
+     * one person in two forms is no slip (F2740, F2762); two Patients of
+     * the message are two, however each side names its own (F3021) */
     if (fe && strcmp(fe->type, "ServiceRequest") == 0 &&
-        fx_ref_of(o, "for") && fx_ref_of(fe->res, "subject") &&
-        !fx_same_patient(x, fx_get(o, "for"), fx_get(fe->res, "subject")))
+        task_names_another(x, o, fe->res))
         fx_warn(x, "for", "task is for another patient than its focus "
                           "ServiceRequest's subject");
     /* the referral's id is its ServiceRequest, so that the request and

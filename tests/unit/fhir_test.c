@@ -4600,6 +4600,38 @@ Test(fhir, a_task_for_another_patient_than_its_request_warns)
     cr_assert_eq(out.n, 2);
     const char *w = field_of(&out, 1, "warnings");
     cr_expect(strstr(w, "another patient") == NULL, "%s", w);
+    /* F3021: a Task "for" an identifier that another Patient of the
+     * message lists is for that other Patient (F2960), though only one
+     * side is a reference; an identifier of the request's own Patient,
+     * or of no Patient of the message (one person in two forms, F2740),
+     * is no other patient */
+    static const char by_id[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:pa\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"a\",\"identifier\":[{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"MRN1\"}]}},"
+        "{\"fullUrl\":\"urn:uuid:pb\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"b\",\"identifier\":[{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"MRN2\"}]}},"
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"completed\",\"intent\":\"order\",\"subject\":"
+        "{\"reference\":\"urn:uuid:pa\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"identifier\":{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"%s\"}}}}]}";
+    static const struct {
+        const char *mrn;
+        bool warned;
+    } ids[] = { { "MRN2", true }, { "MRN1", false }, { "MRN9", false } };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        snprintf(json, sizeof(json), by_id, ids[i].mrn);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_assert_eq(out.n, 2);
+        w = field_of(&out, 1, "warnings");
+        cr_expect_eq(strstr(w, "task is for another patient") != NULL,
+                     ids[i].warned, "%s: %s", ids[i].mrn, w);
+    }
 }
 
 /* F81: the Nigeria Core referral Task (r24-ngcore_Task-NgTask-001) is
