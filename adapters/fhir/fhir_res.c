@@ -210,8 +210,10 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
 
 /* ---- Condition ------------------------------------------------------------------ */
 
-/* The domain of a Condition: its SDOH category, else an ICD-10-CM code
- * (zcodes.json), else a SNOMED CT finding (snomed-domains.json): US Core's
+/* The domain of a Condition: its SDOH category, else an ICD-10 code
+ * (zcodes.json; ICD-10-CM, or WHO ICD-10 and the OIDs by any name
+ * dict_is_icd10 knows, as HL7 v2 DG1 and the labels read them: F3082),
+ * else a SNOMED CT finding (snomed-domains.json): US Core's
  * SDOH problem example sends 445281000124101 alone, with the us-core
  * `sdoh` category and no Gravity one. The Z code goes first, as before
  * SNOMED CT was read, so a Condition coded in both keeps its domain.
@@ -247,7 +249,7 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
             if (!cJSON_IsString(s) || !cJSON_IsString(c))
                 continue;
             struct slice cs = slice_from_cstr(c->valuestring);
-            if (pass == 0 && strcmp(s->valuestring, ICD10CM) == 0)
+            if (pass == 0 && dict_is_icd10(slice_from_cstr(s->valuestring)))
                 *dom = dict_icd10_domain(x->d, cs);
             else if (pass == 1 &&
                      dict_is_snomed(slice_from_cstr(s->valuestring)))

@@ -6904,6 +6904,60 @@ Test(fhir, a_condition_in_icd_10_gm_takes_its_sensitivity)
     cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sud\"]");
 }
 
+/* F3082: a Z code named its domain only under ICD-10-CM's FHIR URI, where
+ * its label (F10.2 sud) and HL7 v2's DG1 read every name of ICD-10: a
+ * Condition Z59.0 in WHO ICD-10's URI (as the IPA and IPS IGs code
+ * problems) or in ICD-10-CM's OID, and a social history Observation
+ * valued so, went out with no domain. An unknown system still names
+ * none. */
+#define ZCOND(sys)                                                          \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":"            \
+    "{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":\""   \
+    sys "\",\"code\":\"Z59.0\"}]}}"
+#define ZOBS(sys)                                                           \
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\"," \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"  \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]}],"    \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"8689-2\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"             \
+    "\"effectiveDateTime\":\"2024-01-02\",\"valueCodeableConcept\":"        \
+    "{\"coding\":[{\"system\":\"" sys "\",\"code\":\"Z59.0\"}]}}"
+Test(fhir, a_z_code_in_any_name_of_icd10_names_its_domain)
+{
+    static const char *const conds[] = {
+        ZCOND("http://hl7.org/fhir/sid/icd-10-cm"),
+        ZCOND("http://hl7.org/fhir/sid/icd-10"),
+        ZCOND("urn:oid:2.16.840.1.113883.6.90"),
+        ZCOND("urn:oid:2.16.840.1.113883.6.3"),
+    };
+    static const char *const obs[] = {
+        ZOBS("http://hl7.org/fhir/sid/icd-10-cm"),
+        ZOBS("http://hl7.org/fhir/sid/icd-10"),
+        ZOBS("urn:oid:2.16.840.1.113883.6.90"),
+    };
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
+        cr_assert_eq(run(conds[i], &out, NULL, &err), HUB_OK, "%zu", i);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "condition.domain"),
+                         "homelessness", "condition %zu", i);
+    }
+    for (size_t i = 0; i < sizeof(obs) / sizeof(obs[0]); i++) {
+        cr_assert_eq(run(obs[i], &out, NULL, &err), HUB_OK, "%zu", i);
+        cr_assert_eq(out.n, 2, "observation %zu", i);
+        cr_assert_str_eq(out.ev[1].type, "screening.positive");
+        cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                         "[\"homelessness\"]", "observation %zu", i);
+    }
+    cr_assert_eq(run(ZCOND("http://example.org/codes"), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "condition.domain"), "(absent)");
+}
+#undef ZCOND
+#undef ZOBS
+
 /* F370: a transaction that sends a QuestionnaireResponse and again, as
  * Observations without derivedFrom, some of its answers (a developer's NY
  * HRSN bundle: the response, then transportation, employment, education
