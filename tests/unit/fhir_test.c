@@ -6560,6 +6560,57 @@ Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
  * intervention code 467771000124109 is food-insecurity in
  * snomed-domains.json (the SDOHCC IG's ServiceRequest example). A Gravity
  * category still comes first. */
+/* F3083: a ServiceRequest whose need is said only by its coded reason
+ * (reasonCode Z59.41 "Food insecurity", the code in words, no SDOH
+ * category) took no domain, so no food-insecurity subscriber heard of
+ * it, where a reasonReference to a Condition so coded routes it and a
+ * C-CDA referral's reason does. The reason is read last, as a Condition's
+ * code is (a Z code, else a SNOMED CT finding): a category or the
+ * request's own code still wins; a reason of no domain names none. */
+#define RC_SR(extra, reason)                                                \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"s1\",\"status\":"       \
+    "\"active\",\"intent\":\"order\"," extra "\"code\":{\"text\":"         \
+    "\"Food pantry referral\"},\"subject\":{\"reference\":\"Patient/p1\"},"  \
+    "\"reasonCode\":[" reason "]}"
+#define RC_CODE(sys, code)                                                  \
+    "{\"coding\":[{\"system\":\"" sys "\",\"code\":\"" code "\"}]}"
+Test(fhir, a_referral_whose_need_is_only_its_reason_code_takes_its_domain)
+{
+    static const struct {
+        const char *body, *domain;
+    } cases[] = {
+        { RC_SR("", RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "food-insecurity" },
+        { RC_SR("", RC_CODE("http://snomed.info/sct", "733423003")),
+          "food-insecurity" },
+        /* the first reason that names a domain */
+        { RC_SR("", "{\"text\":\"hungry\"}," RC_CODE(
+                        "http://hl7.org/fhir/sid/icd-10-cm", "F32.9") ","
+                    RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "food-insecurity" },
+        /* a category still wins */
+        { RC_SR("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY
+                "\",\"code\":\"housing-instability\"}]}],",
+                RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "housing-instability" },
+        /* no domain in any reason */
+        { RC_SR("", RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "F32.9")),
+          "(absent)" },
+        { RC_SR("", "{\"text\":\"Food insecurity\"}"), "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        cr_assert_eq(run(cases[i].body, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.field);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+}
+#undef RC_SR
+#undef RC_CODE
+
 Test(fhir, a_service_request_for_an_sdoh_intervention_takes_its_domain)
 {
     struct canon_list out;
