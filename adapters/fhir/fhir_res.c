@@ -900,6 +900,9 @@ static int put_activity(struct fx *x, struct jw *w, const cJSON *a,
             (rc = fx_str(x, det, "description", false, &ddesc)) ||
             (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
             return rc;
+        /* a Gravity code first, else a Z code or finding (F3083) */
+        if (ddom == NULL)
+            ddom = fx_reason_code_domain(x, det);
         /* a planned SUD treatment is told in the event (F189) */
         fx_code_labels(x, det);
         fx_pop(x, old);

@@ -6554,19 +6554,14 @@ Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
     cr_assert_not_null(strstr(oo.p, expr), "%s", oo.p);
 }
 
-/* F102: a ServiceRequest for an SDOH intervention whose categories name
- * no Gravity domain (US Core's food pantry referral: category `sdoh`
- * only) took no domain, so a food-insecurity subscriber never saw it; the
- * intervention code 467771000124109 is food-insecurity in
- * snomed-domains.json (the SDOHCC IG's ServiceRequest example). A Gravity
- * category still comes first. */
 /* F3083: a ServiceRequest whose need is said only by its coded reason
  * (reasonCode Z59.41 "Food insecurity", the code in words, no SDOH
  * category) took no domain, so no food-insecurity subscriber heard of
  * it, where a reasonReference to a Condition so coded routes it and a
- * C-CDA referral's reason does. The reason is read last, as a Condition's
- * code is (a Z code, else a SNOMED CT finding): a category or the
- * request's own code still wins; a reason of no domain names none. */
+ * C-CDA referral's reason does; a CarePlan activity's reasonCode was read
+ * for a Gravity code only. The reason is read last, as a Condition's code
+ * is (a Z code, else a SNOMED CT finding): a category or the request's
+ * own code still wins; a reason of no domain names none. */
 #define RC_SR(extra, reason)                                                \
     "{\"resourceType\":\"ServiceRequest\",\"id\":\"s1\",\"status\":"       \
     "\"active\",\"intent\":\"order\"," extra "\"code\":{\"text\":"         \
@@ -6607,10 +6602,29 @@ Test(fhir, a_referral_whose_need_is_only_its_reason_code_takes_its_domain)
         cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
                          cases[i].domain, "case %zu", i);
     }
+    /* a CarePlan activity's reason, read for a Gravity code only */
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"CarePlan\",\"id\":\"cp1\","
+                     "\"status\":\"active\",\"intent\":\"plan\",\"subject\":"
+                     "{\"reference\":\"Patient/p1\"},\"activity\":[{\"detail\":"
+                     "{\"status\":\"scheduled\",\"description\":\"Food pantry\","
+                     "\"reasonCode\":[" RC_CODE("http://hl7.org/fhir/sid/icd-10-cm",
+                                               "Z59.41") "]}}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.domain"),
+                     "food-insecurity");
 }
 #undef RC_SR
 #undef RC_CODE
 
+/* F102: a ServiceRequest for an SDOH intervention whose categories name
+ * no Gravity domain (US Core's food pantry referral: category `sdoh`
+ * only) took no domain, so a food-insecurity subscriber never saw it; the
+ * intervention code 467771000124109 is food-insecurity in
+ * snomed-domains.json (the SDOHCC IG's ServiceRequest example). A Gravity
+ * category still comes first. */
 Test(fhir, a_service_request_for_an_sdoh_intervention_takes_its_domain)
 {
     struct canon_list out;
