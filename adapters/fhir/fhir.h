@@ -63,7 +63,8 @@
  *        its entry tells the sender why (fhir_entry_result.note; F1722);
  *        the Observations derived from it are read as if alone (F1802).
  *   Condition          condition.recorded (domain from the SDOH category, else
- *                      the ICD-10-CM Z code); occurred_at its recordedDate,
+ *                      the Z code in any name of ICD-10, F3082, else the
+ *                      SNOMED CT finding); occurred_at its recordedDate,
  *                      else its condition-assertedDate extension (F280),
  *                      else its onset
  *   Goal               goal.updated

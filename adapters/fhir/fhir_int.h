@@ -601,6 +601,10 @@ const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
  * NULL: the need a referral with no domain of its own is for (F1942).
  * Leaves the error state as it was. */
 const char *fx_reason_domain(struct fx *x, const cJSON *o);
+/* The domain the first of `o`.reasonCode that names one names (a Z code,
+ * a SNOMED CT finding: a Condition's code read alike), or NULL: the need
+ * a referral says in its reason alone (F3083). */
+const char *fx_reason_code_domain(struct fx *x, const cJSON *o);
 /* Warns at `o`.reasonReference[i] when the Condition it names is of
  * another patient than `o`'s subject (fx_same_patient): fx_reason_domain
  * and fx_reason_labels take nothing from such a one, so one person's

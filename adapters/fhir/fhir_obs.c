@@ -206,10 +206,9 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
  * category at all: "Homeless" there is the same statement (F1160). */
 #define HOME_ENV_LOINC "75274-1"
 
-#define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
-
 /* The domain coding `k` names: a SNOMED CT finding of snomed-domains.json
- * or, when `zcodes`, an ICD-10-CM code of zcodes.json; else NULL. */
+ * or, when `zcodes`, a Z code of zcodes.json in ICD-10-CM or any name
+ * dict_is_icd10 knows (F3082); else NULL. */
 static const char *coding_domain(struct fx *x, const cJSON *k, bool zcodes)
 {
     const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
@@ -218,7 +217,7 @@ static const char *coding_domain(struct fx *x, const cJSON *k, bool zcodes)
     struct slice c = slice_from_cstr(code->valuestring);
     if (dict_is_snomed(slice_from_cstr(sys->valuestring)))
         return dict_snomed_domain(x->d, c);
-    if (zcodes && strcmp(sys->valuestring, ICD10CM) == 0)
+    if (zcodes && dict_is_icd10(slice_from_cstr(sys->valuestring)))
         return dict_icd10_domain(x->d, c);
     return NULL;
 }
@@ -315,7 +314,7 @@ static int assessment(struct fx *x, const cJSON *o, const char *q,
                    : in_list(SCT_UNSAID, code->valuestring) ? -1
                                                             : 1;
         if (cJSON_IsString(sys) && cJSON_IsString(code) &&
-            strcmp(sys->valuestring, ICD10CM) == 0 &&
+            dict_is_icd10(slice_from_cstr(sys->valuestring)) &&
             dict_icd10_domain(x->d, slice_from_cstr(code->valuestring)))
             return 1;
     }

@@ -134,6 +134,10 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         dom = fx_code_snomed_domain(x, sr);
     if (dom == NULL)
         dom = fx_reason_domain(x, sr);
+    /* last: a referral whose need is only its coded reason, as a C-CDA
+     * reason's Z code routes one (F3083) */
+    if (dom == NULL)
+        dom = fx_reason_code_domain(x, sr);
     /* the service and its reasons go into the event: a referral for a
      * diagnosis or a treatment that the dictionary labels is labelled as
      * the Condition or the Procedure is (F189) */

@@ -210,8 +210,10 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
 
 /* ---- Condition ------------------------------------------------------------------ */
 
-/* The domain of a Condition: its SDOH category, else an ICD-10-CM code
- * (zcodes.json), else a SNOMED CT finding (snomed-domains.json): US Core's
+/* The domain of a Condition: its SDOH category, else an ICD-10 code
+ * (zcodes.json; ICD-10-CM, or WHO ICD-10 and the OIDs by any name
+ * dict_is_icd10 knows, as HL7 v2 DG1 and the labels read them: F3082),
+ * else a SNOMED CT finding (snomed-domains.json): US Core's
  * SDOH problem example sends 445281000124101 alone, with the us-core
  * `sdoh` category and no Gravity one. The Z code goes first, as before
  * SNOMED CT was read, so a Condition coded in both keeps its domain.
@@ -219,6 +221,31 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
  * domain of the value set fits" (Observation.category guidance), so a
  * code the dictionary files under a domain names it: a Z59.86 so sent
  * is financial insecurity. */
+/* The domain CodeableConcept `cc`'s codes name: an ICD-10 Z code of
+ * zcodes.json first, else a SNOMED CT finding of snomed-domains.json;
+ * NULL else */
+static const char *cc_code_domain(struct fx *x, const cJSON *cc)
+{
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
+    for (int pass = 0; pass < 2; pass++)
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+            if (!cJSON_IsString(s) || !cJSON_IsString(c))
+                continue;
+            struct slice cs = slice_from_cstr(c->valuestring);
+            struct slice ss = slice_from_cstr(s->valuestring);
+            const char *dom =
+                pass == 0 && dict_is_icd10(ss)    ? dict_icd10_domain(x->d, cs)
+                : pass == 1 && dict_is_snomed(ss) ? dict_snomed_domain(x->d, cs)
+                                                  : NULL;
+            if (dom)
+                return dom;
+        }
+    return NULL;
+}
+
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
     /* the first named category, wherever the catch-all stands among them
@@ -237,26 +264,22 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
         }
         cat = doms[k];
     }
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
-    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
-    for (int pass = 0; pass < 2; pass++)
-        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
-             k; k = k->next) {
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-            if (!cJSON_IsString(s) || !cJSON_IsString(c))
-                continue;
-            struct slice cs = slice_from_cstr(c->valuestring);
-            if (pass == 0 && strcmp(s->valuestring, ICD10CM) == 0)
-                *dom = dict_icd10_domain(x->d, cs);
-            else if (pass == 1 &&
-                     dict_is_snomed(slice_from_cstr(s->valuestring)))
-                *dom = dict_snomed_domain(x->d, cs);
-            if (*dom)
-                return HUB_OK;
-        }
-    *dom = cat;
+    *dom = cc_code_domain(x, cJSON_GetObjectItemCaseSensitive(o, "code"));
+    if (*dom == NULL)
+        *dom = cat;
     return HUB_OK;
+}
+
+const char *fx_reason_code_domain(struct fx *x, const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonCode");
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k;
+         k = k->next) {
+        const char *dom = cc_code_domain(x, k);
+        if (dom)
+            return dom;
+    }
+    return NULL;
 }
 
 /* The Condition a reasonReference entry k of `o` names, contained or in
@@ -877,6 +900,9 @@ static int put_activity(struct fx *x, struct jw *w, const cJSON *a,
             (rc = fx_str(x, det, "description", false, &ddesc)) ||
             (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
             return rc;
+        /* a Gravity code first, else a Z code or finding (F3083) */
+        if (ddom == NULL)
+            ddom = fx_reason_code_domain(x, det);
         /* a planned SUD treatment is told in the event (F189) */
         fx_code_labels(x, det);
         fx_pop(x, old);

@@ -6622,6 +6622,71 @@ Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
     cr_assert_not_null(strstr(oo.p, expr), "%s", oo.p);
 }
 
+/* F3083: a ServiceRequest whose need is said only by its coded reason
+ * (reasonCode Z59.41 "Food insecurity", the code in words, no SDOH
+ * category) took no domain, so no food-insecurity subscriber heard of
+ * it, where a reasonReference to a Condition so coded routes it and a
+ * C-CDA referral's reason does; a CarePlan activity's reasonCode was read
+ * for a Gravity code only. The reason is read last, as a Condition's code
+ * is (a Z code, else a SNOMED CT finding): a category or the request's
+ * own code still wins; a reason of no domain names none. */
+#define RC_SR(extra, reason)                                                \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"s1\",\"status\":"       \
+    "\"active\",\"intent\":\"order\"," extra "\"code\":{\"text\":"         \
+    "\"Food pantry referral\"},\"subject\":{\"reference\":\"Patient/p1\"},"  \
+    "\"reasonCode\":[" reason "]}"
+#define RC_CODE(sys, code)                                                  \
+    "{\"coding\":[{\"system\":\"" sys "\",\"code\":\"" code "\"}]}"
+Test(fhir, a_referral_whose_need_is_only_its_reason_code_takes_its_domain)
+{
+    static const struct {
+        const char *body, *domain;
+    } cases[] = {
+        { RC_SR("", RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "food-insecurity" },
+        { RC_SR("", RC_CODE("http://snomed.info/sct", "733423003")),
+          "food-insecurity" },
+        /* the first reason that names a domain */
+        { RC_SR("", "{\"text\":\"hungry\"}," RC_CODE(
+                        "http://hl7.org/fhir/sid/icd-10-cm", "F32.9") ","
+                    RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "food-insecurity" },
+        /* a category still wins */
+        { RC_SR("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY
+                "\",\"code\":\"housing-instability\"}]}],",
+                RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "housing-instability" },
+        /* no domain in any reason */
+        { RC_SR("", RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "F32.9")),
+          "(absent)" },
+        { RC_SR("", "{\"text\":\"Food insecurity\"}"), "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        cr_assert_eq(run(cases[i].body, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.field);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+    /* a CarePlan activity's reason, read for a Gravity code only */
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"CarePlan\",\"id\":\"cp1\","
+                     "\"status\":\"active\",\"intent\":\"plan\",\"subject\":"
+                     "{\"reference\":\"Patient/p1\"},\"activity\":[{\"detail\":"
+                     "{\"status\":\"scheduled\",\"description\":\"Food pantry\","
+                     "\"reasonCode\":[" RC_CODE("http://hl7.org/fhir/sid/icd-10-cm",
+                                               "Z59.41") "]}}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.domain"),
+                     "food-insecurity");
+}
+#undef RC_SR
+#undef RC_CODE
+
 /* F102: a ServiceRequest for an SDOH intervention whose categories name
  * no Gravity domain (US Core's food pantry referral: category `sdoh`
  * only) took no domain, so a food-insecurity subscriber never saw it; the
@@ -6971,6 +7036,60 @@ Test(fhir, a_condition_in_icd_10_gm_takes_its_sensitivity)
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sud\"]");
 }
+
+/* F3082: a Z code named its domain only under ICD-10-CM's FHIR URI, where
+ * its label (F10.2 sud) and HL7 v2's DG1 read every name of ICD-10: a
+ * Condition Z59.0 in WHO ICD-10's URI (as the IPA and IPS IGs code
+ * problems) or in ICD-10-CM's OID, and a social history Observation
+ * valued so, went out with no domain. An unknown system still names
+ * none. */
+#define ZCOND(sys)                                                          \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":"            \
+    "{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":\""   \
+    sys "\",\"code\":\"Z59.0\"}]}}"
+#define ZOBS(sys)                                                           \
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\"," \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"  \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]}],"    \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"8689-2\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"             \
+    "\"effectiveDateTime\":\"2024-01-02\",\"valueCodeableConcept\":"        \
+    "{\"coding\":[{\"system\":\"" sys "\",\"code\":\"Z59.0\"}]}}"
+Test(fhir, a_z_code_in_any_name_of_icd10_names_its_domain)
+{
+    static const char *const conds[] = {
+        ZCOND("http://hl7.org/fhir/sid/icd-10-cm"),
+        ZCOND("http://hl7.org/fhir/sid/icd-10"),
+        ZCOND("urn:oid:2.16.840.1.113883.6.90"),
+        ZCOND("urn:oid:2.16.840.1.113883.6.3"),
+    };
+    static const char *const obs[] = {
+        ZOBS("http://hl7.org/fhir/sid/icd-10-cm"),
+        ZOBS("http://hl7.org/fhir/sid/icd-10"),
+        ZOBS("urn:oid:2.16.840.1.113883.6.90"),
+    };
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
+        cr_assert_eq(run(conds[i], &out, NULL, &err), HUB_OK, "%zu", i);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "condition.domain"),
+                         "homelessness", "condition %zu", i);
+    }
+    for (size_t i = 0; i < sizeof(obs) / sizeof(obs[0]); i++) {
+        cr_assert_eq(run(obs[i], &out, NULL, &err), HUB_OK, "%zu", i);
+        cr_assert_eq(out.n, 2, "observation %zu", i);
+        cr_assert_str_eq(out.ev[1].type, "screening.positive");
+        cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                         "[\"homelessness\"]", "observation %zu", i);
+    }
+    cr_assert_eq(run(ZCOND("http://example.org/codes"), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "condition.domain"), "(absent)");
+}
+#undef ZCOND
+#undef ZOBS
 
 /* F370: a transaction that sends a QuestionnaireResponse and again, as
  * Observations without derivedFrom, some of its answers (a developer's NY
