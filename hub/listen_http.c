@@ -333,7 +333,15 @@ void api_reply(struct api_req *r, int status, const char *content_type,
         evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (len)
+    /* a HEAD is its GET's answer without the body (RFC 9110 9.3.2): evhttp
+     * 2.1 wrote the body all the same, with no Content-Length, and a
+     * client or load balancer that reads none after a HEAD took it for
+     * the start of the next answer on the connection (F3120) */
+    if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", len);
+        evhttp_add_header(h, "Content-Length", n);
+    } else if (len)
         evbuffer_add(out, body, len);
     /* looked at before the answer is written: a client that left before
      * it (a monitor's check timed out, a walk stopped for it, F1202) is
