@@ -785,12 +785,15 @@ static void audit_list(struct api_req *r)
     const char *pat = api_query(r, "patient");
     const char *ident = api_query(r, "identifier");
 
-    if (refuse_param(r, j, copy_param(j->patient, sizeof(j->patient), pat),
+    /* given empty, each was read as absent: a request for one person's
+     * accounting answered with the whole trail (F3121) */
+    if (refuse_param(r, j, copy_param(j->patient, sizeof(j->patient), pat) &&
+                               (!pat || *pat),
                      "patient", "patient is not a hub id") ||
         refuse_param(r, j, copy_param(j->identifier, sizeof(j->identifier),
                                       ident) &&
-                               (!ident || !*ident ||
-                                ident[strlen(ident) - 1] != '|'),
+                               (!ident ||
+                                (*ident && ident[strlen(ident) - 1] != '|')),
                      "identifier", "identifier is not SYSTEM|VALUE or VALUE") ||
         refuse_param(r, j, !(pat && *pat && ident && *ident), "identifier",
                      "give patient or identifier, not both") ||

@@ -729,6 +729,22 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
                       "tok-ops", NULL, &r), 404, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"not_found\""), "%s", r.body);
     http_resp_free(&r);
+    /* nor is an empty one, which was read as absent: the whole trail,
+     * other persons' rows with it, for one person's accounting (F3121) */
+    static const char *const empty[][2] = {
+        { "/v1/audit?patient=", "patient" },
+        { "/v1/audit?identifier=", "identifier" },
+        { "/v1/audit?patient=&limit=5", "patient" },
+    };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+        char want[48];
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", empty[i][1]);
+        cr_assert_eq(call("GET", empty[i][0], "tok-ops", NULL, &r), 400,
+                     "%s: %s", empty[i][0], r.body);
+        cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+        cr_assert_null(strstr(r.body, "\"seq\""), "%s", r.body);
+        http_resp_free(&r);
+    }
     /* the MRN alone names one person: the accounting, as before */
     cr_assert_eq(call("GET", "/v1/audit?identifier=" CANARY_MRN "MRN-S1",
                       "tok-ops", NULL, &r), 200, "%s", r.body);
