@@ -868,3 +868,53 @@ Test(http, a_head_is_answered_with_no_body, .init = start_default,
                                buf);
     }
 }
+
+/* ---- a method no route takes is answered in the API's shape (F3124) ------
+ * OPTIONS, TRACE and CONNECT were answered by libevent, 501 with its HTML
+ * page (to CONNECT with no Content-Length, and no close though it said
+ * "Connection: close": the client waited out http_timeout for the end of
+ * the body): a client reading the error's code found none. Each is now
+ * 405 with the path's methods in Allow, or 404 on a path that has no
+ * route, as JSON with its length, over plain HTTP and HTTPS; a request
+ * after it on the connection is answered. */
+Test(http, a_method_no_route_takes_is_405_in_json, .init = start_default,
+     .fini = stop)
+{
+    static const struct { const char *line, *status, *allow; } cases[] = {
+        { "OPTIONS /v1/events", "405", "Allow: GET\r\n" },
+        { "OPTIONS /v1/subscriptions", "405", "Allow: GET, POST\r\n" },
+        { "TRACE /healthz", "405", "Allow: GET\r\n" },
+        { "OPTIONS *", "404", NULL },
+        { "CONNECT localhost:9", "404", NULL },
+    };
+    const char *next = "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n";
+    char req[256], resp[4096], want[32];
+
+    for (int tls = 0; tls < 2; tls++) {
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct mllp_client c;
+            int n = snprintf(req, sizeof(req), "%s HTTP/1.1\r\nHost: hub\r\n"
+                             "Authorization: Bearer tok-hosp\r\n\r\n",
+                             cases[i].line);
+            cr_assert_eq(raw_connect(&c, tls), 0);
+            cr_assert_eq(mllp_send_raw(&c, req, (size_t)n), 0);
+            cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0,
+                         "tls=%d %s: no answer", tls, cases[i].line);
+            snprintf(want, sizeof(want), "HTTP/1.1 %s ", cases[i].status);
+            cr_expect(strncmp(resp, want, strlen(want)) == 0 &&
+                      strstr(resp, "application/json") != NULL &&
+                      strstr(resp, "{\"error\":{\"code\":\"") != NULL,
+                      "tls=%d %s: %s", tls, cases[i].line, resp);
+            if (cases[i].allow)
+                cr_expect_not_null(strstr(resp, cases[i].allow),
+                                   "tls=%d %s: %s", tls, cases[i].line, resp);
+            cr_assert_eq(mllp_send_raw(&c, next, strlen(next)), 0);
+            cr_expect_gt(http_raw_response(&c, resp, sizeof(resp), 5000), 0,
+                         "tls=%d %s: the next request", tls, cases[i].line);
+            cr_expect(strncmp(resp, "HTTP/1.1 200 ", 13) == 0,
+                      "tls=%d %s: %s", tls, cases[i].line, resp);
+            mllp_close(&c);
+        }
+    }
+    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent"), 0);
+}
