@@ -308,6 +308,12 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     case HUB_ENOTFOUND:
+        if (j->op == OP_LIST) {     /* an operator's ?org= (F3125) */
+            api_reply_error(r, 404, "not_found", "no organization has that "
+                            "id", "org");
+            job_free(j);
+            return;
+        }
         /* what was not found, and for a replay of one why it may be
          * there and still not taken: one text for every route left a
          * partner guessing which (F304) */
@@ -316,7 +322,7 @@ static void done(struct api_req *r, int rc, void *arg)
                         ? "no such delivery, or it is still pending or "
                           "being sent: a delivered, failed or dead one is "
                           "replayed (GET /v1/deliveries says its status)"
-                        : j->op == OP_CREATE || j->op == OP_LIST ||
+                        : j->op == OP_CREATE ||
                           j->op == OP_DLIST || j->op == OP_AUDIT ||
                           j->op == OP_VERIFY
                         ? "not found"

@@ -241,7 +241,10 @@ int ctl_sub_list(struct ctl *c, int argc, char **argv)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    if ((rc = subs_list(c->s, ctl_opt(&a, "org"), &out)) != HUB_OK)
+    rc = subs_list(c->s, ctl_opt(&a, "org"), &out);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail("no organization has that id (hubctl org list)", rc);
+    if (rc != HUB_OK)
         return ctl_fail("cannot list subscriptions", rc);
     if (ctl_opt(&a, "json"))
         printf("%s\n", out);

@@ -1265,6 +1265,14 @@ Test(api_subs, an_operator_lists_one_organizations_subscriptions,
                       &r), 403, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
     http_resp_free(&r);
+    /* an organization that does not exist (a typo) is no empty list, read
+     * as "it has none" (F3125) */
+    cr_assert_eq(call("GET", "/v1/subscriptions?org=hsop", "tok-ops", NULL,
+                      &r), 404, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "no organization has that id"), "%s",
+                       r.body);
+    http_resp_free(&r);
 }
 
 static void start_proxied(void)

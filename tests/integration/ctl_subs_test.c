@@ -100,6 +100,14 @@ Test(ctl_subs, add_list_pause_resume_delete)
                        "members it does not name: %s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "sub get sub_00000000000000000000"
                         "000000000000"), 1, "%s", out);
+    /* one organization's list; one that does not exist (a typo) is no
+     * empty table, read as "it has none" (F3125) */
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --org cbo"), 0, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, id), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --org cbbo"), 1, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
     snprintf(args, sizeof(args), "sub delete %s", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), args), 1, "deleted twice");
