@@ -385,6 +385,12 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
         /* a second value was ignored: the answer read as filtered by both */
         { "/v1/events?topic=adt.*&topic=screening.*", "tok-cbo", "topic",
           "more than once" },
+        /* a list, as a subscription's topics: one pattern, said so, not a
+         * wildcard or a character wrong (F3126) */
+        { "/v1/events?topic=adt.*,screening.*", "tok-cbo", "topic",
+          "one pattern, not a list" },
+        { "/v1/events?topic=adt.admit,adt.discharge", "tok-cbo", "topic",
+          "one pattern, not a list" },
         { "/v1/deliveries?status=dead&limit=5&status=failed", "tok-cbo",
           "status", "more than once" },
         { "/v1/audit?limit=5&limit=6", "tok-ops", "limit", "more than once" },
