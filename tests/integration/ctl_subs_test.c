@@ -115,6 +115,29 @@ Test(ctl_subs, add_list_pause_resume_delete)
                        "AND action LIKE 'subscription.%'"), 5);
 }
 
+/* --json is the whole subscription: an option beside it (--topics,
+ * --paused) was ignored and the subscription made without it (F3132). It
+ * is a usage error, and nothing is made. */
+Test(ctl_subs, an_option_beside_json_is_a_usage_error)
+{
+    char out[4096];
+    const char *doc = "--json '{\"mode\":\"pull\",\"topics\":[\"*\"]}'";
+    char args[256];
+
+    snprintf(args, sizeof(args), "sub add --org cbo %s --paused", doc);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "give --paused in it"), "%s", out);
+    snprintf(args, sizeof(args), "sub add --org cbo %s --topics 'adt.*'",
+             doc);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "give --topics in it"), "%s", out);
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
+    snprintf(args, sizeof(args), "sub add --org cbo %s --idempotency-key k1",
+             doc);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 1);
+}
+
 Test(ctl_subs, refuses_invalid_subscriptions_naming_the_field)
 {
     char out[4096];
