@@ -14,6 +14,7 @@
  */
 #include "ccda/ccda_doc.h"
 
+#include <limits.h>
 #include <math.h>
 
 #define MAX_RESPONSES 200       /* items of one screening */
@@ -46,14 +47,17 @@ struct resp {
     const char *why_none;       /* why unanswered: a data-absent reason */
     bool words_read;            /* ans[0]: the code whose display `text`
                                    is (F2263) */
+    bool settled;               /* settle_item done */
 };
+
+#define DAY_UNREAD LONG_MIN     /* a day not yet read (read when compared) */
 
 /* A screening given (F2804): what a later one is compared with, and its
  * events as written, written again when a warning comes after them. */
 struct told {
     const struct dict_instrument *inst;
     struct slice code;          /* the panel's own code when inst is NULL */
-    long day;                   /* its effectiveTime's, -1 undated */
+    long day;                   /* its time's, -1 undated; DAY_UNREAD */
     const struct resp *rs;      /* its items, as scored */
     size_t n;
     struct ev ev;               /* labels and warnings as written */
@@ -483,6 +487,9 @@ static void settle_item(struct doc *dc, const struct dict_instrument *inst,
                         struct resp *rs)
 {
     rs->r.answers = rs->ans;
+    if (rs->settled)
+        return;
+    rs->settled = true;
     words_by_display(dc, rs);
     question_finding(dc, inst, rs);
 }
@@ -588,14 +595,21 @@ static void remember(struct doc *dc, const struct told *t)
     dc->told_last = c;
 }
 
-/* A screening of the same instrument (the panel's own code when the
- * dictionary names none) and the same day (or both undated) as told t. */
-static bool same_screening(const struct told *t,
-                           const struct dict_instrument *inst,
-                           struct slice code, long day)
+/* Told t's day (read the first time it is compared). */
+static long told_day(struct told *t)
 {
-    return t->inst == inst && (inst || slice_eq_slice(t->code, code)) &&
-           t->day == day;
+    if (t->day == DAY_UNREAD)
+        t->day = t->occurred ? iso_day(t->occurred) : -1;
+    return t->day;
+}
+
+/* A screening of the same instrument (the panel's own code when the
+ * dictionary names none) as told t. */
+static bool same_instrument(const struct told *t,
+                            const struct dict_instrument *inst,
+                            struct slice code)
+{
+    return t->inst == inst && (inst || slice_eq_slice(t->code, code));
 }
 
 /* Whether scale `panel`, items rs[0..n), repeats a screening the document
@@ -608,16 +622,17 @@ static bool repeats_told(struct doc *dc, const struct dict_instrument *inst,
                          size_t n)
 {
     struct slice code = inst ? SLICE_NULL : ccda_token(ccda_code_of(panel));
-    long day = item_day(panel, NULL);
-    bool settled = false;
+    long day = DAY_UNREAD;
 
     for (struct told *t = dc->told; t; t = t->next) {
-        if (!same_screening(t, inst, code, day))
+        if (!same_instrument(t, inst, code))
             continue;
-        for (size_t i = 0; i < n && !settled; i++)
-            settle_item(dc, inst, &rs[i]);
-        settled = true;
-        if (!same_items(dc, inst, rs, n, t))
+        if (day == DAY_UNREAD) {
+            day = item_day(panel, NULL);
+            for (size_t i = 0; i < n; i++)
+                settle_item(dc, inst, &rs[i]);
+        }
+        if (told_day(t) != day || !same_items(dc, inst, rs, n, t))
             continue;
         if (!t->repeated) {
             warn_add(&t->ev, panel, NULL, W_REPEAT);
@@ -947,7 +962,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             .inst = inst,
             .code = inst || panel == NULL ? SLICE_NULL
                                           : ccda_token(ccda_code_of(panel)),
-            .day = occurred ? iso_day(occurred) : -1,
+            .day = DAY_UNREAD,
             .rs = rs, .n = n, .ev = e, .occurred = occurred,
             .body = body_json, .where = where, .at = at,
             .positive = n_posd != 0 });
@@ -1280,19 +1295,27 @@ static void read_loose(struct doc *dc, const struct loose *l, struct resp *r)
     settle_item(dc, l->inst, r);
 }
 
+/* Loose entry l's day, read the first time it is compared, into *day. */
+static long loose_day(const struct loose *l, long *day)
+{
+    if (*day == DAY_UNREAD)
+        *day = item_day(l->obs, NULL);
+    return *day;
+}
+
 /* Whether a screening given holds loose item r of day `day` (F2804): one
  * of the same day whose instrument is the item's, or has its question,
  * and an item that says the same. */
-static bool folded(const struct doc *dc, const struct loose *l, long day,
+static bool folded(struct doc *dc, const struct loose *l, long *day,
                    const struct resp *r)
 {
     if (l->inst == NULL)
         return false;
-    for (const struct told *t = dc->told; t; t = t->next)
-        if (t->inst && t->day == day &&
+    for (struct told *t = dc->told; t; t = t->next)
+        if (t->inst && holds(t->rs, t->n, r) &&
             (t->inst == l->inst ||
              dict_item_find(dc->d, t->inst, r->r.question)) &&
-            holds(t->rs, t->n, r))
+            told_day(t) == loose_day(l, day))
             return true;
     return false;
 }
@@ -1300,11 +1323,13 @@ static bool folded(const struct doc *dc, const struct loose *l, long day,
 /* Whether an earlier loose entry of loose[j]'s instrument and day says
  * what `all[j]` says: the same item twice is kept once (F2804). */
 static bool said_before(const struct doc *dc, const struct resp *all,
-                        const long *day, size_t j)
+                        long *day, size_t j)
 {
     for (size_t k = 0; k < j; k++)
-        if (dc->loose[k].inst == dc->loose[j].inst && day[k] == day[j] &&
-            same_item(&all[k], &all[j]))
+        if (dc->loose[k].inst == dc->loose[j].inst &&
+            same_item(&all[k], &all[j]) &&
+            loose_day(&dc->loose[k], &day[k]) ==
+                loose_day(&dc->loose[j], &day[j]))
             return true;
     return false;
 }
@@ -1325,8 +1350,8 @@ static int give_loose(struct doc *dc)
     long *day = arena_alloc(dc->a, nl * sizeof(*day));
     for (size_t j = 0; j < nl; j++) {
         read_loose(dc, &dc->loose[j], &all[j]);
-        day[j] = item_day(dc->loose[j].obs, NULL);
-        done[j] = folded(dc, &dc->loose[j], day[j], &all[j]) ||
+        day[j] = DAY_UNREAD;
+        done[j] = folded(dc, &dc->loose[j], &day[j], &all[j]) ||
                   said_before(dc, all, day, j);
     }
     for (size_t i = 0; i < nl; i++) {
