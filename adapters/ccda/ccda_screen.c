@@ -603,6 +603,17 @@ static long told_day(struct told *t)
     return t->day;
 }
 
+/* Told t takes the labels of entry `n`, which repeats what it says: the
+ * sender's marks on either copy (a restricted section) reach the event
+ * told (F96: a label too many only holds data back). */
+static void take_labels(struct doc *dc, struct told *t,
+                        const struct ccda_node *n)
+{
+    size_t had = t->ev.n_sens;
+    ccda_entry_labels(dc, &t->ev, n);
+    t->stale |= t->ev.n_sens != had;
+}
+
 /* A screening of the same instrument (the panel's own code when the
  * dictionary names none) as told t. */
 static bool same_instrument(const struct told *t,
@@ -638,14 +649,16 @@ static bool repeats_told(struct doc *dc, const struct dict_instrument *inst,
             warn_add(&t->ev, panel, NULL, W_REPEAT);
             t->repeated = t->stale = true;
         }
+        take_labels(dc, t, panel);
         return true;
     }
     return false;
 }
 
-/* Once the body is read: the screenings warned of since they were
- * written, written again (both events: they carry one body); a limit that
- * left screening entries unread is warned of on the first (F2962). */
+/* Once the body is read: the screenings warned of (or labelled) since
+ * they were written, written again (both events: they carry one body); a
+ * limit that left screening entries unread is warned of on the first
+ * (F2962). */
 static int tell_again(struct doc *dc)
 {
     int rc = HUB_OK;
@@ -1303,9 +1316,9 @@ static long loose_day(const struct loose *l, long *day)
     return *day;
 }
 
-/* Whether a screening given holds loose item r of day `day` (F2804): one
- * of the same day whose instrument is the item's, or has its question,
- * and an item that says the same. */
+/* Whether a screening given holds loose item r (F2804): one of the same
+ * day whose instrument is the item's, or has its question, and an item
+ * that says the same. That one takes the item's labels. */
 static bool folded(struct doc *dc, const struct loose *l, long *day,
                    const struct resp *r)
 {
@@ -1315,8 +1328,10 @@ static bool folded(struct doc *dc, const struct loose *l, long *day,
         if (t->inst && holds(t->rs, t->n, r) &&
             (t->inst == l->inst ||
              dict_item_find(dc->d, t->inst, r->r.question)) &&
-            told_day(t) == loose_day(l, day))
+            told_day(t) == loose_day(l, day)) {
+            take_labels(dc, t, l->obs);
             return true;
+        }
     return false;
 }
 

@@ -6351,3 +6351,49 @@ Test(ccda_screening, screening_entries_past_the_limit_are_warned_of,
     cr_expect_eq(warned(&r, 0, "more screening entries"), 1);
     cr_expect_eq(warned(&r, 1, "more screening entries"), 0);
 }
+
+/* F2804: a copy told once gives its labels to the screening told (a
+ * restricted section's copy of a panel, or of a loose item the panel
+ * holds, is restricted data all the same: F96), in either order. */
+Test(ccda_screening, a_repeat_told_once_gives_its_labels,
+     .init = setup, .fini = teardown)
+{
+    char yes[512], panel[2048], loose[512], doc[16384];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6");
+    hark_panel(panel, sizeof(panel), "S1", "20240622", yes);
+    hark_loose(loose, sizeof(loose), "76503-2", "LA33-6", "20240622");
+    const char *const copies[] = { panel, loose };
+    for (size_t c = 0; c < 2; c++) {
+        for (int first = 0; first < 2; first++) {
+            char restricted[4096];
+            snprintf(restricted, sizeof(restricted),
+                     "<component><section>" SOCIAL_SEC
+                     "<confidentialityCode code=\"R\" "
+                     "codeSystem=\"2.16.840.1.113883.5.25\"/>%s"
+                     "</section></component>",
+                     copies[c]);
+            char plain[4096];
+            snprintf(plain, sizeof(plain),
+                     "<component><section>" SOCIAL_SEC "%s"
+                     "</section></component>",
+                     panel);
+            snprintf(doc, sizeof(doc),
+                     HEAD "<component><structuredBody>%s%s</structuredBody>"
+                          "</component></ClinicalDocument>",
+                     first ? restricted : plain, first ? plain : restricted);
+            struct run r = run_str(doc);
+            cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+            for (size_t i = 0; i < 2; i++) {
+                cJSON *ev = cJSON_ParseWithLength(r.out.ev[i].json.p,
+                                                  r.out.ev[i].json.len);
+                char *l = cJSON_PrintUnformatted(
+                    cJSON_GetObjectItem(ev, "sensitivity"));
+                cr_expect(l && strstr(l, "restricted"),
+                          "copy %zu, restricted %s, event %zu: %s", c,
+                          first ? "first" : "second", i, l ? l : "none");
+                free(l);
+                cJSON_Delete(ev);
+            }
+        }
+    }
+}
