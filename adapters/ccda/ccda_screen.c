@@ -270,7 +270,9 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
         return;
     CCDA_FOREACH(er, scale, "entryRelationship") {
         const struct ccda_node *o = held_obs(er);
-        if (o == NULL || ccda_code_of(o) == NULL)
+        /* an answer the sender took back is none, as its panel would be
+         * (F2961) and as FHIR leaves out such a member (F3020) */
+        if (o == NULL || ccda_code_of(o) == NULL || voided(o))
             continue;
         /* an item is a LOINC question (screening.schema.json); a component
          * coded in another system is the sender's own note on the panel

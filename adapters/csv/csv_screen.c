@@ -376,13 +376,16 @@ static int score(struct emit *e, struct hub_err *err)
         struct q *q = &e->qs[e->row_q[i]];
         /* a total's number in the answer column (F2942): its value, as
          * the `value` column's, warned (compare); an answer code "1" gave
-         * the sum nothing to score */
+         * the sum nothing to score. One the `value` column would not
+         * read as a number ("01") is kept as its words, warned so, and
+         * not said to be read as its value (F3022) */
         int64_t ignored;
         if (q->sum && r->number.len == 0 &&
             csv_parse_int(r->answer, &ignored)) {
             r->number = r->answer;
             r->answer = SLICE_NULL;
-            r->total_in_answer = true;
+            r->col_number = r->col_answer;  /* where it was written */
+            r->total_in_answer = csv_is_number(r->number);
         }
         /* not "LA" and a digit (a code: nearly every row) */
         if (r->answer.len && !la_code(r->answer))

@@ -194,8 +194,9 @@ static void resolve_members(struct fx *x)
 /* A member with no subject takes its panel's, as deep as hasMember nests
  * (a grouping Observation with none between a panel and its items): so
  * an item of another patient under it is not its panel's (F2582). A
- * grouping that panels of two patients name, and one under it, is no
- * one's (F2741): not the first panel's in the message's order */
+ * grouping or item that panels of two patients name, and one under it, is
+ * no one's (F2741, F2763): not the first panel's in the message's order,
+ * nor one answer scoring two people's screenings */
 static void mark_panel_subjects(struct fx *x)
 {
     bool more = true;
@@ -216,9 +217,8 @@ static void mark_panel_subjects(struct fx *x)
                 if (!t->panel_subject && subj) {
                     t->panel_subject = subj;
                     more = true;
-                } else if (fx_get(t->res, "hasMember") &&
-                           (!subj ||
-                            !fx_same_patient(x, t->panel_subject, subj))) {
+                } else if (!subj ||
+                           !fx_same_patient(x, t->panel_subject, subj)) {
                     t->of_two_panels = true;
                     more = true;
                 }

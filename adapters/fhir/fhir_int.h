@@ -68,9 +68,10 @@ struct fx_entry {
     const cJSON *panel_subject; /* Observation with no subject: that of
                                    a panel naming it, which it takes
                                    (fx_mark_consumed, F2582) */
-    bool of_two_panels;         /* a grouping with no subject that panels
-                                   of two patients name, at any depth:
-                                   no one's, read by neither (F2741) */
+    bool of_two_panels;         /* a grouping or item with no subject
+                                   that panels of two patients name, at
+                                   any depth: no one's, read by neither
+                                   (F2741, F2763) */
 };
 
 struct fx_warn {

@@ -118,8 +118,9 @@ static int obs_members(struct fx *x, const struct fx_entry *panel,
         if (!fx_same_patient(x, s->subject, fx_get(me->res, "subject")))
             return fx_fail(x, HUB_EINVALID, "member names another patient "
                                             "than the panel");
-        /* nor a grouping with none that another patient's panel names
-         * too: it is neither's, in whichever order they come (F2741) */
+        /* nor a grouping or item with none that another patient's panel
+         * names too: it is neither's, in whichever order they come
+         * (F2741, F2763) */
         if (me->of_two_panels) {
             fx_warn(x, NULL, "member has no subject and another patient's "
                              "panel names it too: nothing taken from it");

@@ -25,11 +25,15 @@ static bool of_the_patient(struct fx *x, const cJSON *subject,
 
 /* A referral Task's patient: its `for`, else its focus request's subject;
  * a Task for another patient than its request is carried as sent (F2:
- * either may be the slip), so a Procedure of either is the referral's */
+ * either may be the slip), so a Procedure of either is the referral's.
+ * The focus looked up as the reading names it, a Type/urn:uuid: slip
+ * too: found no request, any patient's Procedure was the referral's
+ * (F3023) */
 static bool of_the_referral(struct fx *x, const cJSON *task,
                             const struct fx_entry *pe)
 {
-    const struct fx_entry *fe = fx_resolve_read(x, fx_ref_of(task, "focus"));
+    const struct fx_entry *fe =
+        fx_resolve_read(x, fx_unslip(x, fx_ref_of(task, "focus")));
     const cJSON *tf = fx_get(task, "for");
     const cJSON *ss = fe && strcmp(fe->type, "ServiceRequest") == 0
                           ? fx_get(fe->res, "subject") : NULL;

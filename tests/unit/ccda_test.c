@@ -6061,12 +6061,139 @@ Test(ccda_screening, an_item_not_placed_gives_the_instruments_labels,
     cJSON_Delete(ev);
 }
 
+/* ---- round 190's probes of F2802/F2803 and F2961 ----------------------- */
+
+/* A HARK panel (4.69, 76499-3) holding these items, in Social History. */
+static const char *hark_panel_doc(const char *items)
+{
+    static char doc[8192];
+    snprintf(doc, sizeof(doc),
+             HEAD "<component><structuredBody><component><section><templateId "
+             "root=\"2.16.840.1.113883.10.20.22.2.17\"/><entry><observation "
+             "classCode=\"OBS\" moodCode=\"EVN\"><templateId "
+             "root=\"2.16.840.1.113883.10.20.22.4.69\"/><id root=\"1.2.3\" "
+             "extension=\"S1\"/><code code=\"76499-3\" "
+             "codeSystem=\"2.16.840.1.113883.6.1\"/><statusCode "
+             "code=\"completed\"/><effectiveTime value=\"20240622\"/>%s"
+             "</observation></entry></section></component></structuredBody>"
+             "</component></ClinicalDocument>",
+             items);
+    return doc;
+}
+
+/* One HARK item answered `ans` (LA33-6 yes, LA32-8 no), of `status`,
+ * written at the end of `out` */
+static void hark_item(char *out, size_t cap, const char *code,
+                      const char *ans, const char *status)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n,
+             "<entryRelationship typeCode=\"COMP\"><observation "
+             "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"%s\" "
+             "codeSystem=\"2.16.840.1.113883.6.1\"/><statusCode "
+             "code=\"%s\"/><value xsi:type=\"CD\" code=\"%s\"/>"
+             "</observation></entryRelationship>",
+             code, status, ans);
+}
+
+/* F2961's rule for the answers a screening holds (F3020): an item the
+ * sender nullified, cancelled or aborted is no answer, as FHIR leaves out
+ * a panel's member whose status is cancelled or entered-in-error
+ * (fhir_obs.c obs_status_scores); a HARK "yes" taken back made the
+ * screening positive for intimate-partner violence. */
+Test(ccda_screening, an_item_taken_back_is_no_answer_of_its_panel,
+     .init = setup, .fini = teardown)
+{
+    static const char *const status[] = { "nullified", "cancelled",
+                                          "aborted", "completed" };
+    for (size_t i = 0; i < 4; i++) {
+        char items[2048] = "";
+        hark_item(items, sizeof(items), "76500-8", "LA33-6", status[i]);
+        hark_item(items, sizeof(items), "76501-6", "LA32-8", "completed");
+        struct run r = run_str(hark_panel_doc(items));
+        bool kept = i == 3;
+        cJSON *ev = first_event(&r, kept ? 2 : 1);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "items")),
+                     kept ? 2 : 1, "%s", status[i]);
+        cr_expect_eq(cJSON_GetArraySize(
+                         cJSON_GetObjectItem(sc, "positive_domains")),
+                     kept ? 1 : 0, "%s", status[i]);
+        cJSON_Delete(ev);
+    }
+}
+
+/* Totals alone in Social History (F2802): the same total twice on one day
+ * is one screening, another value another; a total taken back beside
+ * its instrument's items leaves the items their screening; a result
+ * repeating a loose group's total is not told again. */
+Test(ccda_screening, loose_totals_alone_keep_the_rule_against_repeats,
+     .init = setup, .fini = teardown)
+{
+    char doc[8192];
+    snprintf(doc, sizeof(doc),
+             HEAD "<component><structuredBody>%s", lone_section(
+                 "38", "76504-0", "1", "20240622", ""));
+    snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc),
+             "%s</structuredBody></component></ClinicalDocument>",
+             lone_section("38", "76504-0", "1", "20240622", ""));
+    struct run r = run_str(doc);
+    cr_expect_eq(r.out.n, 2, "twice alike: %zu events", r.out.n);
+
+    snprintf(doc, sizeof(doc),
+             HEAD "<component><structuredBody>%s", lone_section(
+                 "38", "76504-0", "1", "20240622", ""));
+    snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc),
+             "%s</structuredBody></component></ClinicalDocument>",
+             lone_section("38", "76504-0", "0", "20240622", ""));
+    r = run_str(doc);
+    cr_expect_eq(r.out.n, 3, "two values: %zu events", r.out.n);
+
+    /* a loose item and its total, and the same total as a result */
+    static const char loose[] =
+        "<component><section><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76503-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<effectiveTime value=\"20240622\"/><value xsi:type=\"CD\" "
+        "code=\"LA33-6\"/></observation></entry>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76504-0\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<statusCode code=\"STATUS\"/>"
+        "<effectiveTime value=\"20240622\"/><value xsi:type=\"INT\" "
+        "value=\"1\"/></observation></entry></section></component>";
+    char sec[2048];
+    snprintf(sec, sizeof(sec), "%s", loose);
+    char *st = strstr(sec, "STATUS");
+    memcpy(st, "active", 6);        /* the same length */
+    r = run_str(result_doc("76504-0", "1", "20240622", sec));
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "items")), 2);
+    cJSON_Delete(ev);
+
+    /* the total nullified: the item alone is the screening */
+    snprintf(sec, sizeof(sec), "%s", loose);
+    st = strstr(sec, "STATUS");
+    char tail[2048];
+    snprintf(tail, sizeof(tail), "%s", st + 6);
+    snprintf(st, sizeof(sec) - (size_t)(st - sec), "nullified%s", tail);
+    snprintf(doc, sizeof(doc),
+             HEAD "<component><structuredBody>%s</structuredBody></component>"
+                  "</ClinicalDocument>", sec);
+    r = run_str(doc);
+    ev = first_event(&r, 2);
+    sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "items")), 1);
+    cJSON_Delete(ev);
+}
+
 /* ---- repeats told once (F2804) and the limits said (F2962) ------------ */
 
 #define SOCIAL_SEC "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
 
 /* A HARK panel (4.69 coded 76499-3) of id `id`, dated `day` ("" none),
- * its items `items` (hark_item). */
+ * its items `items` (hark_item, of round 190). */
 static void hark_panel(char *out, size_t cap, const char *id, const char *day,
                        const char *items)
 {
@@ -6080,17 +6207,6 @@ static void hark_panel(char *out, size_t cap, const char *id, const char *day,
              "codeSystem=\"2.16.840.1.113883.6.1\"/>%s%s</observation>"
              "</entry>",
              id, when, items);
-}
-
-/* An item `q` answered `ans` inside a panel. */
-static void hark_item(char *out, size_t cap, const char *q, const char *ans)
-{
-    snprintf(out, cap,
-             "<entryRelationship typeCode=\"COMP\"><observation "
-             "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"%s\" "
-             "codeSystem=\"2.16.840.1.113883.6.1\"/><value xsi:type=\"CD\" "
-             "code=\"%s\"/></observation></entryRelationship>",
-             q, ans);
 }
 
 /* The same question sent loose, a Social History entry of its own. */
@@ -6152,9 +6268,10 @@ static char *items_of(const struct run *r, size_t i)
 Test(ccda_screening, a_repeated_panel_is_told_once,
      .init = setup, .fini = teardown)
 {
-    char yes[512], no[512], p1[2048], p2[2048], p3[2048], both[8192];
-    hark_item(yes, sizeof(yes), "76503-2", "LA33-6");
-    hark_item(no, sizeof(no), "76500-8", "LA32-8");
+    char yes[512] = "", no[512] = "", p1[2048], p2[2048], p3[2048],
+        both[8192];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_item(no, sizeof(no), "76500-8", "LA32-8", "completed");
     char items[1024], swapped[1024];
     snprintf(items, sizeof(items), "%s%s", yes, no);
     snprintf(swapped, sizeof(swapped), "%s%s", no, yes);
@@ -6190,8 +6307,8 @@ Test(ccda_screening, a_repeated_panel_is_told_once,
         cr_expect_eq(warned(&r, 0, "repeats this screening"), 0);
         cJSON_Delete(ev);
     }
-    char other[1024], more[1536], kick[512];
-    hark_item(other, sizeof(other), "76500-8", "LA33-6");
+    char other[1024] = "", more[1536], kick[512] = "";
+    hark_item(other, sizeof(other), "76500-8", "LA33-6", "completed");
     char other_items[1536];
     snprintf(other_items, sizeof(other_items), "%s%s", yes, other);
     hark_panel(p2, sizeof(p2), "S2", "20240622", other_items);
@@ -6199,7 +6316,7 @@ Test(ccda_screening, a_repeated_panel_is_told_once,
     r = run_str(social_doc(both));
     ev = first_event(&r, 4);
     cJSON_Delete(ev);
-    hark_item(kick, sizeof(kick), "76502-4", "LA32-8");
+    hark_item(kick, sizeof(kick), "76502-4", "LA32-8", "completed");
     snprintf(more, sizeof(more), "%s%s", items, kick);
     hark_panel(p2, sizeof(p2), "S2", "20240622", more);
     snprintf(both, sizeof(both), "%s%s", p1, p2);
@@ -6216,9 +6333,9 @@ Test(ccda_screening, a_repeated_panel_is_told_once,
 Test(ccda_screening, a_loose_item_a_panel_holds_is_folded_in_either_order,
      .init = setup, .fini = teardown)
 {
-    char yes[512], afraid[512], items[1024], panel[2048];
-    hark_item(yes, sizeof(yes), "76503-2", "LA33-6");
-    hark_item(afraid, sizeof(afraid), "76501-6", "LA32-8");
+    char yes[512] = "", afraid[512] = "", items[1024], panel[2048];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_item(afraid, sizeof(afraid), "76501-6", "LA32-8", "completed");
     snprintf(items, sizeof(items), "%s%s", yes, afraid);
     hark_panel(panel, sizeof(panel), "S1", "20240622", items);
     char l1[512], l2[512], l3[512], loose[2048], doc[8192];
@@ -6358,8 +6475,8 @@ Test(ccda_screening, screening_entries_past_the_limit_are_warned_of,
 Test(ccda_screening, a_repeat_told_once_gives_its_labels,
      .init = setup, .fini = teardown)
 {
-    char yes[512], panel[2048], loose[512], doc[16384];
-    hark_item(yes, sizeof(yes), "76503-2", "LA33-6");
+    char yes[512] = "", panel[2048], loose[512], doc[16384];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
     hark_panel(panel, sizeof(panel), "S1", "20240622", yes);
     hark_loose(loose, sizeof(loose), "76503-2", "LA33-6", "20240622");
     const char *const copies[] = { panel, loose };

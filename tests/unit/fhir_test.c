@@ -3946,6 +3946,42 @@ Test(fhir, a_grouping_two_patients_panels_name_is_neithers_in_any_order)
     expect_in_every_order(deep, 5, neithers, "deeper");
 }
 
+/* F2763, decided as F2741: a plain item with no subject that panels of
+ * two patients name was gathered by each (F2620), one answer scoring two
+ * people's screenings. It is neither's, as such a grouping is: each panel
+ * warns at its hasMember and takes nothing from it, and the item, which
+ * has no patient of its own, gives nothing. Named by two panels of one
+ * patient (in two forms), both gather it, as before. Every order. */
+Test(fhir, an_item_two_patients_panels_name_is_neithers_in_any_order)
+{
+    const char *ents[3] = {
+        AHC_OF("Observation/gi"),
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/gi\"}]"),
+        FOOD_ITEM("gi", ""),
+    };
+    expect_in_every_order(ents, 3,
+                          "screening.completed Observation/ahc (absent) "
+                          "(absent) [.resource.hasMember[0] member has no "
+                          "subject and another patient's panel names it "
+                          "too: nothing taken from it]; "
+                          "screening.completed Observation/hvs (absent) "
+                          "(absent) [.resource.hasMember[0] member has no "
+                          "subject and another patient's panel names it "
+                          "too: nothing taken from it]; ", "two patients");
+    ents[1] = SUBJ_OBS("hvs", "88121-9",
+                       "\"subject\":{\"reference\":\"Patient/p1/_history/3\"},",
+                       "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":"
+                       "[{\"reference\":\"Observation/gi\"}]");
+    expect_in_every_order(ents, 3,
+                          "screening.completed Observation/ahc 88122-7 "
+                          "(absent); screening.completed Observation/hvs "
+                          "88122-7 (absent); screening.positive "
+                          "Observation/ahc 88122-7 (absent); "
+                          "screening.positive Observation/hvs 88122-7 "
+                          "(absent); ", "one patient");
+}
+
 /* r189's probe of the merge of rounds 177 and 180 with F2821: round 177's
  * conditions hold on round 180's member list when the members are written
  * Type/urn:uuid (the slip, read as the entry it names): a grouping two
@@ -7614,4 +7650,123 @@ Test(fhir, a_goal_that_says_nothing_is_no_goal)
     cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
     cr_expect_eq(res.n_failed, 1);
     cr_expect_eq(out.n, 1, "the goal that says something");
+}
+
+/* Round 190's probe of F2960 with two patients in the message: the
+ * identifier the Task's Patient lists is that Patient whether the Task
+ * names it by its urn or by the Type/urn:uuid: slip, in either order of
+ * the entries; the identifier the other Patient lists is the other
+ * patient: the Procedure is read on its own, with the warning (passes as
+ * written: kept). */
+Test(fhir, an_identifier_a_patient_lists_is_that_patient_among_two)
+{
+    static const char pats[] =
+        "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p1\",\"identifier\":[{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"MRN9\"}]}},"
+        "{\"fullUrl\":\"urn:uuid:p2\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p2\",\"identifier\":[{\"system\":"
+        "\"urn:oid:1.2.3\",\"value\":\"MRN8\"}]}}";
+    /* the referral: its request and the Task, for the same patient */
+    static const char task_fmt[] =
+        "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{\"resourceType\":"
+        "\"ServiceRequest\",\"id\":\"s\",\"status\":\"active\",\"intent\":"
+        "\"order\",\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+        "\"code\":\"464131000124100\"}]},\"subject\":{\"reference\":\"%s\"}}},"
+        "{\"fullUrl\":\"urn:uuid:t\",\"resource\":{\"resourceType\":\"Task\","
+        "\"id\":\"t\",\"status\":\"completed\",\"intent\":\"order\","
+        "\"focus\":{\"reference\":\"urn:uuid:s\"},"
+        "\"for\":{\"reference\":\"%s\"},\"output\":[{\"type\":{\"text\":"
+        "\"x\"},\"valueReference\":{\"reference\":\"urn:uuid:pr\"}}]}}";
+    static const char pr[] =
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"identifier\":{\"system\":\"urn:oid:1.2.3\",\"value\":"
+        "\"MRN9\"}}}}";
+    static const struct { const char *task_for; bool folded; } cases[] = {
+        { "urn:uuid:p1", true },
+        { "Patient/urn:uuid:p1", true },
+        { "urn:uuid:p2", false },
+        { "Patient/urn:uuid:p2", false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t k = 0; k < 2; k++) {
+            char task[2048], j[8192];
+            struct canon_list out;
+            struct hub_err err;
+            snprintf(task, sizeof(task), task_fmt, cases[i].task_for,
+                     cases[i].task_for);
+            snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                     "\"collection\",\"entry\":[%s,%s,%s]}", pats,
+                     k ? pr : task, k ? task : pr);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s",
+                         err.field, err.what);
+            /* referral.created and .updated, the Procedure in it; or
+             * beside them its own careplan.updated */
+            cr_expect_eq(out.n, cases[i].folded ? 2 : 3, "%s order %zu: %zu",
+                         cases[i].task_for, k, out.n);
+            bool warned = false;
+            for (size_t e = 0; e < out.n; e++)
+                warned = warned ||
+                         strstr(field_of(&out, e, "warnings"),
+                                "procedure names another patient");
+            cr_expect_eq(warned, !cases[i].folded, "%s order %zu",
+                         cases[i].task_for, k);
+        }
+}
+
+/* F3023: a referral Task with no `for` is its focus request's patient's;
+ * a focus written by the Type/urn:uuid: slip names that request as the
+ * urn does (F2981's look-up), so a Procedure of another patient in its
+ * output is read on its own, with the warning: it was found no request,
+ * so any patient's Procedure was the referral's, folded into it. */
+Test(fhir, a_task_focus_named_by_the_slip_holds_its_procedures_to_the_patient)
+{
+    static const char rest[] =
+        "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p1\"}},"
+        "{\"fullUrl\":\"urn:uuid:p2\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"id\":\"p2\"}},"
+        "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{\"resourceType\":"
+        "\"ServiceRequest\",\"id\":\"s\",\"status\":\"active\",\"intent\":"
+        "\"order\",\"code\":{\"coding\":[{\"system\":"
+        "\"http://snomed.info/sct\",\"code\":\"464131000124100\"}]},"
+        "\"subject\":{\"reference\":\"urn:uuid:p1\"}}},"
+        "{\"fullUrl\":\"urn:uuid:pr\",\"resource\":{\"resourceType\":"
+        "\"Procedure\",\"id\":\"pr\",\"status\":\"completed\",\"subject\":"
+        "{\"reference\":\"urn:uuid:p2\"}}}";
+    static const char task_fmt[] =
+        "{\"fullUrl\":\"urn:uuid:t\",\"resource\":{\"resourceType\":\"Task\","
+        "\"id\":\"t\",\"status\":\"completed\",\"intent\":\"order\","
+        "\"focus\":{\"reference\":\"%s\"},\"output\":[{\"type\":{\"text\":"
+        "\"x\"},\"valueReference\":{\"reference\":\"urn:uuid:pr\"}}]}}";
+    static const char *const focus[] = { "urn:uuid:s",
+                                         "ServiceRequest/urn:uuid:s" };
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 2; k++) {
+            char task[1024], j[4096];
+            struct canon_list out;
+            struct hub_err err;
+            snprintf(task, sizeof(task), task_fmt, focus[i]);
+            snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+                     "\"collection\",\"entry\":[%s,%s]}", k ? task : rest,
+                     k ? rest : task);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s",
+                         err.field, err.what);
+            /* referral.created, .updated, and the Procedure's own */
+            cr_expect_eq(out.n, 3, "%s order %zu: %zu events", focus[i], k,
+                         out.n);
+            bool warned = false, performed = false;
+            for (size_t e = 0; e < out.n; e++) {
+                warned = warned ||
+                         strstr(field_of(&out, e, "warnings"),
+                                "procedure names another patient");
+                performed = performed ||
+                            strcmp(field_of(&out, e,
+                                            "referral.performed.0.procedure"),
+                                   "Procedure/pr") == 0;
+            }
+            cr_expect(warned, "%s order %zu: warned", focus[i], k);
+            cr_expect(!performed, "%s order %zu: folded", focus[i], k);
+        }
 }

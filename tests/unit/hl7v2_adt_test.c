@@ -3888,3 +3888,52 @@ Test(hl7_to_events, an_identifier_in_effect_stands_for_its_copy_out_of_effect)
                                                     "inactive"));
     cJSON_Delete(j);
 }
+
+/* ---- round 190's probes of the cut-short warning (F2842, F2920) -------- */
+
+/* The event of `msg` with its warnings taken out, printed (caller frees) */
+static char *event_without_warnings(const char *msg)
+{
+    cJSON *j = event_of(msg);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "warnings");
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* The run of the event beforehand (cut_fields, on a copy of the context)
+ * leaves no trace on the event written after it: a message whose values
+ * in every segment the normalizer reads end in the mark gives the event
+ * of the same message without the marks, but for the warnings, which
+ * name each field (its HL7 place, never the value). */
+Test(hl7_to_events, the_cut_short_run_leaves_the_event_as_without_the_marks)
+{
+#define R190_MSG(t) \
+    "MSH|^~\\&#|APP" t "|FAC|HUB|HUB|20260115093000||ADT^A01|CTRL1" t \
+    "|P|2.7\r" \
+    "EVN|A01|20260115093000|||OP1" t "^Nurse^Ann\r" \
+    "PID|1||MRN1" t "^^^FAC^MR~MRN2^^^FAC^MR||Smith" t "^Jo||19800131|F" \
+    "|||1 High St" t "^^Leeds^^LS1 1AA||0113 496 0000" t "\r" \
+    "PD1|||Practice" t "^^P1\r" \
+    "PV1|1|I|W1" t "^R2^B3||||123" t "^Doe^Ann|||MED" t "\r" \
+    "PV2|||Chest pain" t "\r" \
+    "DG1|1||R07.9^Chest pain" t "^I10\r"
+    char *plain = event_without_warnings(R190_MSG(""));
+    char *cut = event_without_warnings(R190_MSG("#"));
+    cr_expect_str_eq(cut, plain);
+    free(plain);
+    free(cut);
+    /* each field the event carries, the source's first, in the order
+     * read; EVN-5, PD1-3 and PV2-3 are not carried: nothing said */
+#define CUT ":value cut short by the sender (truncation character);"
+    cr_expect_str_eq(warnings_of(R190_MSG("#")),
+                     "MSH-10" CUT "MSH-3" CUT "PID-3" CUT "PID-5" CUT
+                     "PID-11" CUT "PID-13" CUT "PV1-10" CUT "PV1-3" CUT
+                     "PV1-7" CUT "DG1-3" CUT);
+#undef CUT
+    /* escaped, the character is the value's own: nothing cut */
+    cr_expect_str_eq(warnings_of(
+        "MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||ADT^A01|CTRL1|P|2.7\r"
+        "PID|1||MRN1^^^FAC^MR||Smith\\P\\^Jo||19800131|F\rPV1|1|I\r"), "");
+#undef R190_MSG
+}

@@ -1293,3 +1293,27 @@ Test(hl7_parse, reads_no_latin_behind_a_later_multi_byte_set)
         "PID|1||42||M\\XFC\\ller\r");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xc3\xbcller");
 }
+
+/* Round 190's probe of F2964 with F2842: the warning of a value cut short
+ * holds the sender's declared character, ')', in its own words; the ACK
+ * writes it escaped in ERR-8, and the value's own mark is no part of the
+ * ACK (passes as written: kept). */
+Test(hl7_ack, escapes_the_truncation_character_in_a_cut_short_warning)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&)|A|B|C|D|2026||ADT^A01|M1|P|2.7\r"
+        "PID|1||MRN1^^^FAC^MR||Smith)^Jo||19800101|F\r"
+        "PV1|1|I\r");
+    struct canon_list l = { 0 };
+    struct hl7_warnings w;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK);
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    assert_slice(ack,
+                 "MSH|^~\\&)|C|D|A|B|2026||ACK^A01^ACK|K|P|2.7\r"
+                 "MSA|AA|M1\r"
+                 "ERR||PID^1^5|102^Data type error^HL70357|W||||value cut "
+                 "short by the sender (truncation character\\P\\\r");
+}

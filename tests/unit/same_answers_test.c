@@ -389,4 +389,27 @@ Test(same_answers, a_lone_hark_total_is_the_hark_screening_in_every_form)
               "warned: %s", w ? w : "(none)");
     free(w);
     cJSON_Delete(ev);
+    /* round 190 (F3022): "01", which the `value` column refuses, is kept
+     * as words, "not scored"; it was also said to be read as its value */
+    static const char zero_one[] =
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "answer\r\nS1,P1,76499-3,2026-01-15,76504-0,01\r\n";
+    struct csvrun z = csvrun(&A, D, "screenings", "screenings.csv", zero_one,
+                             strlen(zero_one));
+    cr_assert_eq(z.rc, HUB_OK);
+    a = z.out;
+    cr_assert_gt(a.n, 0);
+    /* the row's finding names the column it was written in, not `value`,
+     * which the upload has not */
+    const struct csv_finding *fd =
+        csvrun_finding(&z.rep, 2, "kept as its words, not scored");
+    cr_assert_not_null(fd);
+    cr_expect_str_eq(fd->column ? fd->column : "(none)", "answer");
+    ev = cJSON_ParseWithLength(a.ev[0].json.p, a.ev[0].json.len);
+    w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(ev, "warnings"));
+    cr_expect(w && strstr(w, "read as its value") == NULL &&
+                  strstr(w, "kept as its words, not scored"),
+              "warnings: %s", w ? w : "(none)");
+    free(w);
+    cJSON_Delete(ev);
 }
