@@ -320,7 +320,7 @@ int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
                   const char *occurred_at, const char *key,
                   struct slice body_json, const struct ccda_node *where);
 /* Event `at` of the list written again from *e, as ccda_ev_write wrote it
- * (a warning added since) */
+ * (a warning or label added since) */
 int ccda_ev_rewrite(struct doc *dc, struct ev *e, size_t at,
                     const char *occurred_at, const char *key,
                     struct slice body_json, const struct ccda_node *where);
