@@ -1928,6 +1928,28 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
     buf_putc(b, '\r');
 }
 
+/* The segment sequence of an error's place: the ordinal, among m's
+ * segments of its ID, of the one that holds its offset (an A40's second
+ * group refused at its PID or MRG; its end, the CR, is its own), else 1.
+ * Offsets are of the bytes sent (hl7_to_events_dict): so are the
+ * segments' bounds compared. */
+static unsigned err_seq(const struct hl7_msg *m, const struct hub_err *e)
+{
+    char seg[4];
+    unsigned loc[3], n = 0;
+    if (m == NULL || !err_location(e->field, seg, loc))
+        return 1;
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        if (memcmp(m->seg[k].id, seg, 4) != 0)
+            continue;
+        n++;
+        if (e->offset >= hl7_sent_offset(m, m->seg[k].off) &&
+            e->offset <= hl7_sent_offset(m, m->seg[k].end))
+            return n;
+    }
+    return 1;
+}
+
 /* MSH-10 for MSA-2: its first repetition byte for byte, blanks and
  * escapes included. ST is left justified with trailing blanks optional
  * (HL7 v2.5.1 2.A.74), so a blank before the value is part of it:
@@ -2057,8 +2079,8 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_putc(&b, '\r');
 
     if (err)
-        put_err(&b, m, vn, err, 1, code[1] == 'A' ? 'W' : 'E', fs, cs, rs,
-                ec, ss);
+        put_err(&b, m, vn, err, err_seq(m, err), code[1] == 'A' ? 'W' : 'E',
+                fs, cs, rs, ec, ss);
     for (unsigned k = 0; warn && k < warn->n && k < HL7_MAX_WARNINGS; k++) {
         /* HL7 table 0357 by the same reading as an error's: a value that
          * is not in its table, is malformed or is missing */

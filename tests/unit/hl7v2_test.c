@@ -1409,3 +1409,60 @@ Test(hl7_ack, names_the_segment_sequence_of_a_later_segments_warning)
         "ERR||ARV^2^2|102^Data type error^HL70357|W||||access restriction "
         "action code is not A, D, U, X or S; read as in force\r");
 }
+
+/* The AE of m, refused by its events at `field` */
+static struct slice ack_of_refused(struct hl7_msg *m, const char *field)
+{
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, field);
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    return ack;
+}
+
+/* F3141: an error's ERR-2 said segment sequence 1 as well: an A40 whose
+ * second group has no prior identifier, or no patient identifier, read as
+ * refused at its first MRG or PID. The segment of the ID that holds the
+ * error's offset is named. */
+Test(hl7_ack, names_the_segment_sequence_of_a_later_segments_error)
+{
+    static const char head[] =
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.5\r"
+        "PID|1||NEW1^^^FAC^MR||Smith^Jo\r"
+        "MRG|OLD1^^^FAC^MR\r";
+    char msg[512], want[512];
+    snprintf(msg, sizeof(msg), "%sPID|1||NEW2^^^FAC^MR||Jones^Al\rMRG|\r",
+             head);
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||MRG^2^1|101^Required field missing^HL70357|E|||"
+             "byte offset %zu|required field prior patient identifier is "
+             "missing\r", (size_t)(strrchr(msg, 'M') - msg));
+    assert_slice(ack_of_refused(parse_ok(msg), "MRG-1"), want);
+
+    snprintf(msg, sizeof(msg), "%sPID|1||||Jones^Al\rMRG|OLD2^^^FAC^MR\r",
+             head);
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||PID^2^3|101^Required field missing^HL70357|E|||"
+             "byte offset %zu|required field patient identifier is "
+             "missing\r", (size_t)(strstr(msg, "PID|1||||") - msg));
+    assert_slice(ack_of_refused(parse_ok(msg), "PID-3"), want);
+
+    /* the first group's: 1, as before */
+    snprintf(msg, sizeof(msg),
+             "MSH|^~\\&|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.5\r"
+             "PID|1||||Smith^Jo\rMRG|OLD1^^^FAC^MR\r"
+             "PID|1||NEW2^^^FAC^MR||Jones^Al\rMRG|OLD2^^^FAC^MR\r");
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||PID^1^3|101^Required field missing^HL70357|E|||"
+             "byte offset %zu|required field patient identifier is "
+             "missing\r", (size_t)(strstr(msg, "PID|") - msg));
+    assert_slice(ack_of_refused(parse_ok(msg), "PID-3"), want);
+}
