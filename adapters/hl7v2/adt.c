@@ -108,7 +108,8 @@ static unsigned field_seq(const struct ctx *c, const char *field)
 {
     const struct hl7_msg *m = c->m;
     char id[4] = { 0 };
-    memcpy(id, field, strnlen(field, 3));
+    for (int i = 0; i < 3 && field[i]; i++)
+        id[i] = field[i];
     for (uint32_t k = c->lo; k < c->hi; k++)
         if (memcmp(m->seg[k].id, id, 4) == 0)
             return seg_seq(m, k);
@@ -119,12 +120,14 @@ static unsigned field_seq(const struct ctx *c, const char *field)
 }
 
 /* Out of line: the writers call it on their rare paths, and it measured
- * to pay so (callgrind over the bench corpus). */
+ * to pay so (callgrind over the bench corpus). Its segment is found when
+ * the ACK's list is made (warn_all): a larger body here cost the callers
+ * of every message (GCC keeps their values in the registers it leaves). */
 ADT_FN __attribute__((noinline)) void adt_warn(struct ctx *c,
                                                const char *field,
                                                const char *what)
 {
-    warn_seq(c, field, what, field_seq(c, field));
+    warn_seq(c, field, what, 0);
 }
 
 ADT_FN __attribute__((noinline)) void adt_warn_at(struct ctx *c,
@@ -316,6 +319,26 @@ static __attribute__((cold)) void source_cut(struct ctx *c)
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                      const struct source *src, struct canon_list *out,
                      struct hub_err *err);
+
+/* The event's warnings into the ACK's list of the message's, once each
+ * by field, reason and segment: an A40's groups that warn alike are each
+ * told. Rare: a message with a warning. */
+static __attribute__((noinline, cold)) void warn_all(struct ctx *c)
+{
+    struct hl7_warnings *all = c->all;
+    for (unsigned k = 0; k < c->nwarn; k++) {
+        struct hl7_warning w = c->warn[k];
+        if (w.seq == 0)
+            w.seq = field_seq(c, w.field);
+        unsigned q = 0;
+        while (q < all->n && !(all->w[q].field == w.field &&
+                               all->w[q].what == w.what &&
+                               all->w[q].seq == w.seq))
+            q++;
+        if (q == all->n && all->n < HL7_MAX_WARNINGS)
+            all->w[all->n++] = w;
+    }
+}
 
 /*
  * The fields this event carries whose value the sender cut short, warned
@@ -536,16 +559,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     rc = canon_list_push(c->a, out, topic, json);
     if (rc != HUB_OK)
         return hub_err_set(err, rc, "message", 0, "too many events");
-    for (unsigned k = 0; c->all && k < c->nwarn; k++) {
-        struct hl7_warnings *all = c->all;
-        unsigned q = 0;
-        while (q < all->n && !(all->w[q].field == c->warn[k].field &&
-                               all->w[q].what == c->warn[k].what &&
-                               all->w[q].seq == c->warn[k].seq))
-            q++;
-        if (q == all->n && all->n < HL7_MAX_WARNINGS)
-            all->w[all->n++] = c->warn[k];
-    }
+    if (c->all && c->nwarn)
+        warn_all(c);
     return HUB_OK;
 }
 
