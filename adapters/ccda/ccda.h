@@ -106,9 +106,10 @@
  *     stored document).
  *   Problem (2.5.1 / 11450-4) and Health Concerns (2.58 / 75310-3)
  *     sections: each Problem Observation whose code (or an ICD-10
- *     translation: ICD-10-CM's OID or WHO ICD-10's, F3084) is a Z code the dictionary maps to an SDOH domain ->
- *     condition.recorded with that domain. Clinical problems without an SDOH
- *     domain give no event (minimum necessary: the hub routes social needs).
+ *     translation: ICD-10-CM's OID or WHO ICD-10's, F3084) is a Z code the
+ *     dictionary maps to an SDOH domain -> condition.recorded with that
+ *     domain. Clinical problems without an SDOH domain give no event
+ *     (minimum necessary: the hub routes social needs).
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
  *     goal.updated (a negated one, "goals not documented", is none: F131);
  *     domain from a Z-coded reason, or from the concern an
