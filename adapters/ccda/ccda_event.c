@@ -84,12 +84,18 @@ void ccda_doc_labels(struct doc *dc, const struct ccda_node *sec)
 
 /* Coding `c` has a code in ICD-10: ICD-10-CM's OID, WHO ICD-10's
  * (2.16.840.1.113883.6.3) or any name dict_is_icd10 knows, as HL7 v2 and
- * FHIR read a Z code (F3084; zcodes.json's rows are the same in both). */
+ * FHIR read a Z code (F3084; zcodes.json's rows are the same in both).
+ * ICD-10-CM's OID, what US documents send, and SNOMED CT's, the other
+ * coding of most problems, are told without the list. */
 static bool icd10_coded(const struct ccda_node *c)
 {
     const char *sys = ccda_attr(c, "codeSystem");
-    return sys && ccda_attr(c, "code") &&
-           dict_is_icd10(slice_from_cstr(sys));
+    if (sys == NULL)
+        return false;
+    bool icd10 = strcmp(sys, OID_ICD10CM) == 0 ||
+                 (strcmp(sys, OID_SNOMED) != 0 &&
+                  dict_is_icd10(slice_from_cstr(sys)));
+    return icd10 && ccda_attr(c, "code") != NULL;
 }
 
 /* The ICD-10 code of a coded value: itself or one of its translations.
