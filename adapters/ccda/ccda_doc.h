@@ -89,12 +89,12 @@ struct loose {
                                        it is read as a total alone is */
 };
 
+struct told;                        /* a screening given (ccda_screen.c) */
+
 /* A total of the dictionary an assessment sent as a number (an item of an
  * Assessment Scale Observation), or a Result Observation given as a
  * screening: what a later result of the same total is compared with
  * (F2800) */
-struct told;                        /* a screening given (ccda_screen.c) */
-
 struct sent_total {
     struct slice code;
     double value;
