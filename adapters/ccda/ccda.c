@@ -199,6 +199,23 @@ static int scan_nested_scales(struct doc *dc, const struct ccda_node *n,
     return HUB_OK;
 }
 
+static bool status_is(const struct ccda_node *n, const char *code)
+{
+    return ccda_attr_eq(ccda_child(n, "statusCode"), "code", code);
+}
+
+/* Whether result `obs` of organizer `org` stands (F3024, as F2961 rules
+ * for the result itself): none of an organizer the sender nullified or
+ * cancelled; of one aborted (a battery stopped part way), only those
+ * themselves completed, one with no status of its own not. */
+static bool result_stands(const struct ccda_node *org,
+                          const struct ccda_node *obs)
+{
+    if (!voided(org))
+        return true;
+    return status_is(org, "aborted") && status_is(obs, "completed");
+}
+
 static int do_entry(struct doc *dc, enum section_kind kind,
                     const struct ccda_node *st)
 {
@@ -222,8 +239,11 @@ static int do_entry(struct doc *dc, enum section_kind kind,
      * once the body is (F2800); the entry is read on as before */
     ccda_note_result(dc, st);
     if (ccda_is(st, "organizer"))
-        CCDA_FOREACH(comp, st, "component")
-            ccda_note_result(dc, ccda_child(comp, "observation"));
+        CCDA_FOREACH(comp, st, "component") {
+            const struct ccda_node *o = ccda_child(comp, "observation");
+            if (result_stands(st, o))
+                ccda_note_result(dc, o);
+        }
     if (ccda_is(st, "observation") && ccda_has_template(st, T_ASSESSMENT_SCALE))
         return ccda_do_scale(dc, st);
     if (ccda_is(st, "observation") && (mood_is(st, "GOL") ||

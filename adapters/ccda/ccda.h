@@ -65,7 +65,7 @@
  *     value C-CDA gives the housing status: homeless 32911000, F1001),
  *     whose code is none of the dictionary's
  *     (160476009 / 8689-2) and whose value (or a translation) is an
- *     ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
+ *     ICD-10 Z code of zcodes.json or a SNOMED CT finding of
  *     snomed-domains.json is an assessment, as FHIR's SDOHCC Observation
  *     Assessment (F143): an item whose question is the code (its LOINC
  *     translation first), answer the value's code, domain the finding's,
@@ -105,10 +105,11 @@
  *     hub has no topic for them and does not route them (they stay in the
  *     stored document).
  *   Problem (2.5.1 / 11450-4) and Health Concerns (2.58 / 75310-3)
- *     sections: each Problem Observation whose code (or an ICD-10-CM
- *     translation) is a Z code the dictionary maps to an SDOH domain ->
- *     condition.recorded with that domain. Clinical problems without an SDOH
- *     domain give no event (minimum necessary: the hub routes social needs).
+ *     sections: each Problem Observation whose code (or an ICD-10
+ *     translation: ICD-10-CM's OID or WHO ICD-10's, F3084) is a Z code the
+ *     dictionary maps to an SDOH domain -> condition.recorded with that
+ *     domain. Clinical problems without an SDOH domain give no event
+ *     (minimum necessary: the hub routes social needs).
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
  *     goal.updated (a negated one, "goals not documented", is none: F131);
  *     domain from a Z-coded reason, or from the concern an

@@ -89,6 +89,8 @@ struct loose {
                                        it is read as a total alone is */
 };
 
+struct told;                        /* a screening given (ccda_screen.c) */
+
 /* A total of the dictionary an assessment sent as a number (an item of an
  * Assessment Scale Observation), or a Result Observation given as a
  * screening: what a later result of the same total is compared with
@@ -97,9 +99,9 @@ struct sent_total {
     struct slice code;
     double value;
     long day;                       /* days since 1970, -1 undated */
+    struct told *told;              /* the screening it is in, once written:
+                                       warned of a repeat (F3045) */
 };
-
-struct told;                        /* a screening given (ccda_screen.c) */
 
 struct doc {
     struct arena *a;
@@ -154,9 +156,11 @@ struct doc {
     size_t n_known;
     struct outcome outcomes[MAX_OUTCOMES];
     size_t n_outcomes;
-    /* the components of the scale being read that are no items (F91) */
+    /* the components of the scale being read that are no items (F91),
+     * and the first past MAX_SKIPPED (F3046) */
     const struct ccda_node *skipped[MAX_SKIPPED];
     size_t n_skipped;
+    const struct ccda_node *skipped_more;
     /* planned entries that say nothing, left out of the plan (F2181) */
     const struct ccda_node *silent[MAX_SILENT];
     size_t n_silent;

@@ -3,7 +3,7 @@
  * (source, time, the patient JSON written once by the header), its security
  * labels (the document's, the section's, the entry's own), its warnings,
  * and the limits on what one document can make; and the SDOH domain of a
- * coded value (an ICD-10-CM Z code, else a SNOMED CT finding), which every
+ * coded value (an ICD-10 Z code, else a SNOMED CT finding), which every
  * kind of entry asks.
  */
 #include "ccda/ccda_doc.h"
@@ -82,7 +82,23 @@ void ccda_doc_labels(struct doc *dc, const struct ccda_node *sec)
                   sizeof(dc->doc_sens) / sizeof(dc->doc_sens[0]), sec, 0);
 }
 
-/* The ICD-10-CM code of a coded value: itself or one of its translations.
+/* Coding `c` has a code in ICD-10: ICD-10-CM's OID, WHO ICD-10's
+ * (2.16.840.1.113883.6.3) or any name dict_is_icd10 knows, as HL7 v2 and
+ * FHIR read a Z code (F3084; zcodes.json's rows are the same in both).
+ * ICD-10-CM's OID, what US documents send, and SNOMED CT's, the other
+ * coding of most problems, are told without the list. */
+static bool icd10_coded(const struct ccda_node *c)
+{
+    const char *sys = ccda_attr(c, "codeSystem");
+    if (sys == NULL)
+        return false;
+    bool icd10 = strcmp(sys, OID_ICD10CM) == 0 ||
+                 (strcmp(sys, OID_SNOMED) != 0 &&
+                  dict_is_icd10(slice_from_cstr(sys)));
+    return icd10 && ccda_attr(c, "code") != NULL;
+}
+
+/* The ICD-10 code of a coded value: itself or one of its translations.
  * A value of nullFlavor OTH ("concept not provided by required code
  * system", HL7 v3 NullFlavor) has no code of its own but may carry the
  * concept in its translations: EHRs without a SNOMED CT code for a
@@ -94,11 +110,10 @@ static const struct ccda_node *icd10_of(const struct ccda_node *v)
         return NULL;
     if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
         return NULL;
-    if (ccda_attr_eq(v, "codeSystem", OID_ICD10CM) && ccda_attr(v, "code"))
+    if (icd10_coded(v))
         return v;
     CCDA_FOREACH(t, v, "translation")
-        if (ccda_attr_eq(t, "codeSystem", OID_ICD10CM) &&
-            ccda_attr(t, "code"))
+        if (icd10_coded(t))
             return t;
     return NULL;
 }
@@ -150,7 +165,7 @@ static const struct ccda_node *finding_of(struct doc *dc,
     return ccda_snomed_coding(dc, v, dom);
 }
 
-/* The domain of a problem's value: its ICD-10-CM Z code (zcodes.json),
+/* The domain of a problem's value: its ICD-10 Z code (zcodes.json),
  * else a SNOMED CT finding (snomed-domains.json): a problem coded in
  * SNOMED CT alone was no SDOH finding, whatever its concept. *coded is
  * the coding the domain comes from (NULL with no domain). */

@@ -30,11 +30,17 @@
                  "and answers); told once"
 #define W_UNREAD "document holds more screening entries than the hub " \
                  "reads; the rest are ignored"
+#define W_ANSWERS "item has more answers than the hub reads; the rest are " \
+                  "ignored"
+#define W_SKIPPED "component coded in another system than LOINC: not an item"
+#define W_SKIPPED_MORE "more components coded in another system than LOINC " \
+                       "than are warned of; none is an item"
 
 struct resp {
     struct dict_response r;
     struct slice ans[MAX_ANSWERS];
     const struct ccda_node *obs;
+    const struct ccda_node *unread;     /* the first value past MAX_ANSWERS */
     int sender;                 /* interpretation: 1 positive, -1 negative */
     const char *assessed;       /* an assessment's domain, else NULL */
     bool asserted;              /* its finding asserted (not a status) */
@@ -225,6 +231,8 @@ static void read_response(struct arena *a, const struct ccda_node *obs,
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
                 r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
+            else if (r->unread == NULL)
+                r->unread = v;  /* warned of (F3046) */
         } else if (parse_int(ccda_attr(v, "value"), &r->r.value)) {
             r->r.has_value = true;
         } else if (parse_decimal(ccda_attr(v, "value"), &r->dvalue)) {
@@ -282,6 +290,8 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
         if (cs && *cs && strcmp(cs, OID_LOINC) != 0) {
             if (dc->n_skipped < MAX_SKIPPED)
                 dc->skipped[dc->n_skipped++] = o;
+            else if (dc->skipped_more == NULL)
+                dc->skipped_more = o;   /* warned of once (F3046) */
             continue;
         }
         bool group = false;
@@ -388,15 +398,16 @@ static double resp_number(const struct resp *r)
     return r->decimal ? r->dvalue : (double)r->r.value;
 }
 
-/* Whether the document already sent total `t`: the same code and value
- * on the same day. */
-static bool total_sent(const struct doc *dc, const struct sent_total *t)
+/* The total the document already sent that `t` says again: the same
+ * code and value on the same day; NULL when none. */
+static const struct sent_total *total_sent(const struct doc *dc,
+                                           const struct sent_total *t)
 {
     for (size_t i = 0; i < dc->n_totals; i++)
         if (slice_eq_slice(dc->totals[i].code, t->code) &&
             dc->totals[i].value == t->value && dc->totals[i].day == t->day)
-            return true;
-    return false;
+            return &dc->totals[i];
+    return NULL;
 }
 
 static void note_total(struct doc *dc, const struct sent_total *t,
@@ -422,7 +433,8 @@ static void note_scale_totals(struct doc *dc, const struct ccda_node *scale,
             note_total(dc,
                        &(struct sent_total){ rs[i].r.question,
                                              resp_number(&rs[i]),
-                                             item_day(rs[i].obs, scale) },
+                                             item_day(rs[i].obs, scale),
+                                             NULL },
                        rs[i].obs);
 }
 
@@ -582,7 +594,8 @@ sent_sum(const struct doc *dc, const struct dict_instrument *inst,
 }
 
 /* Screening *t, written, remembered for the repeats that follow (its
- * time copied: emit_screening's is on its stack). */
+ * time copied: emit_screening's is on its stack); the totals noted for it
+ * (note_total, just before it was written) are its. */
 static void remember(struct doc *dc, const struct told *t)
 {
     struct told *c = arena_alloc(dc->a, sizeof(*c));
@@ -595,6 +608,8 @@ static void remember(struct doc *dc, const struct told *t)
     else
         dc->told = c;
     dc->told_last = c;
+    for (size_t i = dc->n_totals; i > 0 && dc->totals[i - 1].told == NULL; i--)
+        dc->totals[i - 1].told = c;
 }
 
 /* Told t's day (read the first time it is compared). */
@@ -614,6 +629,18 @@ static void take_labels(struct doc *dc, struct told *t,
     size_t had = t->ev.n_sens;
     ccda_entry_labels(dc, &t->ev, n);
     t->stale |= t->ev.n_sens != had;
+}
+
+/* Told t is said again by entry `n`: warned of, once however many
+ * repeats, and given the repeat's labels. */
+static void told_again(struct doc *dc, struct told *t,
+                       const struct ccda_node *n)
+{
+    if (!t->repeated) {
+        warn_add(&t->ev, n, NULL, W_REPEAT);
+        t->repeated = t->stale = true;
+    }
+    take_labels(dc, t, n);
 }
 
 /* A screening of the same instrument (the panel's own code when the
@@ -647,11 +674,7 @@ static bool repeats_told(struct doc *dc, const struct dict_instrument *inst,
         }
         if (told_day(t) != day || !same_items(dc, inst, rs, n, t))
             continue;
-        if (!t->repeated) {
-            warn_add(&t->ev, panel, NULL, W_REPEAT);
-            t->repeated = t->stale = true;
-        }
-        take_labels(dc, t, panel);
+        told_again(dc, t, panel);
         return true;
     }
     return false;
@@ -679,6 +702,14 @@ static int tell_again(struct doc *dc)
                                  "screening", t->body, t->where);
     }
     return rc;
+}
+
+/* The components of the scale read last that are no items (F91), warned
+ * of by its screening or by none. */
+static void forget_skipped(struct doc *dc)
+{
+    dc->n_skipped = 0;
+    dc->skipped_more = NULL;
 }
 
 /* One screening event from `n` responses. */
@@ -787,9 +818,15 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     if (truncated)
         warn_add(&e, panel, NULL, "too many items; the rest are ignored");
     for (size_t k = 0; k < dc->n_skipped; k++)
-        warn_add(&e, dc->skipped[k], "code",
-                 "component coded in another system than LOINC: not an item");
-    dc->n_skipped = 0;
+        warn_add(&e, dc->skipped[k], "code", W_SKIPPED);
+    if (dc->skipped_more)
+        warn_add(&e, dc->skipped_more, "code", W_SKIPPED_MORE);
+    forget_skipped(dc);
+    for (size_t i = 0; i < n; i++)      /* once a screening (F3046) */
+        if (rs[i].unread) {
+            warn_add(&e, rs[i].unread, NULL, W_ANSWERS);
+            break;
+        }
     if (inst) {
         jw_kv_cstr(w, "instrument", inst->code);
         jw_kv_cstr(w, "instrument_system", inst->system);
@@ -1024,12 +1061,14 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
     if (inst == NULL && !ccda_scale_is_screening(dc, obs, 0))
         return HUB_OK;          /* not a screening the dictionary knows */
     rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
-    dc->n_skipped = 0;
+    forget_skipped(dc);
     collect_items(dc, obs, rs, &n, 0, &truncated);
-    if (n == 0)
-        return HUB_OK;          /* a bare total: nothing to score */
-    if (repeats_told(dc, inst, obs, rs, n))
-        return HUB_OK;          /* told once (F2804) */
+    /* a bare total (nothing to score) or a repeat (told once, F2804):
+     * no screening warns of this scale's components (F3200) */
+    if (n == 0 || repeats_told(dc, inst, obs, rs, n)) {
+        forget_skipped(dc);
+        return HUB_OK;
+    }
     note_scale_totals(dc, obs, rs, n);
     /* a panel the dictionary does not name is a screening with no
      * instrument, or its own code as one, as FHIR carries a panel's
@@ -1080,7 +1119,7 @@ static struct slice assessment_question(const struct ccda_node *obs)
 
 /*
  * A Social History Observation (4.38) that asserts an SDOH finding: its
- * value an ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
+ * value an ICD-10 Z code of zcodes.json or a SNOMED CT finding of
  * snomed-domains.json (ccda_problem_domain: the value or a translation), its
  * code no question, instrument, sum or derived item of the dictionary
  * (160476009 / 8689-2). The C-CDA Companion Guide's SDOH Social History
@@ -1270,7 +1309,8 @@ void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
  * alone is (the sender's total: its verdict by the dictionary's rule),
  * the observation its record (id, time, performer). Only a number is a
  * total; one the document already sent, as an assessment's item or alone,
- * on the same day with the same value, is said once. */
+ * on the same day with the same value, is said once: the screening that
+ * told it warns of the repeat, as of a panel's (F3045). */
 static int give_result(struct doc *dc, const struct ccda_node *obs)
 {
     const struct dict_instrument *inst;
@@ -1280,9 +1320,13 @@ static int give_result(struct doc *dc, const struct ccda_node *obs)
     if (!rs->r.has_value)
         return HUB_OK;
     struct sent_total t = { rs->r.question, resp_number(rs),
-                            item_day(obs, NULL) };
-    if (total_sent(dc, &t))
+                            item_day(obs, NULL), NULL };
+    const struct sent_total *said = total_sent(dc, &t);
+    if (said) {
+        if (said->told)
+            told_again(dc, said->told, obs);
         return HUB_OK;
+    }
     note_total(dc, &t, obs);
     return emit_screening(dc, inst, rs, 1, obs, false);
 }

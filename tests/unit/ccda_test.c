@@ -6514,3 +6514,307 @@ Test(ccda_screening, a_repeat_told_once_gives_its_labels,
         }
     }
 }
+
+/* ---- round 199: results of an organizer taken back (F3024), a Z code
+ * in WHO ICD-10 (F3084), a repeated result told (F3045), the limits of a
+ * screening said (F3046) ------------------------------------------------ */
+
+/* `doc` (of `cap` bytes) with its first `from` made `to`. */
+static void replace_first(char *doc, size_t cap, const char *from,
+                          const char *to)
+{
+    char *at = strstr(doc, from);
+    cr_assert_not_null(at, "%s", from);
+    size_t tail = strlen(at + strlen(from));
+    cr_assert_lt((size_t)(at - doc) + strlen(to) + tail, cap);
+    memmove(at + strlen(to), at + strlen(from), tail + 1);
+    memcpy(at, to, strlen(to));
+}
+
+/* The field of the first warning of event `i` of `r` naming `what`,
+ * "" when none (static). */
+static const char *warned_at(const struct run *r, size_t i, const char *what)
+{
+    static char field[1024];
+    cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                      r->out.ev[i].json.len);
+    cr_assert(ev);
+    field[0] = '\0';
+    cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItem(ev, "warnings"))
+        if (strstr(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                   what) && !field[0])
+            snprintf(field, sizeof(field), "%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(w, "field")));
+    cJSON_Delete(ev);
+    return field;
+}
+
+/* F3024 (F2961's rule at the Result Organizer, as the lead ruled it): a
+ * nullified or cancelled organizer takes its results with it; an aborted
+ * one keeps those themselves completed, not one of no status of its own
+ * (nor one still active). A completed organizer is read as before,
+ * whatever its results' status. */
+Test(ccda_screening, a_result_organizer_taken_back_takes_its_results,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *organizer, *result;     /* "" result: no statusCode */
+        size_t events;
+    } cases[] = {
+        { "nullified", "completed", 0 }, { "cancelled", "completed", 0 },
+        { "aborted", "completed", 2 },   { "aborted", "", 0 },
+        { "aborted", "active", 0 },      { "completed", "", 2 },
+        { "active", "completed", 2 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[8192], st[64];
+        snprintf(doc, sizeof(doc), "%s",
+                 result_doc("76504-0", "1", "20240622", ""));
+        /* the organizer's status comes first, the result's second */
+        snprintf(st, sizeof(st), "<statusCode code=\"%s\"/><component>",
+                 cases[i].organizer);
+        replace_first(doc, sizeof(doc),
+                      "<statusCode code=\"completed\"/><component>", st);
+        if (*cases[i].result)
+            snprintf(st, sizeof(st), "<statusCode code=\"%s\"/><effective",
+                     cases[i].result);
+        else
+            snprintf(st, sizeof(st), "<effective");
+        replace_first(doc, sizeof(doc),
+                      "<statusCode code=\"completed\"/><effective", st);
+        struct run r = run_str(doc);
+        cr_expect_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, cases[i].events, "organizer %s, result %s: "
+                     "%zu events", cases[i].organizer,
+                     *cases[i].result ? cases[i].result : "(none)", r.out.n);
+    }
+}
+
+/* F3084: a Z code under WHO ICD-10's OID (2.16.840.1.113883.6.3) names
+ * its domain as under ICD-10-CM's, as HL7 v2 and FHIR (F3082) read it:
+ * the problems, social history findings and goals of the synthetic SDOH
+ * document give the same events, but for the system written. */
+Test(ccda_entries, a_z_code_in_who_icd10_names_its_domain,
+     .init = setup, .fini = teardown)
+{
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path),
+             "%s/tests/data/ccda/synthetic-sdoh-problems-goals-plan.xml",
+             root_dir());
+    char *cm = testfile_read(path, &len);
+    cr_assert(cm);
+    char *who = malloc(len + 1);
+    cr_assert(who);
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {      /* every 6.90 made 6.3 */
+        static const char oid[] = "2.16.840.1.113883.6.90\"";
+        if (len - i >= sizeof(oid) - 1 && memcmp(cm + i, oid, 22) == 0 &&
+            cm[i + 22] == '"') {
+            memcpy(who + n, "2.16.840.1.113883.6.3\"", 22);
+            n += 22;
+            i += 23;
+        } else {
+            who[n++] = cm[i++];
+        }
+    }
+    who[n] = '\0';
+    cr_assert_neq(n, len, "the document holds ICD-10-CM codes");
+    struct run a = run(cm, len);
+    cr_assert_eq(a.rc, HUB_OK);
+    char *want[64];
+    size_t n_want = a.out.n;
+    cr_assert_leq(n_want, 64);
+    for (size_t i = 0; i < n_want; i++) {
+        /* the system as written: icd-10-cm's URI becomes icd-10's */
+        const char *uri = "http://hl7.org/fhir/sid/icd-10-cm";
+        const char *p = a.out.ev[i].json.p;
+        size_t m = a.out.ev[i].json.len;
+        want[i] = malloc(m + 1);
+        size_t k = 0;
+        for (size_t j = 0; j < m;) {
+            if (m - j >= strlen(uri) && memcmp(p + j, uri, strlen(uri)) == 0) {
+                memcpy(want[i] + k, "http://hl7.org/fhir/sid/icd-10", 30);
+                k += 30;
+                j += strlen(uri);
+            } else {
+                want[i][k++] = p[j++];
+            }
+        }
+        want[i][k] = '\0';
+    }
+    struct run b = run(who, n);
+    cr_assert_eq(b.rc, HUB_OK);
+    cr_expect_eq(b.out.n, n_want, "%zu events, %zu under ICD-10-CM", b.out.n,
+                 n_want);
+    for (size_t i = 0; i < n_want && i < b.out.n; i++)
+        cr_expect(b.out.ev[i].json.len == strlen(want[i]) &&
+                      memcmp(b.out.ev[i].json.p, want[i],
+                             b.out.ev[i].json.len) == 0,
+                  "event %zu:\n%.*s\nwanted\n%s", i,
+                  (int)b.out.ev[i].json.len, b.out.ev[i].json.p, want[i]);
+    for (size_t i = 0; i < n_want; i++)
+        free(want[i]);
+    free(who);
+    free(cm);
+    /* a problem coded so, alone: its condition and domain */
+    struct run r = run_str(SDOH_PROBLEM(
+        "<value xsi:type=\"CD\" code=\"Z59.0\" "
+        "codeSystem=\"2.16.840.1.113883.6.3\"/>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON *c = cJSON_GetObjectItem(ev, "condition");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "domain")),
+                     "homelessness");
+    cJSON_Delete(ev);
+}
+
+/* F3045(b): a result total the document sent already (F2800's rule) is
+ * told once, and the screening told warns of it as of a repeated panel
+ * (F3040), its field the repeat's place; once however many repeats; a
+ * result in a restricted section gives its label (F3044). Another value
+ * is another screening, unwarned. */
+Test(ccda_screening, a_repeated_result_total_is_warned_of,
+     .init = setup, .fini = teardown)
+{
+    static const char scale[] =
+        "<component><section><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.2.17\"/><entry><observation "
+        "classCode=\"OBS\" moodCode=\"EVN\"><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.4.69\"/><id root=\"1.2.3\" "
+        "extension=\"S1\"/><code code=\"76499-3\" "
+        "codeSystem=\"2.16.840.1.113883.6.1\"/><effectiveTime "
+        "value=\"20240622\"/><entryRelationship typeCode=\"COMP\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\"><code "
+        "code=\"76504-0\" codeSystem=\"2.16.840.1.113883.6.1\"/><value "
+        "xsi:type=\"INT\" value=\"1\"/></observation></entryRelationship>"
+        "</observation></entry></section></component>";
+    struct run r = run_str(result_doc("76504-0", "1", "20240622", scale));
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    for (size_t i = 0; i < 2; i++) {
+        cr_expect_eq(warned(&r, i, "document repeats this screening (same "
+                                   "instrument, day and answers); told once"),
+                     1, "event %zu", i);
+        const char *f = warned_at(&r, i, "repeats this screening");
+        cr_expect(strstr(f, "organizer") && ends_with(f, "observation"),
+                  "event %zu: %s", i, f);
+    }
+    /* the result three times: told once, warned once */
+    char doc[16384];
+    snprintf(doc, sizeof(doc), "%s", result_doc("76504-0", "1", "20240622",
+                                                ""));
+    const char *sec = strstr(doc, "<component><section>");
+    const char *end = strstr(doc, "</structuredBody>");
+    char copy[4096];
+    snprintf(copy, sizeof(copy), "%.*s", (int)(end - sec), sec);
+    insert_after(doc, "</section></component>", copy);
+    insert_after(doc, "</section></component>", copy);
+    r = run_str(doc);
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "repeats this screening"), 1);
+    cr_expect_eq(warned(&r, 1, "repeats this screening"), 1);
+    /* the repeat restricted: so is the screening told */
+    char restricted[4096];
+    snprintf(restricted, sizeof(restricted), "%s", copy);
+    insert_after(restricted, "<section>",
+                 "<confidentialityCode code=\"R\" "
+                 "codeSystem=\"2.16.840.1.113883.5.25\"/>");
+    snprintf(doc, sizeof(doc), "%s", result_doc("76504-0", "1", "20240622",
+                                                restricted));
+    r = run_str(doc);
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    static const char *const want[] = { "restricted", "sdv" };
+    cr_expect(labels_are(&r, 2, want, 2));
+    /* another value: two screenings, no warning */
+    r = run_str(result_doc("76504-0", "0", "20240622", scale));
+    cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+    for (size_t i = 0; i < 3; i++)
+        cr_expect_eq(warned(&r, i, "repeats this screening"), 0);
+}
+
+/* F3046: a limit of the screening reader that leaves something unread is
+ * warned of, once a screening: a value of an item past MAX_ANSWERS (16),
+ * a component coded outside LOINC past the 8 named (MAX_SKIPPED). At the
+ * limits, nothing. */
+Test(ccda_screening, a_limit_of_a_screening_is_warned_of,
+     .init = setup, .fini = teardown)
+{
+    for (int values = 16; values <= 17; values++) {
+        char items[8192] = "", item[2048] = "";
+        size_t len = 0;
+        for (int k = 0; k < values; k++)
+            len += (size_t)snprintf(item + len, sizeof(item) - len,
+                                    "<value xsi:type=\"CD\" code=\"LA%d-0\"/>",
+                                    k + 1);
+        for (int q = 0; q < 2; q++)     /* two items past it: one warning */
+            snprintf(items + strlen(items), sizeof(items) - strlen(items),
+                     "<entryRelationship typeCode=\"COMP\"><observation "
+                     "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"%s\" "
+                     "codeSystem=\"2.16.840.1.113883.6.1\"/>%s</observation>"
+                     "</entryRelationship>",
+                     q ? "76501-6" : "76500-8", item);
+        struct run r = run_str(hark_panel_doc(items));
+        cr_assert_geq(r.out.n, 1);
+        cr_expect_eq(warned(&r, 0, "more answers than the hub reads"),
+                     values > 16, "%d values", values);
+        if (values > 16)
+            cr_expect(strstr(warned_at(&r, 0, "more answers"),
+                             "entryRelationship[1]/observation/value[17]"),
+                      "%s", warned_at(&r, 0, "more answers"));
+    }
+    for (int skipped = 8; skipped <= 10; skipped++) {
+        char items[8192] = "";
+        for (int k = 0; k < skipped; k++)
+            snprintf(items + strlen(items), sizeof(items) - strlen(items),
+                     "<entryRelationship typeCode=\"COMP\"><observation "
+                     "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"D%d\" "
+                     "codeSystem=\"1.2.840.114350.1.72.1.8.1\"/><value "
+                     "xsi:type=\"ST\">x</value></observation>"
+                     "</entryRelationship>",
+                     k);
+        hark_item(items, sizeof(items), "76500-8", "LA32-8", "completed");
+        struct run r = run_str(hark_panel_doc(items));
+        cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+        cr_expect_eq(warned(&r, 0, "component coded in another system"), 8);
+        cr_expect_eq(warned(&r, 0, "more components coded in another system"),
+                     skipped > 8, "%d components", skipped);
+        if (skipped > 8)
+            cr_expect(ends_with(warned_at(&r, 0, "more components"),
+                                "entryRelationship[9]/observation/code"),
+                      "%s", warned_at(&r, 0, "more components"));
+    }
+}
+
+/* F3200: the components outside LOINC of a scale that gives no screening
+ * (a bare panel, no item of its own) or repeats one told (F2804) were
+ * warned of by the next screening written, another entry's. */
+Test(ccda_screening, a_scale_given_no_screening_lends_no_warning,
+     .init = setup, .fini = teardown)
+{
+    static const char other[] =
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"D1\" "
+        "codeSystem=\"1.2.840.114350.1.72.1.8.1\"/><value xsi:type=\"ST\">"
+        "x</value></observation></entryRelationship>";
+    char yes[512] = "", with[1024], panel[2048], loose[512], entries[8192];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_loose(loose, sizeof(loose), "76501-6", "LA32-8", "20240622");
+    /* a bare panel, then a loose item (a scale read after it starts
+     * afresh) */
+    hark_panel(entries, sizeof(entries), "S0", "20240622", other);
+    snprintf(entries + strlen(entries), sizeof(entries) - strlen(entries),
+             "%s", loose);
+    struct run r = run_str(social_doc(entries));
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "another system"), 0);
+    /* a panel, its repeat with such a component, a loose item after */
+    hark_panel(entries, sizeof(entries), "S1", "20240622", yes);
+    snprintf(with, sizeof(with), "%s%s", yes, other);
+    hark_panel(panel, sizeof(panel), "S2", "20240622", with);
+    snprintf(entries + strlen(entries), sizeof(entries) - strlen(entries),
+             "%s%s", panel, loose);
+    r = run_str(social_doc(entries));
+    cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+    for (size_t i = 0; i < 3; i++)
+        cr_expect_eq(warned(&r, i, "another system"), 0, "event %zu", i);
+}
