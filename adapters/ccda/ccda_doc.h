@@ -22,7 +22,7 @@
 #include "common/jw.h"
 #include "common/strset.h"
 
-#define MAX_WARN 16             /* warnings kept per event */
+#define MAX_WARN 32             /* warnings kept per event, as FHIR and HL7 v2 */
 #define MAX_ER_NEST 6           /* entryRelationship levels followed */
 #define MAX_KNOWN 64            /* concerns indexed for Entry References */
 #define MAX_OUTCOMES 64         /* outcome observations indexed by goal */

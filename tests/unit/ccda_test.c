@@ -6818,3 +6818,25 @@ Test(ccda_screening, a_scale_given_no_screening_lends_no_warning,
     for (size_t i = 0; i < 3; i++)
         cr_expect_eq(warned(&r, i, "another system"), 0, "event %zu", i);
 }
+
+/* F3201: a C-CDA event kept its first 16 warnings and dropped the rest
+ * unsaid, where FHIR and HL7 v2 keep 32: a panel of 24 questions the hub
+ * does not know kept 15 of their warnings. Every format now keeps 32. */
+Test(ccda_screening, an_event_keeps_as_many_warnings_as_every_format,
+     .init = setup, .fini = teardown)
+{
+    char items[16384] = "";
+    for (int k = 0; k < 24; k++)
+        snprintf(items + strlen(items), sizeof(items) - strlen(items),
+                 "<entryRelationship typeCode=\"COMP\"><observation "
+                 "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"9999%d-1\" "
+                 "codeSystem=\"2.16.840.1.113883.6.1\"/><value "
+                 "xsi:type=\"CD\" code=\"LA33-6\"/></observation>"
+                 "</entryRelationship>",
+                 k + 10);
+    hark_item(items, sizeof(items), "76500-8", "LA32-8", "completed");
+    struct run r = run_str(hark_panel_doc(items));
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_geq(warned(&r, 0, ""), 24, "%d warnings", warned(&r, 0, ""));
+    cr_expect_leq(warned(&r, 0, ""), 32);
+}
