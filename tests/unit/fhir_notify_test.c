@@ -173,12 +173,16 @@ static size_t count_prefix(const struct canon_list *l, const char *prefix)
  * NULL when absent */
 static const char *at(const cJSON *j, const char *path)
 {
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *tok = strtok(buf, "."); tok && j; tok = strtok(NULL, "."))
-        j = tok[0] >= '0' && tok[0] <= '9'
-                ? cJSON_GetArrayItem(j, atoi(tok))
-                : cJSON_GetObjectItemCaseSensitive(j, tok);
+    char key[128];
+    for (const char *p = path; j && *p;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        snprintf(key, sizeof(key), "%.*s", (int)n, p);
+        j = key[0] >= '0' && key[0] <= '9'
+                ? cJSON_GetArrayItem(j, (int)strtol(key, NULL, 10))
+                : cJSON_GetObjectItemCaseSensitive(j, key);
+        p += n + (dot != NULL);
+    }
     return cJSON_GetStringValue(j);
 }
 
