@@ -253,7 +253,9 @@ Test(fhir_notify, an_admit_message_gives_the_encounter_hl7_v2_a01_gives)
     cr_assert_str_eq(at(fh, "source.resource"), "Encounter/e1");
     /* the Condition still gives its own event */
     cr_assert_eq(fl.n, 2);
-    cr_assert_not_null(event_of_type(&fl, "condition.recorded"));
+    cJSON *cond = event_of_type(&fl, "condition.recorded");
+    cr_assert_not_null(cond);
+    cJSON_Delete(cond);
     cJSON_Delete(v2);
     cJSON_Delete(fh);
 }
