@@ -138,6 +138,15 @@ static void events(struct api_req *r)
          * that asked for a test holds (hub.* gave it, its name was
          * refused: F302) */
         struct hub_err e = { 0 };
+        /* a list, as a subscription's topics are written, was refused
+         * for its wildcard or its comma, as if misspelt (F3126) */
+        if (strchr(topic, ',')) {
+            free(p);
+            api_reply_error(r, 400, "invalid", "topic is one pattern, not "
+                            "a list (adt.*, *.positive; none: every topic)",
+                            "topic");
+            return;
+        }
         if (strlen(topic) >= sizeof(p->topic) ||
             (strcmp(topic, "hub.test") != 0 &&
              webhook_topic_check(topic, &e) != HUB_OK)) {

@@ -308,6 +308,12 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     case HUB_ENOTFOUND:
+        if (j->op == OP_LIST) {     /* an operator's ?org= (F3125) */
+            api_reply_error(r, 404, "not_found", "no organization has that "
+                            "id", "org");
+            job_free(j);
+            return;
+        }
         /* what was not found, and for a replay of one why it may be
          * there and still not taken: one text for every route left a
          * partner guessing which (F304) */
@@ -316,7 +322,7 @@ static void done(struct api_req *r, int rc, void *arg)
                         ? "no such delivery, or it is still pending or "
                           "being sent: a delivered, failed or dead one is "
                           "replayed (GET /v1/deliveries says its status)"
-                        : j->op == OP_CREATE || j->op == OP_LIST ||
+                        : j->op == OP_CREATE ||
                           j->op == OP_DLIST || j->op == OP_AUDIT ||
                           j->op == OP_VERIFY
                         ? "not found"
@@ -785,12 +791,15 @@ static void audit_list(struct api_req *r)
     const char *pat = api_query(r, "patient");
     const char *ident = api_query(r, "identifier");
 
-    if (refuse_param(r, j, copy_param(j->patient, sizeof(j->patient), pat),
+    /* given empty, each was read as absent: a request for one person's
+     * accounting answered with the whole trail (F3121) */
+    if (refuse_param(r, j, copy_param(j->patient, sizeof(j->patient), pat) &&
+                               (!pat || *pat),
                      "patient", "patient is not a hub id") ||
         refuse_param(r, j, copy_param(j->identifier, sizeof(j->identifier),
                                       ident) &&
-                               (!ident || !*ident ||
-                                ident[strlen(ident) - 1] != '|'),
+                               (!ident ||
+                                (*ident && ident[strlen(ident) - 1] != '|')),
                      "identifier", "identifier is not SYSTEM|VALUE or VALUE") ||
         refuse_param(r, j, !(pat && *pat && ident && *ident), "identifier",
                      "give patient or identifier, not both") ||

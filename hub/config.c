@@ -610,6 +610,11 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
             goto out;
         }
         text[len] = '\0';
+        /* a UTF-8 byte order mark (a file saved by Notepad) was read as
+         * the first key's first bytes: "unknown key 'profile'", the mark
+         * unseen in the message (F3122) */
+        if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+            memmove(text, text + 3, len - 2);
         /* first pass: the profile chooses the defaults */
         char *dup = strdup(text), *save = NULL;
         if (dup == NULL)

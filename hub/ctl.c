@@ -116,7 +116,14 @@ int ctl_parse(struct ctl *c, int argc, char **argv, const char *known,
             return ctl_usage_error(c);
         }
         a->name[a->nopt] = name;
-        if (in_list(flags, name, n) && eq == NULL) {
+        if (in_list(flags, name, n) && eq) {
+            /* --paused=false made a paused subscription: a flag's value
+             * was never read (F3131) */
+            fprintf(stderr, "hubctl: option --%.*s takes no value\n",
+                    (int)n, name);
+            return ctl_usage_error(c);
+        }
+        if (in_list(flags, name, n)) {
             a->val[a->nopt] = "1";
         } else if (eq) {
             a->val[a->nopt] = eq + 1;

@@ -147,6 +147,19 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
         return 2;
     }
     if (ctl_opt(&a, "json")) {
+        /* the document is the whole subscription: an option beside it
+         * (--topics, --paused) was ignored, and the subscription made
+         * without it (F3132) */
+        static const char *const members[] = { "url", "topics", "orgs",
+            "facilities", "patient-classes", "domains", "counties",
+            "sensitivity", "secret", "client-cert", "client-key",
+            "ca-bundle", "pull", "paused" };
+        for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+            if (ctl_opt(&a, members[i])) {
+                fprintf(stderr, "hubctl: --json is the whole subscription: "
+                        "give --%s in it, not beside it\n", members[i]);
+                return ctl_usage_error(c);
+            }
         doc = strdup(ctl_opt(&a, "json"));
     } else {
         cJSON *o = cJSON_CreateObject();
@@ -241,7 +254,10 @@ int ctl_sub_list(struct ctl *c, int argc, char **argv)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    if ((rc = subs_list(c->s, ctl_opt(&a, "org"), &out)) != HUB_OK)
+    rc = subs_list(c->s, ctl_opt(&a, "org"), &out);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail("no organization has that id (hubctl org list)", rc);
+    if (rc != HUB_OK)
         return ctl_fail("cannot list subscriptions", rc);
     if (ctl_opt(&a, "json"))
         printf("%s\n", out);

@@ -43,6 +43,15 @@ static int help(FILE *out, const char *group)
     return out == stdout ? 0 : 2;
 }
 
+/* true when some command belongs to `group` */
+static bool known_group(const char *group)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].group, group) == 0)
+            return true;
+    return false;
+}
+
 /* --help or -h among a command's own arguments */
 static bool wants_help(int argc, char **argv)
 {
@@ -76,8 +85,14 @@ int main(int argc, char **argv)
     if (argc < 2)
         return help(stderr, NULL);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0)
+        strcmp(argv[1], "-h") == 0) {
+        /* a misspelt group listed no command and exited 0 (F3123) */
+        if (argc > 2 && !known_group(argv[2])) {
+            fprintf(stderr, "hubctl: unknown command '%s'\n", argv[2]);
+            return help(stderr, NULL);
+        }
         return help(stdout, argc > 2 ? argv[2] : NULL);
+    }
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct ctl_command *k = &commands[i];
         if (strcmp(k->group, argv[1]) != 0)
@@ -87,10 +102,16 @@ int main(int argc, char **argv)
         if (argc > 2 && strcmp(k->sub, argv[2]) == 0)
             return run(k, &c, argc - 3, argv + 3);
     }
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i].group, argv[1]) == 0)
-            return help(wants_help(argc - 2, argv + 2) ? stdout : stderr,
-                        argv[1]);
+    if (known_group(argv[1])) {
+        if (wants_help(argc - 2, argv + 2))
+            return help(stdout, argv[1]);
+        /* a misspelt command of a known group was answered with the
+         * group's usage and no word of why (F3123) */
+        if (argc > 2)
+            fprintf(stderr, "hubctl: unknown command '%s %s'\n", argv[1],
+                    argv[2]);
+        return help(stderr, argv[1]);
+    }
     fprintf(stderr, "hubctl: unknown command '%s'\n", argv[1]);
     return help(stderr, NULL);
 }

@@ -333,7 +333,18 @@ void api_reply(struct api_req *r, int status, const char *content_type,
         evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (len)
+    /* evhttp 2.1 writes no Content-Length in an answer to a HEAD or a
+     * CONNECT (here never a 2xx, F3124), and wrote the body all the same:
+     * a client or load balancer that reads none after a HEAD took it for
+     * the start of the next answer on the connection (F3120). A HEAD is
+     * its GET's answer without the body (RFC 9110 9.3.2). */
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(r->req);
+    if (cmd == EVHTTP_REQ_HEAD || cmd == EVHTTP_REQ_CONNECT) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", len);
+        evhttp_add_header(h, "Content-Length", n);
+    }
+    if (len && cmd != EVHTTP_REQ_HEAD)
         evbuffer_add(out, body, len);
     /* looked at before the answer is written: a client that left before
      * it (a monitor's check timed out, a walk stopped for it, F1202) is
@@ -1245,10 +1256,18 @@ static int bind_ep(struct http_server *hs, const char *addr, int port,
     evhttp_set_max_body_size(http, (ev_ssize_t)cfg->max_body);
     evhttp_set_max_headers_size(http, 64 * 1024);
     evhttp_set_timeout(http, cfg->http_timeout);
+    /* OPTIONS, TRACE and CONNECT too, which no route takes: libevent
+     * answered them 501 with its HTML page (to CONNECT with no length and
+     * no close, "Connection: close" notwithstanding: the client waited
+     * out http_timeout for its end); on_request answers 405 with Allow,
+     * or 404, in the API's error shape, with a length (F3124) */
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                          EVHTTP_REQ_PATCH |
-                                         EVHTTP_REQ_DELETE);
+                                         EVHTTP_REQ_DELETE |
+                                         EVHTTP_REQ_OPTIONS |
+                                         EVHTTP_REQ_TRACE |
+                                         EVHTTP_REQ_CONNECT);
     evhttp_set_default_content_type(http, "application/json");
     if (tls)
         evhttp_set_bevcb(http, make_tls_bev, ep);

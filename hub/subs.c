@@ -230,10 +230,14 @@ int subs_get(struct store *s, const char *org, const char *id, char **out)
 int subs_list(struct store *s, const char *org, char **out)
 {
     const char *p[] = { org };
+    /* an organization that does not exist (a typo) is HUB_ENOTFOUND, no
+     * empty list read as "it has none" (F3125) */
     return one_text(s,
-        "SELECT json_build_object('subscriptions', coalesce(json_agg("
+        "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
+        "organizations o WHERE o.id = $1) THEN "
+        "json_build_object('subscriptions', coalesce(json_agg("
         "hub_sub_json(s, false) ORDER BY s.created_at, s.id), '[]'))::text "
-        "FROM subscriptions s WHERE s.deleted_at IS NULL "
+        "END FROM subscriptions s WHERE s.deleted_at IS NULL "
         "AND ($1::text IS NULL OR s.org_id = $1)", 1, p, out);
 }
 

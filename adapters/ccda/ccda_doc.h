@@ -99,6 +99,8 @@ struct sent_total {
     long day;                       /* days since 1970, -1 undated */
 };
 
+struct told;                        /* a screening given (ccda_screen.c) */
+
 struct doc {
     struct arena *a;
     const struct dict *d;
@@ -144,6 +146,10 @@ struct doc {
     size_t n_results;
     struct sent_total *totals;
     size_t n_totals;
+    /* the screenings given, document order, for the repeats that follow
+     * (F2804); the first screening entry a limit left unread (F2962) */
+    struct told *told, *told_last;
+    const struct ccda_node *unread;
     struct known known[MAX_KNOWN];
     size_t n_known;
     struct outcome outcomes[MAX_OUTCOMES];
@@ -313,6 +319,11 @@ int ccda_ev_end(struct doc *dc, struct ev *e, const struct ccda_node *where);
 int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
                   const char *occurred_at, const char *key,
                   struct slice body_json, const struct ccda_node *where);
+/* Event `at` of the list written again from *e, as ccda_ev_write wrote it
+ * (a warning or label added since) */
+int ccda_ev_rewrite(struct doc *dc, struct ev *e, size_t at,
+                    const char *occurred_at, const char *key,
+                    struct slice body_json, const struct ccda_node *where);
 
 /* ccda_header.c: the patient, organizations, document id, set id, time and
  * confidentiality into *dc; the document id (an II string) as *message_id */

@@ -216,11 +216,10 @@ void ccda_ev_begin(struct doc *dc, struct ev *e, const char *type,
     jw_obj_begin(&e->w);
 }
 
-/* After the body: labels, warnings, then into the list. */
-static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
+/* After the body: labels, warnings; the whole event into *json. */
+static int ev_close(struct doc *dc, struct ev *e, const struct ccda_node *where,
+                    struct slice *json)
 {
-    struct slice json;
-
     ccda_entry_labels(dc, e, where);
     if (e->n_sens) {
         jw_key(&e->w, "sensitivity");
@@ -241,9 +240,20 @@ static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
         jw_arr_end(&e->w);
     }
     jw_obj_end(&e->w);
-    if (jw_finish(&e->w, &json) != HUB_OK)
+    if (jw_finish(&e->w, json) != HUB_OK)
         return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "event larger than the limit");
+    return HUB_OK;
+}
+
+/* Labels, warnings, then into the list. */
+static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
+{
+    struct slice json;
+    int rc = ev_close(dc, e, where, &json);
+
+    if (rc != HUB_OK)
+        return rc;
     /* each event repeats the patient: bound what one document can make */
     dc->out_bytes += json.len;
     if (dc->out_bytes > CCDA_MAX_OUTPUT)
@@ -270,4 +280,24 @@ int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
     ev_head(dc, e, type, occurred_at, key);
     jw_raw(&e->w, body_json);
     return ev_tail(dc, e, where);
+}
+
+int ccda_ev_rewrite(struct doc *dc, struct ev *e, size_t at,
+                    const char *occurred_at, const char *key,
+                    struct slice body_json, const struct ccda_node *where)
+{
+    struct canon_event *old = &dc->out->ev[at];
+    struct slice json;
+
+    ev_head(dc, e, old->type, occurred_at, key);
+    jw_raw(&e->w, body_json);
+    int rc = ev_close(dc, e, where, &json);
+    if (rc != HUB_OK)
+        return rc;
+    dc->out_bytes += json.len - old->json.len;
+    if (dc->out_bytes > CCDA_MAX_OUTPUT)
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
+                           "document gives more event data than the limit");
+    old->json = json;
+    return HUB_OK;
 }

@@ -9,9 +9,12 @@
  * finding's domain, as the FHIR adapter reads an SDOHCC Observation).
  * A Result Observation whose code is an instrument's total, sent as a
  * number, is that instrument's screening too (F2800).
+ * A screening the document already gave, or a loose item one holds, is
+ * told once (F2804).
  */
 #include "ccda/ccda_doc.h"
 
+#include <limits.h>
 #include <math.h>
 
 #define MAX_RESPONSES 200       /* items of one screening */
@@ -22,6 +25,11 @@
 #define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
 #define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
 #define T_RESULT_OBS "2.16.840.1.113883.10.20.22.4.2"
+
+#define W_REPEAT "document repeats this screening (same instrument, day " \
+                 "and answers); told once"
+#define W_UNREAD "document holds more screening entries than the hub " \
+                 "reads; the rest are ignored"
 
 struct resp {
     struct dict_response r;
@@ -39,7 +47,37 @@ struct resp {
     const char *why_none;       /* why unanswered: a data-absent reason */
     bool words_read;            /* ans[0]: the code whose display `text`
                                    is (F2263) */
+    bool settled;               /* settle_item done */
 };
+
+#define DAY_UNREAD LONG_MIN     /* a day not yet read (read when compared) */
+
+/* A screening given (F2804): what a later one is compared with, and its
+ * events as written, written again when a warning comes after them. */
+struct told {
+    const struct dict_instrument *inst;
+    struct slice code;          /* the panel's own code when inst is NULL */
+    long day;                   /* its time's, -1 undated; DAY_UNREAD */
+    const struct resp *rs;      /* its items, as scored */
+    size_t n;
+    struct ev ev;               /* labels and warnings as written */
+    const char *occurred;
+    struct slice body;
+    const struct ccda_node *where;
+    size_t at;                  /* screening.completed's place in dc->out */
+    bool positive;              /* screening.positive follows it */
+    bool repeated;              /* warned of a repeat */
+    bool stale;                 /* warned since it was written */
+    struct told *next;
+};
+
+/* The first screening entry a limit leaves unread (F2962): warned of once
+ * the body is read (tell_unread). */
+static void unread(struct doc *dc, const struct ccda_node *n)
+{
+    if (dc->unread == NULL)
+        dc->unread = n;
+}
 
 static int interp_of(const struct ccda_node *obs)
 {
@@ -361,10 +399,13 @@ static bool total_sent(const struct doc *dc, const struct sent_total *t)
     return false;
 }
 
-static void note_total(struct doc *dc, const struct sent_total *t)
+static void note_total(struct doc *dc, const struct sent_total *t,
+                       const struct ccda_node *obs)
 {
-    if (dc->n_totals >= MAX_LOOSE)
+    if (dc->n_totals >= MAX_LOOSE) {
+        unread(dc, obs);
         return;
+    }
     if (dc->totals == NULL)
         dc->totals = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->totals));
     dc->totals[dc->n_totals++] = *t;
@@ -378,9 +419,11 @@ static void note_scale_totals(struct doc *dc, const struct ccda_node *scale,
     for (size_t i = 0; i < n; i++)
         if (rs[i].r.has_value &&
             dict_sum_find(dc->d, NULL, rs[i].r.question))
-            note_total(dc, &(struct sent_total){ rs[i].r.question,
-                                                 resp_number(&rs[i]),
-                                                 item_day(rs[i].obs, scale) });
+            note_total(dc,
+                       &(struct sent_total){ rs[i].r.question,
+                                             resp_number(&rs[i]),
+                                             item_day(rs[i].obs, scale) },
+                       rs[i].obs);
 }
 
 /*
@@ -439,6 +482,88 @@ static void words_by_display(struct doc *dc, struct resp *rs)
     }
 }
 
+/* An item as it is scored: its words read as the answer they display
+ * (F2263), a finding answering its question read as an assessment (F281).
+ * Done again, it changes nothing. */
+static void settle_item(struct doc *dc, const struct dict_instrument *inst,
+                        struct resp *rs)
+{
+    rs->r.answers = rs->ans;
+    if (rs->settled)
+        return;
+    rs->settled = true;
+    words_by_display(dc, rs);
+    question_finding(dc, inst, rs);
+}
+
+/* A total or derived item sent empty is left out, as FHIR and CSV leave
+ * it (F2404): the hub's own stands, no one declined it; one the sender
+ * interpreted is kept. */
+static bool left_out(const struct doc *dc, const struct dict_instrument *inst,
+                     const struct resp *rs)
+{
+    return !rs->sender && !rs->assessed &&
+           dict_item_computed_empty(dc->d, inst, &rs->r);
+}
+
+static bool has_answer(const struct resp *r, struct slice code)
+{
+    for (size_t k = 0; k < r->r.n_answers; k++)
+        if (slice_eq_slice(r->ans[k], code))
+            return true;
+    return false;
+}
+
+/* Whether two settled items say the same (F2804): the question and the
+ * answer (its codes in any order, its number, its words, why none was
+ * given), a finding denied or not. What the sender made of it
+ * (interpretation) and who answered are not the answer. */
+static bool same_item(const struct resp *a, const struct resp *b)
+{
+    if (!slice_eq_slice(a->r.question, b->r.question) ||
+        a->r.n_answers != b->r.n_answers ||
+        a->r.has_value != b->r.has_value || a->r.has_text != b->r.has_text ||
+        a->absent != b->absent || a->r.declined != b->r.declined)
+        return false;
+    if (a->r.has_value && resp_number(a) != resp_number(b))
+        return false;
+    if (a->r.has_text && !slice_eq_slice(a->text, b->text))
+        return false;
+    for (size_t k = 0; k < a->r.n_answers; k++)
+        if (!has_answer(b, a->ans[k]) || !has_answer(a, b->ans[k]))
+            return false;
+    return !a->r.declined || (a->why_none && b->why_none
+                                  ? strcmp(a->why_none, b->why_none) == 0
+                                  : a->why_none == b->why_none);
+}
+
+/* Whether items rs[0..n) hold one that says what x says. */
+static bool holds(const struct resp *rs, size_t n, const struct resp *x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (same_item(&rs[i], x))
+            return true;
+    return false;
+}
+
+/* Whether the items of a screening (those scored) are told screening t's:
+ * each said by the other. */
+static bool same_items(const struct doc *dc, const struct dict_instrument *inst,
+                       const struct resp *rs, size_t n, const struct told *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!left_out(dc, inst, &rs[i]) && !holds(t->rs, t->n, &rs[i]))
+            return false;
+    for (size_t k = 0; k < t->n; k++) {
+        bool said = false;
+        for (size_t i = 0; i < n && !said; i++)
+            said = !left_out(dc, inst, &rs[i]) && same_item(&rs[i], &t->rs[k]);
+        if (!said)
+            return false;
+    }
+    return true;
+}
+
 /* The sum a sender's total answers (an item that is no question but a
  * sum's code: 76504-0 beside or without HARK's questions), as scored; its
  * item is written with the sum's domain, label and verdict, as the FHIR
@@ -454,6 +579,106 @@ sent_sum(const struct doc *dc, const struct dict_instrument *inst,
             strcmp(sc->sums[k].sum->code, sum->code) == 0)
             return &sc->sums[k];
     return NULL;
+}
+
+/* Screening *t, written, remembered for the repeats that follow (its
+ * time copied: emit_screening's is on its stack). */
+static void remember(struct doc *dc, const struct told *t)
+{
+    struct told *c = arena_alloc(dc->a, sizeof(*c));
+    *c = *t;
+    if (t->occurred)
+        c->occurred = arena_strndup(dc->a, t->occurred, strlen(t->occurred));
+    c->next = NULL;
+    if (dc->told_last)
+        dc->told_last->next = c;
+    else
+        dc->told = c;
+    dc->told_last = c;
+}
+
+/* Told t's day (read the first time it is compared). */
+static long told_day(struct told *t)
+{
+    if (t->day == DAY_UNREAD)
+        t->day = t->occurred ? iso_day(t->occurred) : -1;
+    return t->day;
+}
+
+/* Told t takes the labels of entry `n`, which repeats what it says: the
+ * sender's marks on either copy (a restricted section) reach the event
+ * told (F96: a label too many only holds data back). */
+static void take_labels(struct doc *dc, struct told *t,
+                        const struct ccda_node *n)
+{
+    size_t had = t->ev.n_sens;
+    ccda_entry_labels(dc, &t->ev, n);
+    t->stale |= t->ev.n_sens != had;
+}
+
+/* A screening of the same instrument (the panel's own code when the
+ * dictionary names none) as told t. */
+static bool same_instrument(const struct told *t,
+                            const struct dict_instrument *inst,
+                            struct slice code)
+{
+    return t->inst == inst && (inst || slice_eq_slice(t->code, code));
+}
+
+/* Whether scale `panel`, items rs[0..n), repeats a screening the document
+ * gave (F2804): the same instrument and day, the same items. That one
+ * warns, once, that the document repeats it; the repeat adds nothing. A
+ * panel of other answers is another screening (another person's, another
+ * sitting). */
+static bool repeats_told(struct doc *dc, const struct dict_instrument *inst,
+                         const struct ccda_node *panel, struct resp *rs,
+                         size_t n)
+{
+    struct slice code = inst ? SLICE_NULL : ccda_token(ccda_code_of(panel));
+    long day = DAY_UNREAD;
+
+    for (struct told *t = dc->told; t; t = t->next) {
+        if (!same_instrument(t, inst, code))
+            continue;
+        if (day == DAY_UNREAD) {
+            day = item_day(panel, NULL);
+            for (size_t i = 0; i < n; i++)
+                settle_item(dc, inst, &rs[i]);
+        }
+        if (told_day(t) != day || !same_items(dc, inst, rs, n, t))
+            continue;
+        if (!t->repeated) {
+            warn_add(&t->ev, panel, NULL, W_REPEAT);
+            t->repeated = t->stale = true;
+        }
+        take_labels(dc, t, panel);
+        return true;
+    }
+    return false;
+}
+
+/* Once the body is read: the screenings warned of (or labelled) since
+ * they were written, written again (both events: they carry one body); a
+ * limit that left screening entries unread is warned of on the first
+ * (F2962). */
+static int tell_again(struct doc *dc)
+{
+    int rc = HUB_OK;
+
+    if (dc->unread && dc->told) {
+        warn_add(&dc->told->ev, dc->unread, NULL, W_UNREAD);
+        dc->told->stale = true;
+    }
+    for (struct told *t = dc->told; rc == HUB_OK && t; t = t->next) {
+        if (!t->stale)
+            continue;
+        rc = ccda_ev_rewrite(dc, &t->ev, t->at, t->occurred, "screening",
+                             t->body, t->where);
+        if (rc == HUB_OK && t->positive)
+            rc = ccda_ev_rewrite(dc, &t->ev, t->at + 1, t->occurred,
+                                 "screening", t->body, t->where);
+    }
+    return rc;
 }
 
 /* One screening event from `n` responses. */
@@ -475,14 +700,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
 
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        rs[i].r.answers = rs[i].ans;
-        words_by_display(dc, &rs[i]);
-        question_finding(dc, inst, &rs[i]);
-        /* a total or derived item sent empty is left out, as FHIR and
-         * CSV leave it (F2404): the hub's own stands, no one declined it;
-         * one the sender interpreted is kept */
-        if (!rs[i].sender && !rs[i].assessed &&
-            dict_item_computed_empty(dc->d, inst, &rs[i].r))
+        settle_item(dc, inst, &rs[i]);
+        if (left_out(dc, inst, &rs[i]))
             continue;
         if (kept != i) {
             rs[kept] = rs[i];
@@ -747,11 +966,21 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     if (jw_finish(&body, &body_json) != HUB_OK)
         return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "event larger than the limit");
+    size_t at = dc->out->n;
     rc = ccda_ev_write(dc, &e, "screening.completed", occurred, "screening",
                        body_json, where);
     if (rc == HUB_OK && n_posd)
         rc = ccda_ev_write(dc, &e, "screening.positive", occurred,
                            "screening", body_json, where);
+    if (rc == HUB_OK)
+        remember(dc, &(struct told){
+            .inst = inst,
+            .code = inst || panel == NULL ? SLICE_NULL
+                                          : ccda_token(ccda_code_of(panel)),
+            .day = DAY_UNREAD,
+            .rs = rs, .n = n, .ev = e, .occurred = occurred,
+            .body = body_json, .where = where, .at = at,
+            .positive = n_posd != 0 });
     return rc;
 }
 
@@ -799,6 +1028,8 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
     collect_items(dc, obs, rs, &n, 0, &truncated);
     if (n == 0)
         return HUB_OK;          /* a bare total: nothing to score */
+    if (repeats_told(dc, inst, obs, rs, n))
+        return HUB_OK;          /* told once (F2804) */
     note_scale_totals(dc, obs, rs, n);
     /* a panel the dictionary does not name is a screening with no
      * instrument, or its own code as one, as FHIR carries a panel's
@@ -812,7 +1043,21 @@ static void note_total_entry(struct doc *dc, const struct ccda_node *obs)
 {
     if (!mood_is(obs, "EVN") || negated(obs) || voided(obs))
         return;
-    push_node(dc->a, &dc->results, &dc->n_results, obs, MAX_LOOSE);
+    if (!push_node(dc->a, &dc->results, &dc->n_results, obs, MAX_LOOSE))
+        unread(dc, obs);
+}
+
+/* Loose entry `l` kept for give_loose, unless the limit is reached
+ * (F2962). */
+static void keep_loose(struct doc *dc, struct loose l)
+{
+    if (dc->n_loose >= MAX_LOOSE) {
+        unread(dc, l.obs);
+        return;
+    }
+    if (dc->loose == NULL)
+        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
+    dc->loose[dc->n_loose++] = l;
 }
 
 /* The question of an assessment: the observation's code, or its LOINC
@@ -868,7 +1113,7 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
     const char *dom = NULL;
     const struct ccda_node *finding = NULL;
 
-    if (q.len == 0 || dc->n_loose >= MAX_LOOSE ||
+    if (q.len == 0 ||
         (!ccda_has_template(obs, T_SOCIAL_OBS) &&
          !ccda_has_template(obs, T_HOME_ENV)))
         return;
@@ -891,10 +1136,7 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
         if (dm == NULL || dm->status)
             return;
     }
-    if (dc->loose == NULL)
-        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-    dc->loose[dc->n_loose++] =
-        (struct loose){ obs, NULL, dom, finding, absent, false };
+    keep_loose(dc, (struct loose){ obs, NULL, dom, finding, absent, false });
 }
 
 /* A loose observation whose code is a screening item: remember it, with
@@ -909,16 +1151,12 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
     struct slice ans = SLICE_NULL;
     const struct dict_instrument *inst = NULL, *first = NULL;
 
-    if (q.len == 0 || dc->n_loose >= MAX_LOOSE || voided(obs))
+    if (q.len == 0 || voided(obs))
         return;
     inst = dict_sum_instrument(dc->d, q);
     if (inst) {                 /* a total (F2802): not denied */
-        if (!negated(obs)) {
-            if (dc->loose == NULL)
-                dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-            dc->loose[dc->n_loose++] =
-                (struct loose){ obs, inst, NULL, NULL, false, true };
-        }
+        if (!negated(obs))
+            keep_loose(dc, (struct loose){ obs, inst, NULL, NULL, false, true });
         return;
     }
     if (negated(obs)) {
@@ -946,9 +1184,7 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
         note_assessment(dc, obs);
         return;
     }
-    if (dc->loose == NULL)
-        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL, false, false };
+    keep_loose(dc, (struct loose){ obs, inst, NULL, NULL, false, false });
 }
 
 /* An assessment as an item: its question (assessment_question), its
@@ -1047,53 +1283,115 @@ static int give_result(struct doc *dc, const struct ccda_node *obs)
                             item_day(obs, NULL) };
     if (total_sent(dc, &t))
         return HUB_OK;
-    note_total(dc, &t);
+    note_total(dc, &t, obs);
     return emit_screening(dc, inst, rs, 1, obs, false);
 }
 
-/* Whether the loose entries of loose[i]'s instrument are all totals. */
-static bool totals_alone(const struct doc *dc, size_t i)
+/* Whether the loose entries of loose[i]'s instrument still to give are
+ * all totals. */
+static bool totals_alone(const struct doc *dc, const bool *done, size_t i)
 {
     if (dc->loose[i].inst == NULL)
         return false;
     for (size_t j = i; j < dc->n_loose; j++)
-        if (dc->loose[j].inst == dc->loose[i].inst && !dc->loose[j].total)
+        if (!done[j] && dc->loose[j].inst == dc->loose[i].inst &&
+            !dc->loose[j].total)
             return false;
     return true;
 }
 
+/* Loose entry `l` read as an item, settled as it is scored. */
+static void read_loose(struct doc *dc, const struct loose *l, struct resp *r)
+{
+    if (l->domain)
+        read_assessment(dc, l, r);
+    else
+        read_response(dc->a, l->obs, r);
+    settle_item(dc, l->inst, r);
+}
+
+/* Loose entry l's day, read the first time it is compared, into *day. */
+static long loose_day(const struct loose *l, long *day)
+{
+    if (*day == DAY_UNREAD)
+        *day = item_day(l->obs, NULL);
+    return *day;
+}
+
+/* Whether a screening given holds loose item r (F2804): one of the same
+ * day whose instrument is the item's, or has its question, and an item
+ * that says the same. That one takes the item's labels. */
+static bool folded(struct doc *dc, const struct loose *l, long *day,
+                   const struct resp *r)
+{
+    if (l->inst == NULL)
+        return false;
+    for (struct told *t = dc->told; t; t = t->next)
+        if (t->inst && holds(t->rs, t->n, r) &&
+            (t->inst == l->inst ||
+             dict_item_find(dc->d, t->inst, r->r.question)) &&
+            told_day(t) == loose_day(l, day)) {
+            take_labels(dc, t, l->obs);
+            return true;
+        }
+    return false;
+}
+
+/* Whether an earlier loose entry of loose[j]'s instrument and day says
+ * what `all[j]` says: the same item twice is kept once (F2804). */
+static bool said_before(const struct doc *dc, const struct resp *all,
+                        long *day, size_t j)
+{
+    for (size_t k = 0; k < j; k++)
+        if (dc->loose[k].inst == dc->loose[j].inst &&
+            same_item(&all[k], &all[j]) &&
+            loose_day(&dc->loose[k], &day[k]) ==
+                loose_day(&dc->loose[j], &day[j]))
+            return true;
+    return false;
+}
+
 /* The loose items: a screening of each instrument they answer (a total
- * among its items is one of them, F2802), and one of the assessments. */
+ * among its items is one of them, F2802), and one of the assessments;
+ * an item a screening given already holds, or an earlier loose item
+ * says, adds nothing (F2804: the panels were all read first, so the order
+ * of the entries does not matter). */
 static int give_loose(struct doc *dc)
 {
-    bool *done;
+    size_t nl = dc->n_loose;
 
-    if (dc->n_loose == 0)
+    if (nl == 0)
         return HUB_OK;
-    done = arena_zalloc(dc->a, dc->n_loose * sizeof(*done));
-    for (size_t i = 0; i < dc->n_loose; i++) {
+    bool *done = arena_zalloc(dc->a, nl * sizeof(*done));
+    struct resp *all = arena_alloc(dc->a, nl * sizeof(*all));
+    long *day = arena_alloc(dc->a, nl * sizeof(*day));
+    for (size_t j = 0; j < nl; j++) {
+        read_loose(dc, &dc->loose[j], &all[j]);
+        day[j] = DAY_UNREAD;
+        done[j] = folded(dc, &dc->loose[j], &day[j], &all[j]) ||
+                  said_before(dc, all, day, j);
+    }
+    for (size_t i = 0; i < nl; i++) {
         if (done[i])
             continue;
-        if (totals_alone(dc, i)) {
+        if (totals_alone(dc, done, i)) {
             /* a total with no item of its instrument: as a result is read
              * (its id and time, the rule against repeats) */
-            for (size_t j = i; j < dc->n_loose; j++)
+            for (size_t j = i; j < nl; j++)
                 if (!done[j] && dc->loose[j].inst == dc->loose[i].inst) {
-                    push_node(dc->a, &dc->results, &dc->n_results,
-                              dc->loose[j].obs, MAX_LOOSE);
+                    if (!push_node(dc->a, &dc->results, &dc->n_results,
+                                   dc->loose[j].obs, MAX_LOOSE))
+                        unread(dc, dc->loose[j].obs);
                     done[j] = true;
                 }
             continue;
         }
-        struct resp *rs = arena_alloc(dc->a, dc->n_loose * sizeof(*rs));
+        struct resp *rs = arena_alloc(dc->a, (nl - i) * sizeof(*rs));
         size_t n = 0;
-        for (size_t j = i; j < dc->n_loose; j++) {
+        for (size_t j = i; j < nl; j++) {
             if (done[j] || dc->loose[j].inst != dc->loose[i].inst)
                 continue;
-            if (dc->loose[j].domain)
-                read_assessment(dc, &dc->loose[j], &rs[n++]);
-            else
-                read_response(dc->a, dc->loose[j].obs, &rs[n++]);
+            rs[n++] = all[j];
             done[j] = true;
         }
         note_scale_totals(dc, NULL, rs, n);
@@ -1109,5 +1407,5 @@ int ccda_flush_loose(struct doc *dc)
     int rc = give_loose(dc);
     for (size_t i = 0; rc == HUB_OK && i < dc->n_results; i++)
         rc = give_result(dc, dc->results[i]);
-    return rc;
+    return rc == HUB_OK ? tell_again(dc) : rc;
 }

@@ -385,6 +385,12 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
         /* a second value was ignored: the answer read as filtered by both */
         { "/v1/events?topic=adt.*&topic=screening.*", "tok-cbo", "topic",
           "more than once" },
+        /* a list, as a subscription's topics: one pattern, said so, not a
+         * wildcard or a character wrong (F3126) */
+        { "/v1/events?topic=adt.*,screening.*", "tok-cbo", "topic",
+          "one pattern, not a list" },
+        { "/v1/events?topic=adt.admit,adt.discharge", "tok-cbo", "topic",
+          "one pattern, not a list" },
         { "/v1/deliveries?status=dead&limit=5&status=failed", "tok-cbo",
           "status", "more than once" },
         { "/v1/audit?limit=5&limit=6", "tok-ops", "limit", "more than once" },
@@ -729,6 +735,22 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
                       "tok-ops", NULL, &r), 404, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"not_found\""), "%s", r.body);
     http_resp_free(&r);
+    /* nor is an empty one, which was read as absent: the whole trail,
+     * other persons' rows with it, for one person's accounting (F3121) */
+    static const char *const empty[][2] = {
+        { "/v1/audit?patient=", "patient" },
+        { "/v1/audit?identifier=", "identifier" },
+        { "/v1/audit?patient=&limit=5", "patient" },
+    };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+        char want[48];
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", empty[i][1]);
+        cr_assert_eq(call("GET", empty[i][0], "tok-ops", NULL, &r), 400,
+                     "%s: %s", empty[i][0], r.body);
+        cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+        cr_assert_null(strstr(r.body, "\"seq\""), "%s", r.body);
+        http_resp_free(&r);
+    }
     /* the MRN alone names one person: the accounting, as before */
     cr_assert_eq(call("GET", "/v1/audit?identifier=" CANARY_MRN "MRN-S1",
                       "tok-ops", NULL, &r), 200, "%s", r.body);
@@ -1248,6 +1270,14 @@ Test(api_subs, an_operator_lists_one_organizations_subscriptions,
     cr_assert_eq(call("GET", "/v1/subscriptions?org=hosp", "tok-cbo", NULL,
                       &r), 403, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    http_resp_free(&r);
+    /* an organization that does not exist (a typo) is no empty list, read
+     * as "it has none" (F3125) */
+    cr_assert_eq(call("GET", "/v1/subscriptions?org=hsop", "tok-ops", NULL,
+                      &r), 404, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "no organization has that id"), "%s",
+                       r.body);
     http_resp_free(&r);
 }
 

@@ -5,11 +5,14 @@
  * Retry-After) when the in-flight cap is reached.
  */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lib/hubproc.h"
 #include "common/hub_err.h"
@@ -806,4 +809,112 @@ Test(http, a_nul_in_the_path_or_a_query_parameter_is_refused,
     cr_expect(r.status == 400 && strstr(r.body, "\"field\":\"topic\"") != NULL,
               "%ld %s", r.status, r.body);
     http_resp_free(&r);
+}
+
+/* ---- a HEAD is answered without a body (F3120) ----------------------------
+ * evhttp 2.1 wrote the GET's body after a HEAD's head, with no
+ * Content-Length: a client or load balancer that rightly reads no body
+ * after a HEAD took it for the start of the next answer on the connection
+ * ('{"status":"ok"}HTTP/1.1 200 OK'). Each HEAD below is followed on its
+ * connection by a GET: the stream is the HEAD's head, with the length its
+ * GET's body has, then at once the GET's answer. */
+
+/* Every byte of a plain connection until the peer closes it. */
+static size_t read_to_close(struct mllp_client *c, char *buf, size_t size)
+{
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    size_t n = 0;
+
+    while (n + 1 < size && poll(&pfd, 1, 10000) == 1) {
+        ssize_t got = read(c->fd, buf + n, size - 1 - n);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+Test(http, a_head_is_answered_with_no_body, .init = start_default,
+     .fini = stop)
+{
+    static const char *const heads[] = {
+        "HEAD /healthz HTTP/1.1\r\nHost: hub\r\n\r\n",
+        "HEAD /v1/events?after=0 HTTP/1.1\r\nHost: hub\r\n"
+        "Authorization: Bearer tok-hosp\r\n\r\n",
+        "HEAD /v1/events?limit=0 HTTP/1.1\r\nHost: hub\r\n"
+        "Authorization: Bearer tok-hosp\r\n\r\n",
+    };
+    const char *next = "GET /healthz HTTP/1.1\r\nHost: hub\r\n"
+                       "Connection: close\r\n\r\n";
+    char buf[8192];
+
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        struct mllp_client c;
+        cr_assert_eq(raw_connect(&c, false), 0);
+        cr_assert_eq(mllp_send_raw(&c, heads[i], strlen(heads[i])), 0);
+        cr_assert_eq(mllp_send_raw(&c, next, strlen(next)), 0);
+        read_to_close(&c, buf, sizeof(buf));
+        mllp_close(&c);
+        const char *end = strstr(buf, "\r\n\r\n");
+        cr_assert_not_null(end, "case %zu: %s", i, buf);
+        cr_expect(strncmp(end + 4, "HTTP/1.1 200 ", 13) == 0,
+                  "case %zu: the HEAD's answer has a body: %s", i, buf);
+        const char *cl = strstr(buf, "\r\nContent-Length:");
+        cr_expect(cl != NULL && cl < end && strtol(cl + 17, NULL, 10) > 0,
+                  "case %zu: the length of its GET's body: %s", i, buf);
+        if (i == 0)
+            cr_expect_not_null(strstr(buf, "Content-Length: 15\r\n"), "%s",
+                               buf);
+    }
+}
+
+/* ---- a method no route takes is answered in the API's shape (F3124) ------
+ * OPTIONS, TRACE and CONNECT were answered by libevent, 501 with its HTML
+ * page (to CONNECT with no Content-Length, and no close though it said
+ * "Connection: close": the client waited out http_timeout for the end of
+ * the body): a client reading the error's code found none. Each is now
+ * 405 with the path's methods in Allow, or 404 on a path that has no
+ * route, as JSON with its length, over plain HTTP and HTTPS; a request
+ * after it on the connection is answered. */
+Test(http, a_method_no_route_takes_is_405_in_json, .init = start_default,
+     .fini = stop)
+{
+    static const struct { const char *line, *status, *allow; } cases[] = {
+        { "OPTIONS /v1/events", "405", "Allow: GET\r\n" },
+        { "OPTIONS /v1/subscriptions", "405", "Allow: GET, POST\r\n" },
+        { "TRACE /healthz", "405", "Allow: GET\r\n" },
+        { "OPTIONS *", "404", NULL },
+        { "CONNECT localhost:9", "404", NULL },
+    };
+    const char *next = "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n";
+    char req[256], resp[4096], want[32];
+
+    for (int tls = 0; tls < 2; tls++) {
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct mllp_client c;
+            int n = snprintf(req, sizeof(req), "%s HTTP/1.1\r\nHost: hub\r\n"
+                             "Authorization: Bearer tok-hosp\r\n\r\n",
+                             cases[i].line);
+            cr_assert_eq(raw_connect(&c, tls), 0);
+            cr_assert_eq(mllp_send_raw(&c, req, (size_t)n), 0);
+            cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0,
+                         "tls=%d %s: no answer", tls, cases[i].line);
+            snprintf(want, sizeof(want), "HTTP/1.1 %s ", cases[i].status);
+            cr_expect(strncmp(resp, want, strlen(want)) == 0 &&
+                      strstr(resp, "application/json") != NULL &&
+                      strstr(resp, "{\"error\":{\"code\":\"") != NULL,
+                      "tls=%d %s: %s", tls, cases[i].line, resp);
+            if (cases[i].allow)
+                cr_expect_not_null(strstr(resp, cases[i].allow),
+                                   "tls=%d %s: %s", tls, cases[i].line, resp);
+            cr_assert_eq(mllp_send_raw(&c, next, strlen(next)), 0);
+            cr_expect_gt(http_raw_response(&c, resp, sizeof(resp), 5000), 0,
+                         "tls=%d %s: the next request", tls, cases[i].line);
+            cr_expect(strncmp(resp, "HTTP/1.1 200 ", 13) == 0,
+                      "tls=%d %s: %s", tls, cases[i].line, resp);
+            mllp_close(&c);
+        }
+    }
+    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent"), 0);
 }

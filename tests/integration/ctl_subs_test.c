@@ -100,11 +100,42 @@ Test(ctl_subs, add_list_pause_resume_delete)
                        "members it does not name: %s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "sub get sub_00000000000000000000"
                         "000000000000"), 1, "%s", out);
+    /* one organization's list; one that does not exist (a typo) is no
+     * empty table, read as "it has none" (F3125) */
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --org cbo"), 0, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, id), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --org cbbo"), 1, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
     snprintf(args, sizeof(args), "sub delete %s", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), args), 1, "deleted twice");
     cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE actor = 'hubctl' "
                        "AND action LIKE 'subscription.%'"), 5);
+}
+
+/* --json is the whole subscription: an option beside it (--topics,
+ * --paused) was ignored and the subscription made without it (F3132). It
+ * is a usage error, and nothing is made. */
+Test(ctl_subs, an_option_beside_json_is_a_usage_error)
+{
+    char out[4096];
+    const char *doc = "--json '{\"mode\":\"pull\",\"topics\":[\"*\"]}'";
+    char args[256];
+
+    snprintf(args, sizeof(args), "sub add --org cbo %s --paused", doc);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "give --paused in it"), "%s", out);
+    snprintf(args, sizeof(args), "sub add --org cbo %s --topics 'adt.*'",
+             doc);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "give --topics in it"), "%s", out);
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
+    snprintf(args, sizeof(args), "sub add --org cbo %s --idempotency-key k1",
+             doc);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 1);
 }
 
 Test(ctl_subs, refuses_invalid_subscriptions_naming_the_field)

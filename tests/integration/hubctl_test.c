@@ -555,6 +555,54 @@ Test(hubctl, help_flag_prints_the_usage_on_stdout_and_exits_0)
     cr_assert_eq(hubctl(out, sizeof(out), "sub add"), 2);
 }
 
+/* A flag given a value was taken as set, whatever the value: --paused=false
+ * made a paused subscription, --json=no printed JSON (F3131). It is a
+ * usage error, and nothing is made. */
+Test(hubctl, a_flag_given_a_value_is_a_usage_error)
+{
+    char out[4096];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "migrate"), 0, "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "org add cbo --name CBO --kind cbo "
+                        "--scopes subscribe"), 0, "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "sub add --org cbo --pull "
+                            "--topics 'adt.*' --paused=false", "&1"), 2,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "option --paused takes no value"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "usage: hubctl sub add"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org list --json=no", "&1"), 2,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "option --json takes no value"), "%s",
+                       out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --json"), 0, "%s", out);
+    cr_assert_str_eq(out, "{\"subscriptions\" : []}\n");
+    /* a value option keeps its two spellings */
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --org=cbo"), 0, "%s",
+                 out);
+}
+
+/* A misspelt group after help listed no command and exited 0, and a
+ * misspelt command of a known group printed the group's usage with no
+ * word of why (F3123): each is named, and the exit is 2. */
+Test(hubctl, a_misspelt_command_is_named_and_exits_2)
+{
+    char out[32768];
+
+    cr_assert_eq(hubctl_run(out, sizeof(out), "help deliverys", "&1"), 2);
+    cr_assert_not_null(strstr(out, "unknown command 'deliverys'"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "hubctl deliveries list"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "sub lsit", "&1"), 2);
+    cr_assert_not_null(strstr(out, "unknown command 'sub lsit'"), "%s", out);
+    cr_assert_not_null(strstr(out, "hubctl sub list"), "%s", out);
+    /* a group alone is its usage, as before; help GROUP on stdout, 0 */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "sub", "&1"), 2);
+    cr_assert_null(strstr(out, "unknown command"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "help sub"), 0);
+    cr_assert_not_null(strstr(out, "hubctl sub add"), "%s", out);
+}
+
 Test(hubctl, unreachable_database_says_what_to_check)
 {
     char cmd[1024], out[2048];

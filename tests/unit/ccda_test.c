@@ -6187,3 +6187,330 @@ Test(ccda_screening, loose_totals_alone_keep_the_rule_against_repeats,
     cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "items")), 1);
     cJSON_Delete(ev);
 }
+
+/* ---- repeats told once (F2804) and the limits said (F2962) ------------ */
+
+#define SOCIAL_SEC "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+
+/* A HARK panel (4.69 coded 76499-3) of id `id`, dated `day` ("" none),
+ * its items `items` (hark_item, of round 190). */
+static void hark_panel(char *out, size_t cap, const char *id, const char *day,
+                       const char *items)
+{
+    char when[64] = "";
+    if (*day)
+        snprintf(when, sizeof(when), "<effectiveTime value=\"%s\"/>", day);
+    snprintf(out, cap,
+             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+             "<id root=\"1.2.3\" extension=\"%s\"/><code code=\"76499-3\" "
+             "codeSystem=\"2.16.840.1.113883.6.1\"/>%s%s</observation>"
+             "</entry>",
+             id, when, items);
+}
+
+/* The same question sent loose, a Social History entry of its own. */
+static void hark_loose(char *out, size_t cap, const char *q, const char *ans,
+                       const char *day)
+{
+    snprintf(out, cap,
+             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.38\"/>"
+             "<code code=\"%s\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "<effectiveTime value=\"%s\"/><value xsi:type=\"CD\" "
+             "code=\"%s\"/></observation></entry>",
+             q, day, ans);
+}
+
+/* A document of one Social History section holding `entries`. */
+static const char *social_doc(const char *entries)
+{
+    static char buf[1 << 20];
+    snprintf(buf, sizeof(buf),
+             HEAD "<component><structuredBody><component><section>"
+                  SOCIAL_SEC "%s</section></component></structuredBody>"
+                  "</component></ClinicalDocument>",
+             entries);
+    return buf;
+}
+
+/* The warnings of event `i` of `r` naming `what`. */
+static int warned(const struct run *r, size_t i, const char *what)
+{
+    cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                      r->out.ev[i].json.len);
+    cr_assert(ev);
+    int n = 0;
+    cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItem(ev, "warnings"))
+        n += strstr(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                    what) != NULL;
+    cJSON_Delete(ev);
+    return n;
+}
+
+/* The items of the screening of event `i` of `r`, as JSON text. */
+static char *items_of(const struct run *r, size_t i)
+{
+    cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                      r->out.ev[i].json.len);
+    cr_assert(ev);
+    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "screening"), "items"));
+    cJSON_Delete(ev);
+    return s;
+}
+
+/* F2804 (decision 1): a panel the document already gave (same
+ * instrument, day and answers) is told once, and that screening warns,
+ * once, that the document repeats it; other answers, or another day, are
+ * another screening. */
+Test(ccda_screening, a_repeated_panel_is_told_once,
+     .init = setup, .fini = teardown)
+{
+    char yes[512] = "", no[512] = "", p1[2048], p2[2048], p3[2048],
+        both[8192];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_item(no, sizeof(no), "76500-8", "LA32-8", "completed");
+    char items[1024], swapped[1024];
+    snprintf(items, sizeof(items), "%s%s", yes, no);
+    snprintf(swapped, sizeof(swapped), "%s%s", no, yes);
+    hark_panel(p1, sizeof(p1), "S1", "20240622", items);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", swapped);
+    hark_panel(p3, sizeof(p3), "S3", "20240622", items);
+    /* three times, items in any order: once, warned once */
+    snprintf(both, sizeof(both), "%s%s%s", p1, p2, p3);
+    struct run r = run_str(social_doc(both));
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(ev, "screening"), "id")),
+                     "urn:hl7ii:1.2.3:S1", "the first told");
+    cJSON_Delete(ev);
+    for (size_t i = 0; i < 2; i++)
+        cr_expect_eq(warned(&r, i, "repeats this screening"), 1,
+                     "event %zu", i);
+    /* both undated: the same */
+    hark_panel(p1, sizeof(p1), "S1", "", items);
+    hark_panel(p2, sizeof(p2), "S2", "", items);
+    snprintf(both, sizeof(both), "%s%s", p1, p2);
+    r = run_str(social_doc(both));
+    ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    /* another day, one dated, other answers, one answer more: two */
+    hark_panel(p1, sizeof(p1), "S1", "20240622", items);
+    static const char *const other_day[] = { "20240623", "" };
+    for (size_t k = 0; k < 2; k++) {
+        hark_panel(p2, sizeof(p2), "S2", other_day[k], items);
+        snprintf(both, sizeof(both), "%s%s", p1, p2);
+        r = run_str(social_doc(both));
+        ev = first_event(&r, 4);
+        cr_expect_eq(warned(&r, 0, "repeats this screening"), 0);
+        cJSON_Delete(ev);
+    }
+    char other[1024] = "", more[1536], kick[512] = "";
+    hark_item(other, sizeof(other), "76500-8", "LA33-6", "completed");
+    char other_items[1536];
+    snprintf(other_items, sizeof(other_items), "%s%s", yes, other);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", other_items);
+    snprintf(both, sizeof(both), "%s%s", p1, p2);
+    r = run_str(social_doc(both));
+    ev = first_event(&r, 4);
+    cJSON_Delete(ev);
+    hark_item(kick, sizeof(kick), "76502-4", "LA32-8", "completed");
+    snprintf(more, sizeof(more), "%s%s", items, kick);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", more);
+    snprintf(both, sizeof(both), "%s%s", p1, p2);
+    r = run_str(social_doc(both));
+    ev = first_event(&r, 4);
+    cJSON_Delete(ev);
+}
+
+/* F2804 (decisions 2 and 4): loose items a panel of the same instrument
+ * and day holds are folded into it, whether they come before or after
+ * it; one it does not hold gathers as before. 76501-6 is PRAPARE's too
+ * (a loose one is read as PRAPARE's): the HARK panel holding it takes it
+ * all the same. */
+Test(ccda_screening, a_loose_item_a_panel_holds_is_folded_in_either_order,
+     .init = setup, .fini = teardown)
+{
+    char yes[512] = "", afraid[512] = "", items[1024], panel[2048];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_item(afraid, sizeof(afraid), "76501-6", "LA32-8", "completed");
+    snprintf(items, sizeof(items), "%s%s", yes, afraid);
+    hark_panel(panel, sizeof(panel), "S1", "20240622", items);
+    char l1[512], l2[512], l3[512], loose[2048], doc[8192];
+    hark_loose(l1, sizeof(l1), "76503-2", "LA33-6", "20240622");
+    hark_loose(l2, sizeof(l2), "76501-6", "LA32-8", "20240622");
+    snprintf(loose, sizeof(loose), "%s%s", l1, l2);
+    char *want = NULL;
+    for (int first = 0; first < 2; first++) {
+        snprintf(doc, sizeof(doc), "%s%s", first ? loose : panel,
+                 first ? panel : loose);
+        struct run r = run_str(social_doc(doc));
+        cJSON *ev = first_event(&r, 2);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                             cJSON_GetObjectItem(ev, "screening"), "id")),
+                         "urn:hl7ii:1.2.3:S1", "the panel's, loose %s",
+                         first ? "first" : "after");
+        cJSON_Delete(ev);
+        char *it = items_of(&r, 0);
+        if (want == NULL)
+            want = it;
+        else {
+            cr_expect_str_eq(it, want, "the order changes nothing");
+            free(it);
+        }
+    }
+    free(want);
+    /* one loose item the panel does not hold: its own screening, the
+     * folded one not in it, in either order */
+    hark_loose(l3, sizeof(l3), "76500-8", "LA32-8", "20240622");
+    snprintf(loose, sizeof(loose), "%s%s", l1, l3);
+    for (int first = 0; first < 2; first++) {
+        snprintf(doc, sizeof(doc), "%s%s", first ? loose : panel,
+                 first ? panel : loose);
+        struct run r = run_str(social_doc(doc));
+        cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+        char *it = items_of(&r, 2);
+        cr_expect(strstr(it, "76500-8") && !strstr(it, "76503-2"), "%s", it);
+        free(it);
+    }
+    /* another day, or another answer: not the panel's */
+    hark_loose(l1, sizeof(l1), "76503-2", "LA33-6", "20240623");
+    snprintf(doc, sizeof(doc), "%s%s", panel, l1);
+    struct run r = run_str(social_doc(doc));
+    cr_expect_eq(r.out.n, 4, "%zu events", r.out.n);
+    hark_loose(l1, sizeof(l1), "76503-2", "LA32-8", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s", panel, l1);
+    r = run_str(social_doc(doc));
+    cr_expect_eq(r.out.n, 3, "%zu events", r.out.n);
+}
+
+/* F2804 (decision 3): the same loose item (question, answer, day) twice
+ * is kept once; on another day it is kept. */
+Test(ccda_screening, a_loose_item_sent_twice_is_kept_once,
+     .init = setup, .fini = teardown)
+{
+    char l1[512], l2[512], doc[2048];
+    hark_loose(l1, sizeof(l1), "76503-2", "LA33-6", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s", l1, l1);
+    struct run r = run_str(social_doc(doc));
+    cJSON *ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    char *it = items_of(&r, 0);
+    cr_expect_eq(strstr(strstr(it, "76503-2") + 1, "76503-2"), NULL, "%s", it);
+    free(it);
+    hark_loose(l2, sizeof(l2), "76503-2", "LA33-6", "20240623");
+    snprintf(doc, sizeof(doc), "%s%s", l1, l2);
+    r = run_str(social_doc(doc));
+    ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    it = items_of(&r, 0);
+    cr_expect_neq(strstr(strstr(it, "76503-2") + 1, "76503-2"), NULL, "%s",
+                  it);
+    free(it);
+}
+
+/* F2962: past the adapter's limits (MAX_LOOSE, 200: loose items,
+ * results, the totals remembered) the first screening warns, once, that
+ * the document held more screening entries than the hub reads. */
+Test(ccda_screening, screening_entries_past_the_limit_are_warned_of,
+     .init = setup, .fini = teardown)
+{
+    static char entries[1 << 19];
+    char one[512];
+    size_t len = 0;
+    /* 201 loose items (200 of the same, kept once, and one more) */
+    for (int k = 0; k <= 200; k++) {
+        hark_loose(one, sizeof(one), k == 200 ? "76500-8" : "76503-2",
+                   "LA33-6", "20240622");
+        len += (size_t)snprintf(entries + len, sizeof(entries) - len, "%s",
+                                one);
+    }
+    struct run r = run_str(social_doc(entries));
+    cJSON *ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    cr_expect_eq(warned(&r, 0, "more screening entries"), 1);
+    cr_expect_eq(warned(&r, 1, "more screening entries"), 1);
+    char *it = items_of(&r, 0);
+    cr_expect_eq(strstr(it, "76500-8"), NULL, "%s", it);
+    free(it);
+    /* 200: no warning */
+    entries[0] = '\0';
+    len = 0;
+    for (int k = 0; k < 200; k++) {
+        hark_loose(one, sizeof(one), "76503-2", "LA33-6", "20240622");
+        len += (size_t)snprintf(entries + len, sizeof(entries) - len, "%s",
+                                one);
+    }
+    r = run_str(social_doc(entries));
+    ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    cr_expect_eq(warned(&r, 0, "more screening entries"), 0);
+    /* 201 HARK totals of as many days, sent as results: 200 screenings,
+     * the first warns */
+    len = 0;
+    for (int k = 0; k <= 200; k++) {
+        char day[16];
+        snprintf(day, sizeof(day), "%04d0622", 1800 + k);
+        len += (size_t)snprintf(
+            entries + len, sizeof(entries) - len,
+            "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+            "<templateId root=\"2.16.840.1.113883.10.20.22.4.2\"/>"
+            "<code code=\"76504-0\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+            "<effectiveTime value=\"%s\"/><value xsi:type=\"PQ\" value=\"0\" "
+            "unit=\"{score}\"/></observation></entry>",
+            day);
+    }
+    r = run_str(social_doc(entries));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 200, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "more screening entries"), 1);
+    cr_expect_eq(warned(&r, 1, "more screening entries"), 0);
+}
+
+/* F2804: a copy told once gives its labels to the screening told (a
+ * restricted section's copy of a panel, or of a loose item the panel
+ * holds, is restricted data all the same: F96), in either order. */
+Test(ccda_screening, a_repeat_told_once_gives_its_labels,
+     .init = setup, .fini = teardown)
+{
+    char yes[512] = "", panel[2048], loose[512], doc[16384];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_panel(panel, sizeof(panel), "S1", "20240622", yes);
+    hark_loose(loose, sizeof(loose), "76503-2", "LA33-6", "20240622");
+    const char *const copies[] = { panel, loose };
+    for (size_t c = 0; c < 2; c++) {
+        for (int first = 0; first < 2; first++) {
+            char restricted[4096];
+            snprintf(restricted, sizeof(restricted),
+                     "<component><section>" SOCIAL_SEC
+                     "<confidentialityCode code=\"R\" "
+                     "codeSystem=\"2.16.840.1.113883.5.25\"/>%s"
+                     "</section></component>",
+                     copies[c]);
+            char plain[4096];
+            snprintf(plain, sizeof(plain),
+                     "<component><section>" SOCIAL_SEC "%s"
+                     "</section></component>",
+                     panel);
+            snprintf(doc, sizeof(doc),
+                     HEAD "<component><structuredBody>%s%s</structuredBody>"
+                          "</component></ClinicalDocument>",
+                     first ? restricted : plain, first ? plain : restricted);
+            struct run r = run_str(doc);
+            cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+            for (size_t i = 0; i < 2; i++) {
+                cJSON *ev = cJSON_ParseWithLength(r.out.ev[i].json.p,
+                                                  r.out.ev[i].json.len);
+                char *l = cJSON_PrintUnformatted(
+                    cJSON_GetObjectItem(ev, "sensitivity"));
+                cr_expect(l && strstr(l, "restricted"),
+                          "copy %zu, restricted %s, event %zu: %s", c,
+                          first ? "first" : "second", i, l ? l : "none");
+                free(l);
+                cJSON_Delete(ev);
+            }
+        }
+    }
+}

@@ -593,3 +593,26 @@ Test(config, a_file_that_cannot_be_opened_says_why, .fini = cleanup)
               "%s", err);
     cr_expect(strstr(err, strerror(ENOENT)) != NULL, "%s", err);
 }
+
+/* A file saved with a UTF-8 byte order mark (Notepad's way) was refused
+ * for its first key, "unknown key 'profile'", the mark unseen in the
+ * message (F3122): the mark is skipped, and the first line is read as
+ * written, the production profile included. */
+Test(config, a_byte_order_mark_is_not_the_first_key, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    write_conf("\xEF\xBB\xBFprofile = dev\nhttp_port = 18080\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_eq(c.http_port, 18080);
+    cleanup();
+    write_conf("\xEF\xBB\xBFprofile = production\nhttp_port = 8080\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, "http_port = -1") != NULL, "%s", err);
+    cleanup();
+    /* a mark elsewhere is no mark: the key is refused as before */
+    write_conf("profile = dev\n\xEF\xBB\xBFhttp_port = 18080\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":2: unknown key") != NULL, "%s", err);
+}
