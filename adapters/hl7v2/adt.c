@@ -78,17 +78,64 @@
 #include "hl7v2/adt_time.h"
 #include "hl7v2/hl7v2_int.h"
 
-/* Out of line: the writers call it on their rare paths, and it measured
- * to pay so (callgrind over the bench corpus). */
-ADT_FN __attribute__((noinline)) void adt_warn(struct ctx *c,
-                                               const char *field,
-                                               const char *what)
+/* The warning, once an event (by field and reason: the first segment
+ * that warns it is the one named) */
+static void warn_seq(struct ctx *c, const char *field, const char *what,
+                     unsigned seq)
 {
     for (unsigned k = 0; k < c->nwarn; k++)
         if (c->warn[k].field == field && c->warn[k].what == what)
             return;
     if (c->nwarn < ADT_MAX_WARNINGS)
-        c->warn[c->nwarn++] = (struct hl7_warning){ field, what };
+        c->warn[c->nwarn++] = (struct hl7_warning){ field, what, seq };
+}
+
+/* Segment k's ordinal among m's segments of its ID, from 1 (HL7's ERR-2.2
+ * segment sequence) */
+static unsigned seg_seq(const struct hl7_msg *m, uint32_t k)
+{
+    unsigned n = 1;
+    for (uint32_t i = 0; i < k; i++)
+        n += memcmp(m->seg[i].id, m->seg[k].id, 4) == 0;
+    return n;
+}
+
+/* The segment a warning of `field` ("PID-7", "PV1") is of, when the
+ * writer did not say (adt_warn): the event reads the first of its ID in
+ * its group (one_event), and MSH and EVN, before any group, the message's
+ * first; 0 for none (a segment missing) */
+static unsigned field_seq(const struct ctx *c, const char *field)
+{
+    const struct hl7_msg *m = c->m;
+    char id[4] = { 0 };
+    for (int i = 0; i < 3 && field[i]; i++)
+        id[i] = field[i];
+    for (uint32_t k = c->lo; k < c->hi; k++)
+        if (memcmp(m->seg[k].id, id, 4) == 0)
+            return seg_seq(m, k);
+    for (uint32_t k = 0; k < c->lo; k++)
+        if (memcmp(m->seg[k].id, id, 4) == 0)
+            return seg_seq(m, k);
+    return 0;
+}
+
+/* Out of line: the writers call it on their rare paths, and it measured
+ * to pay so (callgrind over the bench corpus). Its segment is found when
+ * the ACK's list is made (warn_all): a larger body here cost the callers
+ * of every message (GCC keeps their values in the registers it leaves). */
+ADT_FN __attribute__((noinline)) void adt_warn(struct ctx *c,
+                                               const char *field,
+                                               const char *what)
+{
+    warn_seq(c, field, what, 0);
+}
+
+ADT_FN __attribute__((noinline)) void adt_warn_at(struct ctx *c,
+                                                  const struct hl7_seg *s,
+                                                  const char *field,
+                                                  const char *what)
+{
+    warn_seq(c, field, what, seg_seq(c->m, (uint32_t)(s - c->m->seg)));
 }
 
 /* ---- the event ---------------------------------------------------------- */
@@ -161,9 +208,12 @@ static const char cut_names[CUT_NSEG][CUT_NFIELD][7] = {
 };
 
 /* The field of m that holds byte `at` of m->p, as "PID-5", or NULL (none
- * the normalizer reads). Its segment's field separators before it count
- * its field: they are never escaped; MSH's first is MSH-1. */
-static __attribute__((cold)) const char *field_at(const struct hl7_msg *m, const char *at)
+ * the normalizer reads), and its segment in *seg. Its segment's field
+ * separators before it count its field: they are never escaped; MSH's
+ * first is MSH-1. */
+static __attribute__((cold)) const char *field_at(const struct hl7_msg *m,
+                                                  const char *at,
+                                                  const struct hl7_seg **seg)
 {
     if (at < m->p || at >= m->p + m->len)
         return NULL;
@@ -175,6 +225,7 @@ static __attribute__((cold)) const char *field_at(const struct hl7_msg *m, const
         unsigned f = k == 0;
         for (const char *q = m->p + s->off; q < at; q++)
             f += (unsigned char)*q == m->fs;
+        *seg = s;
         for (unsigned i = 0; i < CUT_NSEG; i++)
             if (memcmp(s->id, &CUT_SEGS[3 * i], 3) == 0 && s->id[3] == '\0')
                 return f < CUT_NFIELD ? cut_names[i][f] : NULL;
@@ -189,9 +240,10 @@ static __attribute__((cold)) const char *field_at(const struct hl7_msg *m, const
 static __attribute__((cold)) void cut_heard(void *arg, const char *at)
 {
     struct ctx *c = arg;
-    const char *field = field_at(c->m, at);
+    const struct hl7_seg *s = NULL;
+    const char *field = field_at(c->m, at, &s);
     if (c->w.depth > 0 && field)
-        adt_warn(c, field, CUT_SHORT_WHAT);
+        adt_warn_at(c, s, field, CUT_SHORT_WHAT);
 }
 
 /* HL7 v2.5 ch. 3: PV1 is required in the message structure of every
@@ -268,6 +320,26 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                      const struct source *src, struct canon_list *out,
                      struct hub_err *err);
 
+/* The event's warnings into the ACK's list of the message's, once each
+ * by field, reason and segment: an A40's groups that warn alike are each
+ * told. Rare: a message with a warning. */
+static __attribute__((noinline, cold)) void warn_all(struct ctx *c)
+{
+    struct hl7_warnings *all = c->all;
+    for (unsigned k = 0; k < c->nwarn; k++) {
+        struct hl7_warning w = c->warn[k];
+        if (w.seq == 0)
+            w.seq = field_seq(c, w.field);
+        unsigned q = 0;
+        while (q < all->n && !(all->w[q].field == w.field &&
+                               all->w[q].what == w.what &&
+                               all->w[q].seq == w.seq))
+            q++;
+        if (q == all->n && all->n < HL7_MAX_WARNINGS)
+            all->w[all->n++] = w;
+    }
+}
+
 /*
  * The fields this event carries whose value the sender cut short, warned
  * of in c: the event is written once beforehand, on a copy of the context
@@ -294,7 +366,7 @@ static __attribute__((cold)) void cut_fields(struct ctx *c,
     source_cut(c);
     for (unsigned n = 0; n < k.nwarn; n++)
         if (k.warn[n].what == CUT_SHORT_WHAT)
-            adt_warn(c, k.warn[n].field, CUT_SHORT_WHAT);
+            warn_seq(c, k.warn[n].field, CUT_SHORT_WHAT, k.warn[n].seq);
 }
 
 /* What one_event says of a message with HL7_HIGH_UNREAD or HL7_HIGH_CUT;
@@ -487,15 +559,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     rc = canon_list_push(c->a, out, topic, json);
     if (rc != HUB_OK)
         return hub_err_set(err, rc, "message", 0, "too many events");
-    for (unsigned k = 0; c->all && k < c->nwarn; k++) {
-        struct hl7_warnings *all = c->all;
-        unsigned q = 0;
-        while (q < all->n && !(all->w[q].field == c->warn[k].field &&
-                               all->w[q].what == c->warn[k].what))
-            q++;
-        if (q == all->n && all->n < HL7_MAX_WARNINGS)
-            all->w[all->n++] = c->warn[k];
-    }
+    if (c->all && c->nwarn)
+        warn_all(c);
     return HUB_OK;
 }
 

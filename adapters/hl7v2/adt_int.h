@@ -134,9 +134,16 @@ struct ctx {
 #endif
 };
 
-/* Adds a warning (field and reason, both static text), once. */
+/* Adds a warning (field and reason, both static text), once an event;
+ * of the first segment of the field's ID that the event reads. */
 ADT_FN __attribute__((noinline)) void adt_warn(struct ctx *c, const char *field,
                                                const char *what);
+/* adt_warn of segment s, for a writer that reads several of an ID (PD1,
+ * PV2, ARV, DG1) */
+ADT_FN __attribute__((noinline)) void adt_warn_at(struct ctx *c,
+                                                  const struct hl7_seg *s,
+                                                  const char *field,
+                                                  const char *what);
 
 /* ---- access ------------------------------------------------------------- */
 

@@ -79,11 +79,12 @@ static bool arv_in_force(struct ctx *c, const struct hl7_seg *s,
     if (act.len == 1 && (act.p[0] | 0x20) == 'd')
         return false;
     if (act.len != 1 || !memchr("AUXSauxs", act.p[0], 8))
-        adt_warn(c, "ARV-2", "access restriction action code is not A, D, U, "
-                             "X or S; read as in force");
+        adt_warn_at(c, s, "ARV-2", "access restriction action code is not "
+                                   "A, D, U, X or S; read as in force");
     if (val.len == 0) {
-        adt_warn(c, "ARV-3", "required field access restriction value is "
-                             "missing; read as restricting all");
+        adt_warn_at(c, s, "ARV-3", "required field access restriction "
+                                   "value is missing; read as restricting "
+                                   "all");
     } else if (upper_eq(val, "NO") || upper_eq(val, "OI")) {
         struct slice cls = val1(c, s, 7).s;
         if (!(cls.len == 1 && ((cls.p[0] | 0x20) == 'r' ||
@@ -98,8 +99,8 @@ static bool arv_in_force(struct ctx *c, const struct hl7_seg *s,
     char d[ISO_MAX];
     size_t dlen;
     if (iso_time(d, end, 1, &dlen) < 0) {
-        adt_warn(c, "ARV-6", "access restriction end date is not an HL7 date; "
-                             "read as in force");
+        adt_warn_at(c, s, "ARV-6", "access restriction end date is not an "
+                                   "HL7 date; read as in force");
         return true;
     }
     if (!adt_msh_time_once(c, sent, slen))
@@ -144,8 +145,8 @@ static bool pd1_protects(struct ctx *c, const struct hl7_seg *s,
     unsigned yn = yes_no(c, s, 12);
     if ((yn & YN_OTHER) && !(*warned & 1u)) {
         *warned |= 1u;
-        adt_warn(c, "PD1-12", "protection indicator is not Y or N; read as "
-                              "protected");
+        adt_warn_at(c, s, "PD1-12", "protection indicator is not Y or N; "
+                                    "read as protected");
     }
     if (yn & (YN_YES | YN_OTHER))
         return true;
@@ -156,13 +157,13 @@ static bool pd1_protects(struct ctx *c, const struct hl7_seg *s,
     int after = eff.len ? after_message_day(c, eff, sent, slen) : 0;
     if (after > 0 && !(*warned & 2u)) {
         *warned |= 2u;
-        adt_warn(c, "PD1-13", "protection indicator N takes effect after "
-                              "the message; read as protected");
+        adt_warn_at(c, s, "PD1-13", "protection indicator N takes effect "
+                                    "after the message; read as protected");
     } else if (after < 0 && !(*warned & 4u)) {
         *warned |= 4u;
-        adt_warn(c, "PD1-13", "effective date of the protection indicator "
-                              "cannot be compared with MSH-7; read as "
-                              "protected");
+        adt_warn_at(c, s, "PD1-13", "effective date of the protection "
+                                    "indicator cannot be compared with "
+                                    "MSH-7; read as protected");
     }
     return after != 0;
 }
@@ -175,8 +176,8 @@ static bool pv2_protects(struct ctx *c, const struct hl7_seg *s,
     unsigned yn = yes_no(c, s, 22);
     if ((yn & YN_OTHER) && !(*warned & 8u)) {
         *warned |= 8u;
-        adt_warn(c, "PV2-22", "visit protection indicator is not Y or N; "
-                              "read as protected");
+        adt_warn_at(c, s, "PV2-22", "visit protection indicator is not Y "
+                                    "or N; read as protected");
     }
     return (yn & (YN_YES | YN_OTHER)) != 0;
 }

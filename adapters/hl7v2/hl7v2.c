@@ -1855,10 +1855,11 @@ static struct slice as_sent(const struct hl7_msg *m, struct slice v)
 }
 
 /* One ERR segment for `e`, severity `sev` ('E' or 'W'): ERR-1 (ELD) before
- * v2.5, ERR-2, -3, -4 and -8 from it. */
+ * v2.5, ERR-2, -3, -4 and -8 from it; `seq` the segment sequence of its
+ * place (ELD.2, ERL.2: which of the message's segments of that ID). */
 static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
-                    const struct hub_err *e, char sev, int fs, int cs,
-                    int rs, int ec, int ss)
+                    const struct hub_err *e, unsigned seq, char sev, int fs,
+                    int cs, int rs, int ec, int ss)
 {
     const char *text = "";
     int ecode = err_0357(e, &text);
@@ -1873,7 +1874,7 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
         /* ERR-1 (ELD): segment^sequence^field^code&text&HL70357 */
         if (have_loc) {
             buf_puts(b, seg);
-            buf_printf(b, "%c1%c", cs, cs);
+            buf_printf(b, "%c%u%c", cs, seq, cs);
             if (loc[0])
                 buf_printf(b, "%u", loc[0]);
         } else {
@@ -1894,7 +1895,7 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
         buf_putc(b, (char)fs);
         if (have_loc) {
             buf_puts(b, seg);
-            buf_printf(b, "%c1", cs);
+            buf_printf(b, "%c%u", cs, seq);
             if (loc[0])
                 buf_printf(b, "%c%u", cs, loc[0]);
             if (loc[1])
@@ -1925,6 +1926,28 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
             put_escaped(b, m, e->what, fs, cs, rs, ec, ss);
     }
     buf_putc(b, '\r');
+}
+
+/* The segment sequence of an error's place: the ordinal, among m's
+ * segments of its ID, of the one that holds its offset (an A40's second
+ * group refused at its PID or MRG; its end, the CR, is its own), else 1.
+ * Offsets are of the bytes sent (hl7_to_events_dict): so are the
+ * segments' bounds compared. */
+static unsigned err_seq(const struct hl7_msg *m, const struct hub_err *e)
+{
+    char seg[4];
+    unsigned loc[3], n = 0;
+    if (m == NULL || !err_location(e->field, seg, loc))
+        return 1;
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        if (memcmp(m->seg[k].id, seg, 4) != 0)
+            continue;
+        n++;
+        if (e->offset >= hl7_sent_offset(m, m->seg[k].off) &&
+            e->offset <= hl7_sent_offset(m, m->seg[k].end))
+            return n;
+    }
+    return 1;
 }
 
 /* MSH-10 for MSA-2: its first repetition byte for byte, blanks and
@@ -2056,8 +2079,8 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_putc(&b, '\r');
 
     if (err)
-        put_err(&b, m, vn, err, code[1] == 'A' ? 'W' : 'E', fs, cs, rs, ec,
-                ss);
+        put_err(&b, m, vn, err, err_seq(m, err), code[1] == 'A' ? 'W' : 'E',
+                fs, cs, rs, ec, ss);
     for (unsigned k = 0; warn && k < warn->n && k < HL7_MAX_WARNINGS; k++) {
         /* HL7 table 0357 by the same reading as an error's: a value that
          * is not in its table, is malformed or is missing */
@@ -2065,7 +2088,8 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
                              .what = warn->w[k].what };
         snprintf(w.field, sizeof(w.field), "%s",
                  warn->w[k].field ? warn->w[k].field : "");
-        put_err(&b, m, vn, &w, 'W', fs, cs, rs, ec, ss);
+        put_err(&b, m, vn, &w, warn->w[k].seq ? warn->w[k].seq : 1, 'W', fs,
+                cs, rs, ec, ss);
     }
     if (b.err)
         return b.err;

@@ -92,6 +92,10 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
 struct hl7_warning {
     const char *field;          /* static: "PID-7", "PV1" */
     const char *what;           /* static: "birth date is before 1880" */
+    unsigned seq;               /* its segment's ordinal among the
+                                   message's segments of that ID, from 1
+                                   (the ACK's ERR-2.2); 0 when none (a
+                                   segment missing): read as 1 */
 };
 struct hl7_warnings {
     struct hl7_warning w[HL7_MAX_WARNINGS];

@@ -483,7 +483,9 @@ static void dump(struct arena *a, size_t idx, const struct msg *x)
     if (rc == HUB_OK) {
         struct canon_list l = { 0 };
         struct hub_err e2 = { 0 };
-        int rc2 = hl7_to_events(a, m, &l, &e2);
+        struct hl7_warnings w;
+        /* with the warnings the ACK carries, as hubd answers (F3140) */
+        int rc2 = hl7_to_events_warn(a, m, &l, &w, &e2);
         put_err("events", rc2, &e2);
         for (size_t k = 0; k < l.n; k++) {
             printf("event %s ", l.ev[k].type);
@@ -492,9 +494,9 @@ static void dump(struct arena *a, size_t idx, const struct msg *x)
         }
         dump_dict(a, m, rc2, &l);
         dump_gets(a, m, x);
-        if (hl7_ack(a, m, rc2 == HUB_OK ? "AA" : "AE",
-                    rc2 == HUB_OK ? NULL : &e2, "ACK1",
-                    "20260101000000+0000", &ack) == HUB_OK) {
+        if (hl7_ack_warn(a, m, rc2 == HUB_OK ? "AA" : "AE",
+                         rc2 == HUB_OK ? NULL : &e2, &w, "ACK1",
+                         "20260101000000+0000", &ack) == HUB_OK) {
             fputs("ack ", stdout);
             put_bytes(ack.p, ack.len);
             putchar('\n');

@@ -1317,3 +1317,152 @@ Test(hl7_ack, escapes_the_truncation_character_in_a_cut_short_warning)
                  "ERR||PID^1^5|102^Data type error^HL70357|W||||value cut "
                  "short by the sender (truncation character\\P\\\r");
 }
+
+/* The ACK of m with its events' warnings */
+static struct slice ack_of_warned(struct hl7_msg *m)
+{
+    struct canon_list l = { 0 };
+    struct hl7_warnings w;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK,
+                 "%s", err.what ? err.what : "");
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    return ack;
+}
+
+/* F3140 (F3025): a warning carried only its field's name, so every ERR-2
+ * named segment sequence 1: the second MRG of an A40 cut short read as
+ * the first's, and the same warning of two groups was one ERR. A warning
+ * names its segment's ordinal among the message's segments of its ID
+ * (ERR-2.2, ELD.2 before v2.5); the events' warnings are as they were. */
+Test(hl7_ack, names_the_segment_sequence_of_a_later_segments_warning)
+{
+    /* an A40 of three groups: the second's MRG-1 cut short and PID-8 not
+     * in table 0001, the third's MRG-1 cut short as well */
+    static const char a40[] =
+        "MSH|^~\\&#|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.5\r"
+        "EVN|A40|2026\r"
+        "PID|1||NEW1^^^FAC^MR||Smith^Jo||19800101|F\r"
+        "MRG|OLD1^^^FAC^MR\r"
+        "PID|1||NEW2^^^FAC^MR||Jones^Al||19800101|Q\r"
+        "MRG|OLD2#^^^FAC^MR\r"
+        "PID|1||NEW3^^^FAC^MR||Brown^Bo||19800101|M\r"
+        "MRG|OLD3#^^^FAC^MR\r";
+    assert_slice(ack_of_warned(parse_ok(a40)),
+                 "MSH|^~\\&#|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+                 "MSA|AA|M1\r"
+                 "ERR||MRG^2^1|102^Data type error^HL70357|W||||value cut "
+                 "short by the sender (truncation character)\r"
+                 "ERR||PID^2^8|103^Table value not found^HL70357|W||||sex "
+                 "is not in HL7 table 0001\r"
+                 "ERR||MRG^3^1|102^Data type error^HL70357|W||||value cut "
+                 "short by the sender (truncation character)\r");
+    /* each event says what it said: the field alone */
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    cr_assert_eq(hl7_to_events(&A, parse_ok(a40), &l, &err), HUB_OK);
+    cr_assert_eq(l.n, 3);
+    char ev[2][4096];
+    for (int k = 0; k < 2; k++)
+        snprintf(ev[k], sizeof(ev[k]), "%.*s", (int)l.ev[k].json.len,
+                 l.ev[k].json.p);
+    cr_assert_null(strstr(ev[0], "warnings"), "%s", ev[0]);
+    cr_assert_not_null(strstr(ev[1], "\"warnings\":[{\"field\":\"MRG-1\","
+                                     "\"what\":\"value cut short by the "
+                                     "sender (truncation character)\"},"
+                                     "{\"field\":\"PID-8\","),
+                       "%s", ev[1]);
+
+    /* before v2.5, ELD.2 */
+    static const char a40_v23[] =
+        "MSH|^~\\&#|A|B|C|D|2026||ADT^A40|M2|P|2.3\r"
+        "PID|1||NEW1^^^FAC^MR||Smith^Jo\r"
+        "MRG|OLD1^^^FAC^MR\r"
+        "PID|1||NEW2^^^FAC^MR||Jones^Al\r"
+        "MRG|OLD2#^^^FAC^MR\r";
+    assert_slice(ack_of_warned(parse_ok(a40_v23)),
+                 "MSH|^~\\&#|C|D|A|B|2026||ACK^A40|K|P|2.3\r"
+                 "MSA|AA|M2\r"
+                 "ERR|MRG^2^1^102&Data type error&HL70357\r");
+
+    /* of one event: its second DG1 cut short, its second ARV's action
+     * not in table 0206, its second PD1's indicator neither Y nor N */
+    assert_slice(
+        ack_of_warned(parse_ok(
+            "MSH|^~\\&#|A|B|C|D|2026||ADT^A01|M3|P|2.6\r"
+            "PID|1||MRN1^^^FAC^MR||Smith^Jo||19800101|F\r"
+            "PD1||||||||||||N\r"
+            "PD1||||||||||||Q\r"
+            "PV1|1|I\r"
+            "DG1|1||I10^Hypertension^I10\r"
+            "DG1|2||E11#^Diabetes^I10\r"
+            "ARV|1|A|NO\r"
+            "ARV|2|Z|NO\r")),
+        "MSH|^~\\&#|C|D|A|B|2026||ACK^A01^ACK|K|P|2.6\r"
+        "MSA|AA|M3\r"
+        "ERR||DG1^2^3|102^Data type error^HL70357|W||||value cut short by "
+        "the sender (truncation character)\r"
+        "ERR||PD1^2^12|102^Data type error^HL70357|W||||protection "
+        "indicator is not Y or N; read as protected\r"
+        "ERR||ARV^2^2|102^Data type error^HL70357|W||||access restriction "
+        "action code is not A, D, U, X or S; read as in force\r");
+}
+
+/* The AE of m, refused by its events at `field` */
+static struct slice ack_of_refused(struct hl7_msg *m, const char *field)
+{
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, field);
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    return ack;
+}
+
+/* F3141: an error's ERR-2 said segment sequence 1 as well: an A40 whose
+ * second group has no prior identifier, or no patient identifier, read as
+ * refused at its first MRG or PID. The segment of the ID that holds the
+ * error's offset is named. */
+Test(hl7_ack, names_the_segment_sequence_of_a_later_segments_error)
+{
+    static const char head[] =
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.5\r"
+        "PID|1||NEW1^^^FAC^MR||Smith^Jo\r"
+        "MRG|OLD1^^^FAC^MR\r";
+    char msg[512], want[512];
+    snprintf(msg, sizeof(msg), "%sPID|1||NEW2^^^FAC^MR||Jones^Al\rMRG|\r",
+             head);
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||MRG^2^1|101^Required field missing^HL70357|E|||"
+             "byte offset %zu|required field prior patient identifier is "
+             "missing\r", (size_t)(strrchr(msg, 'M') - msg));
+    assert_slice(ack_of_refused(parse_ok(msg), "MRG-1"), want);
+
+    snprintf(msg, sizeof(msg), "%sPID|1||||Jones^Al\rMRG|OLD2^^^FAC^MR\r",
+             head);
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||PID^2^3|101^Required field missing^HL70357|E|||"
+             "byte offset %zu|required field patient identifier is "
+             "missing\r", (size_t)(strstr(msg, "PID|1||||") - msg));
+    assert_slice(ack_of_refused(parse_ok(msg), "PID-3"), want);
+
+    /* the first group's: 1, as before */
+    snprintf(msg, sizeof(msg),
+             "MSH|^~\\&|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.5\r"
+             "PID|1||||Smith^Jo\rMRG|OLD1^^^FAC^MR\r"
+             "PID|1||NEW2^^^FAC^MR||Jones^Al\rMRG|OLD2^^^FAC^MR\r");
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||PID^1^3|101^Required field missing^HL70357|E|||"
+             "byte offset %zu|required field patient identifier is "
+             "missing\r", (size_t)(strstr(msg, "PID|") - msg));
+    assert_slice(ack_of_refused(parse_ok(msg), "PID-3"), want);
+}
