@@ -1350,6 +1350,8 @@ static int one_entry(struct fx *x, struct fx_entry *e)
         return fx_consent(x, e);
     if (strcmp(t, "Procedure") == 0)
         return fx_procedure(x, e);
+    if (e->adt_topic)
+        return fx_encounter(x, e);
     if (strcmp(t, "Patient") == 0 || strcmp(t, "Organization") == 0 ||
         x->bundle)
         return HUB_OK;          /* context only */
@@ -1647,6 +1649,8 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             }
         }
         fx_index_entries(&x);
+        if (message)
+            fx_mark_notification(&x);
         fx_mark_consumed(&x);
         for (i = 0; i < n; i++) {
             struct fx_entry *e = &x.ents[i];

@@ -116,6 +116,20 @@
  *                      reference: F2622); otherwise
  *                      careplan.updated with it as the activity
  *                      (see fx_mark_procedures in fhir_procedure.c for why)
+ *   Encounter          the focus of a Da Vinci Unsolicited Notifications
+ *                      message (MessageHeader.eventCoding of the IG's
+ *                      notification-event system: notification-admit,
+ *                      -discharge, -transfer): adt.admit, adt.discharge,
+ *                      adt.transfer with HL7 v2 ADT's encounter body
+ *                      (class, table 0004's patient_class where one code
+ *                      maps, location by physicalType up its partOf,
+ *                      facility, attending ATND, visit number VN,
+ *                      admitted_at, discharged_at once finished, the
+ *                      discharge disposition, diagnoses from
+ *                      Encounter.diagnosis, the message's
+ *                      encounter-diagnosis Conditions naming it and
+ *                      reasonCode; fhir_encounter.c; F3160). Any other
+ *                      Encounter is context (F516)
  *   Patient, Organization, and any other type inside a Bundle:
  *                      context (references resolve to them), no event; a
  *                      message of context only is accepted with no event.

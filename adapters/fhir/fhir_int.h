@@ -68,6 +68,11 @@ struct fx_entry {
     const cJSON *panel_subject; /* Observation with no subject: that of
                                    a panel naming it, which it takes
                                    (fx_mark_consumed, F2582) */
+    const char *adt_topic;      /* Encounter a Da Vinci notification
+                                   message's MessageHeader names in focus:
+                                   adt.admit, adt.discharge or
+                                   adt.transfer (fx_mark_notification);
+                                   NULL: context (F516, F3160) */
     bool of_two_panels;         /* a grouping or item with no subject
                                    that panels of two patients name, at
                                    any depth: no one's, read by neither
@@ -362,6 +367,12 @@ int fx_task(struct fx *x, struct fx_entry *e);
 int fx_careplan(struct fx *x, struct fx_entry *e);
 int fx_consent(struct fx *x, struct fx_entry *e);
 int fx_procedure(struct fx *x, struct fx_entry *e);
+/* A Da Vinci Unsolicited Notifications message (fhir_encounter.c): the
+ * Encounter its MessageHeader names in focus under a notification-admit,
+ * -discharge or -transfer event gets its adt_topic (before any entry is
+ * read), and fx_encounter gives that event */
+void fx_mark_notification(struct fx *x);
+int fx_encounter(struct fx *x, struct fx_entry *e);
 /* The bytes of Bundle.entry[0..n) in the JSON text p (already parsed as
  * JSON); returns how many were found, the rest of out[] are empty. */
 size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
@@ -613,6 +624,14 @@ const char *fx_reason_code_domain(struct fx *x, const cJSON *o);
 void fx_warn_reasons_of_others(struct fx *x, const cJSON *o);
 void fx_code_labels(struct fx *x, const cJSON *o);
 void fx_reason_labels(struct fx *x, const cJSON *o);
+/* The labels the codings of CodeableConcept `cc` imply, and the domain
+ * its codes name (a Z code of ICD-10, a SNOMED CT finding: a Condition's
+ * code read alike), or NULL */
+void fx_cc_labels(struct fx *x, const cJSON *cc);
+const char *fx_cc_domain(struct fx *x, const cJSON *cc);
+/* The system of the coding of `cc` a diagnosis is told by (ICD-10-CM,
+ * else SNOMED CT, else another ICD-10, else the first: fx_cc's prefer) */
+const char *fx_cc_best_system(const cJSON *cc);
 /* The text members of a FHIR Quantity the hub reads, in this order (a
  * file-local copy in each part that reads them). */
 __attribute__((unused))

@@ -403,6 +403,16 @@ void fx_code_labels(struct fx *x, const cJSON *o)
     cc_labels(x, cJSON_GetObjectItemCaseSensitive(o, "code"));
 }
 
+void fx_cc_labels(struct fx *x, const cJSON *cc)
+{
+    cc_labels(x, cc);
+}
+
+const char *fx_cc_domain(struct fx *x, const cJSON *cc)
+{
+    return cc_code_domain(x, cc);
+}
+
 /* The labels of each reasonCode (0..* CodeableConcept): the event carries
  * them as "reason", so a request for a diagnosis discloses it as the
  * Condition would */
@@ -503,10 +513,9 @@ static const char *asserted_date(struct fx *x, const cJSON *o)
  * whichever comes first. The coding's own system string is returned, for
  * fx_cc's exact match.
  */
-static const char *condition_code_system(const cJSON *o)
+const char *fx_cc_best_system(const cJSON *cc)
 {
-    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(o, "code"), "coding");
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
     const char *best = NULL;
     int best_rank = 3;
     for (const cJSON *c = cJSON_IsArray(codings) ? codings->child : NULL; c;
@@ -526,6 +535,11 @@ static const char *condition_code_system(const cJSON *o)
         }
     }
     return best;
+}
+
+static const char *condition_code_system(const cJSON *o)
+{
+    return fx_cc_best_system(cJSON_GetObjectItemCaseSensitive(o, "code"));
 }
 
 int fx_condition(struct fx *x, struct fx_entry *e)

@@ -875,6 +875,37 @@ Test(docs, ccda_round_147_sample_is_stored_as_checked,
                  0);
 }
 
+/* F3160 (F3080 as decided): the Da Vinci Unsolicited Notifications IG's
+ * admit message over POST /v1/fhir is stored as adt.admit from its focus
+ * Encounter (class EMER, patient class E, the hospital as facility) beside
+ * its Condition's condition.recorded, one person for both */
+Test(docs, fhir_davinci_admit_notification_is_an_adt_admit,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "real/fhir/r193-davinci-alerts_Bundle-admit-"
+                           "notification-message-bundle-01.json", &r),
+                 202, "%s", r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 2, "%s", r.body);
+    cr_expect(strstr(r.body, "Bundle.entry[1].resource.period.end") != NULL,
+              "the end of a visit in progress is told: %s", r.body);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'adt.admit' AND body::jsonb->'encounter'->>"
+                              "'class' = 'EMER' AND body::jsonb->'encounter'"
+                              "->>'patient_class' = 'E' AND body::jsonb->"
+                              "'encounter'->>'facility' = 'HOLY FAMILY "
+                              "HOSPITAL'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'condition.recorded'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
+                              "'patient'->>'hub_id') FROM events"), 1,
+                 "one person");
+}
+
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
      .init = start, .fini = stop, .timeout = 60)
 {

@@ -1,0 +1,603 @@
+/*
+ * fhir_encounter.c - the admission, discharge or transfer of a Da Vinci
+ * Unsolicited Notifications message (F3080, F3160): a `message` Bundle
+ * whose MessageHeader.eventCoding (the IG's notification-event code
+ * system) is notification-admit, -discharge or -transfer names in focus
+ * the Encounter the notification is about. That Encounter gives adt.admit,
+ * adt.discharge or adt.transfer with the encounter body HL7 v2 ADT gives
+ * (adapters/hl7v2/adt_visit.c), member by member as far as FHIR carries
+ * it, mapped as the IG's Direct-to-Da-Vinci table maps PV1 and DG1. Any
+ * other Encounter stays context (F516).
+ */
+#include <stddef.h>
+
+#include "fhir/fhir_int.h"
+
+#define NOTIFICATION_EVENT \
+    "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
+#define LOCATION_PHYSICAL_TYPE \
+    "http://terminology.hl7.org/CodeSystem/location-physical-type"
+#define LOCATION_DEPTH 6        /* partOf steps followed: bed to site */
+
+/* ---- the message's event ---- */
+
+static const char *notification_topic(const char *code)
+{
+    if (strcmp(code, "notification-admit") == 0)
+        return "adt.admit";
+    if (strcmp(code, "notification-discharge") == 0)
+        return "adt.discharge";
+    if (strcmp(code, "notification-transfer") == 0)
+        return "adt.transfer";
+    return NULL;
+}
+
+void fx_mark_notification(struct fx *x)
+{
+    const struct fx_entry *h = x->n_ents ? &x->ents[0] : NULL;
+    if (h == NULL || h->failed || h->type == NULL ||
+        strcmp(h->type, "MessageHeader") != 0)
+        return;
+    const cJSON *ev = fx_get(h->res, "eventCoding");
+    const char *sys = fx_str_of(ev, "system"), *code = fx_str_of(ev, "code");
+    const char *topic = sys && code && strcmp(sys, NOTIFICATION_EVENT) == 0
+                            ? notification_topic(code)
+                            : NULL;
+    if (topic == NULL)
+        return;
+    const cJSON *focus = fx_get(h->res, "focus");
+    for (const cJSON *f = cJSON_IsArray(focus) ? focus->child : NULL; f;
+         f = f->next) {
+        const char *r = fx_str_of(f, "reference");
+        struct fx_entry *e = r ? fx_resolve_meant(x, r) : NULL;
+        if (e && !e->failed && e->type && strcmp(e->type, "Encounter") == 0)
+            e->adt_topic = topic;
+    }
+}
+
+/* ---- class ---- */
+
+static bool is_act_code(const char *sys)
+{
+    return sys == NULL ||
+           strcmp(sys, "http://terminology.hl7.org/CodeSystem/v3-ActCode") ==
+               0 ||
+           strcmp(sys, "http://hl7.org/fhir/v3/ActCode") == 0 ||
+           strcmp(sys, "urn:oid:2.16.840.1.113883.5.4") == 0;
+}
+
+/* Encounter.class (a v3 ActEncounterCode Coding) as the schema's class,
+ * and HL7 table 0004's code where adt_class_of maps exactly one code of
+ * the table to it (I, O, E, P); OBSENC, ACUTE and the others have none */
+static int put_class(struct fx *x, struct jw *w, const cJSON *o)
+{
+    static const char *const map[][2] = {
+        { "IMP", "I" }, { "AMB", "O" }, { "EMER", "E" }, { "PRENC", "P" },
+        { "SS", NULL }, { "VR", NULL }, { "HH", NULL }, { "ACUTE", NULL },
+        { "NONAC", NULL }, { "OBSENC", NULL },
+    };
+    const cJSON *c;
+    struct fx_code k = { 0 };
+    int rc;
+    if ((rc = fx_obj(x, o, "class", false, &c)) || c == NULL)
+        return rc;
+    size_t old = fx_key(x, "class");
+    if ((rc = fx_coding(x, c, &k)))
+        return rc;
+    fx_pop(x, old);
+    if (k.code == NULL || !is_act_code(k.system))
+        return HUB_OK;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(k.code, map[i][0]) == 0) {
+            jw_kv_cstr(w, "patient_class", map[i][1]);
+            jw_kv_cstr(w, "class", map[i][0]);
+            break;
+        }
+    return HUB_OK;
+}
+
+/* ---- location ---- */
+
+/* The PL members, each a Location's name by its physicalType */
+struct place {
+    const char *poc, *room, *bed, *facility, *building, *floor, *desc;
+};
+
+/* The member of `p` a Location of physicalType `t` names: ward (a
+ * nursing unit, PL-1's point of care), room, bed, level (floor),
+ * building, site (PL-4's facility); NULL for the others */
+static const char **place_slot(struct place *p, const char *t)
+{
+    static const struct { const char *code; size_t off; } map[] = {
+        { "wa", offsetof(struct place, poc) },
+        { "ro", offsetof(struct place, room) },
+        { "bd", offsetof(struct place, bed) },
+        { "lvl", offsetof(struct place, floor) },
+        { "bu", offsetof(struct place, building) },
+        { "si", offsetof(struct place, facility) },
+    };
+    for (size_t i = 0; t && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(t, map[i].code) == 0)
+            return (const char **)((char *)p + map[i].off);
+    return NULL;
+}
+
+/* The location-physical-type code of CodeableConcept `cc`, or NULL */
+static const char *physical_type(const cJSON *cc)
+{
+    const cJSON *cd = fx_get(cc, "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+         k = k->next) {
+        const char *s = fx_str_of(k, "system"), *c = fx_str_of(k, "code");
+        if (c && (s == NULL || strcmp(s, LOCATION_PHYSICAL_TYPE) == 0))
+            return c;
+    }
+    return NULL;
+}
+
+/* The Location resource `ref` names: contained in the Encounter `o`, or
+ * an entry of the message */
+static const cJSON *location_of(struct fx *x, const cJSON *o, const char *ref)
+{
+    const cJSON *l = ref[0] == '#' ? fx_contained(o, ref, NULL) : NULL;
+    if (l == NULL && ref[0] != '#') {
+        const struct fx_entry *e = fx_resolve_meant(x, ref);
+        l = e && !e->failed ? e->res : NULL;
+    }
+    const char *t = fx_str_of(l, "resourceType");
+    return t && strcmp(t, "Location") == 0 ? l : NULL;
+}
+
+/* Encounter.location[] element `el` as a place: its Location's name in
+ * the member its physicalType names (the description when none does),
+ * then each Location it is partOf, up the chain, in the members still
+ * empty; a Location not in the message gives the reference's display */
+static void place_read(struct fx *x, const cJSON *o, const cJSON *el,
+                       struct place *p)
+{
+    memset(p, 0, sizeof(*p));
+    const cJSON *ref = fx_get(el, "location");
+    const char *r = fx_str_of(ref, "reference");
+    const cJSON *l = r ? location_of(x, o, r) : NULL;
+    if (l == NULL) {
+        p->desc = fx_str_of(ref, "display");
+        return;
+    }
+    const char *t = physical_type(fx_get(l, "physicalType"));
+    if (t == NULL)
+        t = physical_type(fx_get(el, "physicalType"));
+    const char **slot = place_slot(p, t);
+    *(slot ? slot : &p->desc) = fx_str_of(l, "name");
+    for (int d = 0; d < LOCATION_DEPTH; d++) {
+        r = fx_str_of(fx_get(l, "partOf"), "reference");
+        if (r == NULL || (l = location_of(x, o, r)) == NULL)
+            break;
+        slot = place_slot(p, physical_type(fx_get(l, "physicalType")));
+        if (slot && *slot == NULL)
+            *slot = fx_str_of(l, "name");
+    }
+}
+
+static bool place_empty(const struct place *p)
+{
+    return !p->poc && !p->room && !p->bed && !p->facility && !p->building &&
+           !p->floor && !p->desc;
+}
+
+static void put_place(struct jw *w, const char *key, const struct place *p)
+{
+    if (place_empty(p))
+        return;
+    jw_key(w, key);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "point_of_care", p->poc);
+    jw_kv_cstr(w, "room", p->room);
+    jw_kv_cstr(w, "bed", p->bed);
+    jw_kv_cstr(w, "facility", p->facility);
+    jw_kv_cstr(w, "building", p->building);
+    jw_kv_cstr(w, "floor", p->floor);
+    jw_kv_cstr(w, "description", p->desc);
+    jw_obj_end(w);
+}
+
+/* The Encounter.location[] elements where the patient is (status active,
+ * else the first with no status) and was (the last completed: the IG's
+ * prior location of a transfer, PV1-6); NULL when none */
+static void locations_pick(const cJSON *o, const cJSON **now,
+                           const cJSON **prior)
+{
+    const cJSON *locs = fx_get(o, "location"), *bare = NULL;
+    *now = *prior = NULL;
+    for (const cJSON *el = cJSON_IsArray(locs) ? locs->child : NULL; el;
+         el = el->next) {
+        const char *s = fx_str_of(el, "status");
+        if (s == NULL && bare == NULL)
+            bare = el;
+        else if (s && strcmp(s, "active") == 0 && *now == NULL)
+            *now = el;
+        else if (s && strcmp(s, "completed") == 0)
+            *prior = el;
+    }
+    if (*now == NULL)
+        *now = bare;
+}
+
+/* The name of the Organization `ref` of `o` names (serviceProvider),
+ * else the reference's display */
+static const char *org_name(struct fx *x, const cJSON *o, const char *key)
+{
+    const cJSON *ref = fx_get(o, key);
+    const char *r = fx_str_of(ref, "reference");
+    const cJSON *org = NULL;
+    if (r && r[0] == '#')
+        org = fx_contained(o, r, NULL);
+    else if (r) {
+        const struct fx_entry *e = fx_resolve_meant(x, r);
+        org = e && !e->failed ? e->res : NULL;
+    }
+    const char *t = fx_str_of(org, "resourceType");
+    const char *name = t && strcmp(t, "Organization") == 0
+                           ? fx_str_of(org, "name")
+                           : NULL;
+    return name ? name : fx_str_of(ref, "display");
+}
+
+/* ---- attending ---- */
+
+static bool is_attender(const cJSON *participant)
+{
+    const cJSON *types = fx_get(participant, "type");
+    for (const cJSON *t = cJSON_IsArray(types) ? types->child : NULL; t;
+         t = t->next) {
+        const cJSON *cd = fx_get(t, "coding");
+        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+             k = k->next) {
+            const char *c = fx_str_of(k, "code");
+            if (c && strcmp(c, "ATND") == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The first participant of type ATND (PV1-7's attending, as the IG maps
+ * it) that names a Practitioner of the message: its NPI (else its first
+ * identifier), its first name's family and first given name */
+static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
+{
+    const cJSON *ps = fx_get(o, "participant");
+    for (const cJSON *p = cJSON_IsArray(ps) ? ps->child : NULL; p;
+         p = p->next) {
+        const char *r = fx_str_of(fx_get(p, "individual"), "reference");
+        const struct fx_entry *e =
+            r && is_attender(p) ? fx_resolve_meant(x, r) : NULL;
+        if (e == NULL || e->failed || e->type == NULL ||
+            strcmp(e->type, "Practitioner") != 0)
+            continue;
+        const char *id = NULL;
+        const cJSON *ids = fx_get(e->res, "identifier");
+        for (const cJSON *k = cJSON_IsArray(ids) ? ids->child : NULL; k;
+             k = k->next) {
+            const char *s = fx_str_of(k, "system"), *v = fx_str_of(k, "value");
+            if (v && s && strcmp(s, "http://hl7.org/fhir/sid/us-npi") == 0) {
+                id = v;
+                break;
+            }
+            if (v && id == NULL)
+                id = v;
+        }
+        const cJSON *names = fx_get(e->res, "name");
+        const cJSON *n0 = cJSON_IsArray(names) ? names->child : NULL;
+        const cJSON *given = fx_get(n0, "given");
+        const cJSON *g0 = cJSON_IsArray(given) ? given->child : NULL;
+        const char *family = fx_str_of(n0, "family");
+        const char *g = cJSON_IsString(g0) && g0->valuestring[0]
+                            ? g0->valuestring : NULL;
+        if (!id && !family && !g)
+            continue;
+        jw_key(w, "attending");
+        jw_arr_begin(w);
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "id", id);
+        jw_kv_cstr(w, "family", family);
+        jw_kv_cstr(w, "given", g);
+        jw_obj_end(w);
+        jw_arr_end(w);
+        return;
+    }
+}
+
+/* ---- visit number ---- */
+
+static bool typed_vn(const cJSON *ident)
+{
+    const cJSON *cd = fx_get(fx_get(ident, "type"), "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+         k = k->next) {
+        const char *s = fx_str_of(k, "system"), *c = fx_str_of(k, "code");
+        if (c && strcmp(c, "VN") == 0 && (s == NULL || fx_is_table_0203(s)))
+            return true;
+    }
+    return false;
+}
+
+/* PV1-19: the identifier of type VN (the IG's visit number), else the
+ * first with no type at all (an account number, AN, is not the visit) */
+static const char *visit_number(const cJSON *o)
+{
+    const cJSON *ids = fx_get(o, "identifier");
+    const char *untyped = NULL;
+    for (const cJSON *k = cJSON_IsArray(ids) ? ids->child : NULL; k;
+         k = k->next) {
+        const char *v = fx_str_of(k, "value");
+        if (v && typed_vn(k))
+            return v;
+        if (v && untyped == NULL && fx_get(k, "type") == NULL)
+            untyped = v;
+    }
+    return untyped;
+}
+
+/* ---- diagnoses ---- */
+
+/* One diagnosis as DG1 gives it: the code of `cc` the Condition's own
+ * event would tell (fx_cc_best_system), its domain by the dictionary and
+ * its labels; `type` table 0052's code. A concept the reading refuses is
+ * left out: the Condition's own pass reports what is wrong with it. */
+static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
+                          const cJSON *cc, const char *type)
+{
+    struct hub_err keep = *x->err;
+    size_t saved = x->nsteps;
+    struct fx_code k;
+    int rc = fx_cc_node(x, cc, fx_cc_best_system(cc), &k);
+    *x->err = keep;
+    x->nsteps = saved;
+    if (rc || (!k.code && !k.display))
+        return;
+    fx_cc_labels(x, cc);
+    jw_arr_lazy(w, "diagnoses", open);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "code", k.code);
+    jw_kv_cstr(w, "system", k.system);
+    jw_kv_cstr(w, "display", k.display);
+    jw_kv_cstr(w, "type", type);
+    jw_kv_cstr(w, "domain", fx_cc_domain(x, cc));
+    jw_obj_end(w);
+}
+
+/* diagnosis.use (diagnosis-role) as table 0052: AD, admission diagnosis,
+ * is A (admitting); no other role is one code of the table */
+static const char *diagnosis_type(const cJSON *use)
+{
+    const cJSON *cd = fx_get(use, "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+         k = k->next) {
+        const char *c = fx_str_of(k, "code");
+        if (c && strcmp(c, "AD") == 0)
+            return "A";
+    }
+    return NULL;
+}
+
+/* The Condition `ref` of Encounter `o` names: contained, or an entry */
+static const cJSON *condition_of(struct fx *x, const cJSON *o, const char *ref)
+{
+    const cJSON *c = ref[0] == '#' ? fx_contained(o, ref, NULL) : NULL;
+    if (c == NULL && ref[0] != '#') {
+        const struct fx_entry *e = fx_resolve_meant(x, ref);
+        c = e && !e->failed ? e->res : NULL;
+    }
+    const char *t = fx_str_of(c, "resourceType");
+    return t && strcmp(t, "Condition") == 0 ? c : NULL;
+}
+
+/* Whether Condition `c` is an encounter-diagnosis (condition-category) */
+static bool encounter_diagnosis(const cJSON *c)
+{
+    const cJSON *cats = fx_get(c, "category");
+    for (const cJSON *t = cJSON_IsArray(cats) ? cats->child : NULL; t;
+         t = t->next) {
+        const cJSON *cd = fx_get(t, "coding");
+        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+             k = k->next) {
+            const char *code = fx_str_of(k, "code");
+            if (code && strcmp(code, "encounter-diagnosis") == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+#define DIAGNOSES_MAX 32        /* Conditions told once (more: again) */
+
+struct told {
+    const cJSON *c[DIAGNOSES_MAX];
+    size_t n;
+};
+
+/* Whether Condition `c` was told already, and now it is */
+static bool told_before(struct told *t, const cJSON *c)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->c[i] == c)
+            return true;
+    if (t->n < DIAGNOSES_MAX)
+        t->c[t->n++] = c;
+    return false;
+}
+
+#define OTHER_PATIENT "diagnosis of another patient than the encounter's: " \
+                      "nothing taken from it"
+
+/* Condition `c` as a diagnosis of Encounter `o`, with its own labels;
+ * false for one of another patient, which gives nothing (F2621) */
+static bool put_condition(struct fx *x, struct jw *w, bool *open,
+                          const cJSON *o, const cJSON *c, const char *type)
+{
+    if (!fx_same_patient(x, fx_get(o, "subject"), fx_get(c, "subject")))
+        return false;
+    struct hub_err keep = *x->err;
+    size_t saved = x->nsteps;
+    if (fx_labels(x, c) != HUB_OK) {
+        *x->err = keep;
+        x->nsteps = saved;
+    }
+    put_diagnosis(x, w, open, fx_get(c, "code"), type);
+    return true;
+}
+
+/* "diagnoses": each Condition that Encounter.diagnosis names, then each
+ * encounter-diagnosis Condition of the message whose `encounter` names
+ * this one (the IG maps DG1 so: its own admit example links its
+ * Condition that way alone), each once, with its own labels; then each
+ * reasonCode (PV2-3's admit reason, which the IG maps there) */
+static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
+{
+    const cJSON *o = e->res;
+    struct told told = { .n = 0 };
+    bool open = false;
+    const cJSON *dx = fx_get(o, "diagnosis");
+    size_t i = 0;
+    for (const cJSON *d = cJSON_IsArray(dx) ? dx->child : NULL; d;
+         d = d->next, i++) {
+        const char *r = fx_str_of(fx_get(d, "condition"), "reference");
+        const cJSON *c = r ? condition_of(x, o, r) : NULL;
+        if (c && !told_before(&told, c) &&
+            !put_condition(x, w, &open, o, c,
+                           diagnosis_type(fx_get(d, "use")))) {
+            size_t old = fx_key(x, "diagnosis");
+            fx_idx(x, i);
+            fx_warn(x, "condition", OTHER_PATIENT);
+            fx_pop(x, old);
+        }
+    }
+    for (size_t k = 0; k < x->n_ents; k++) {
+        const struct fx_entry *ce = &x->ents[k];
+        if (ce->failed || ce->type == NULL ||
+            strcmp(ce->type, "Condition") != 0 ||
+            !encounter_diagnosis(ce->res))
+            continue;
+        const char *r = fx_str_of(fx_get(ce->res, "encounter"), "reference");
+        if (r && fx_resolve_meant(x, r) == e &&
+            !told_before(&told, ce->res) &&
+            !put_condition(x, w, &open, o, ce->res, NULL)) {
+            struct fx_saved_path here;
+            fx_path_save(x, &here);
+            fx_at_entry(x, ce);
+            fx_warn(x, "encounter", OTHER_PATIENT);
+            fx_path_restore(x, &here);
+        }
+    }
+    const cJSON *rc = fx_get(o, "reasonCode");
+    for (const cJSON *k = cJSON_IsArray(rc) ? rc->child : NULL; k;
+         k = k->next)
+        put_diagnosis(x, w, &open, k, NULL);
+    jw_arr_end_if(w, open);
+}
+
+/* ---- the event ---- */
+
+/* R4 EncounterStatus */
+static const char *const ENCOUNTER_STATUS[] = { "planned", "arrived",
+    "triaged", "in-progress", "onleave", "finished", "cancelled",
+    "entered-in-error", "unknown", NULL };
+
+/* Whether date-time a is on a day before b's, each in its own time (as
+ * HL7 v2's PV1-45 check, F154) */
+static bool day_before(const char *a, const char *b)
+{
+    return strlen(a) >= 10 && strlen(b) >= 10 && strncmp(a, b, 10) < 0;
+}
+
+/* The Encounter's period: admitted_at from its start; discharged_at from
+ * its end once the encounter is finished (the IG: a discharge sets the
+ * end and status finished); an end on one still going on is no discharge,
+ * left out with a warning */
+static int put_period(struct fx *x, struct jw *w, const cJSON *o,
+                      const char *status, const char **adm,
+                      const char **dis)
+{
+    const char *end;
+    int rc = fx_period_start(x, o, "period", adm, &end);
+    if (rc)
+        return rc;
+    *dis = NULL;
+    if (end && status && strcmp(status, "finished") == 0)
+        *dis = end;
+    else if (end)
+        fx_warn(x, "period.end", "the encounter is not finished: its "
+                                 "period end is no discharge time; left out");
+    if (*dis && *adm && day_before(*dis, *adm))
+        fx_warn(x, "period.end", "discharge time is before the admission "
+                                 "time");
+    jw_kv_cstr(w, "admitted_at", *adm);
+    jw_kv_cstr(w, "discharged_at", *dis);
+    return HUB_OK;
+}
+
+int fx_encounter(struct fx *x, struct fx_entry *e)
+{
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    struct fx_code svc, disp;
+    const char *status, *adm, *dis;
+    int rc;
+    if (fx_get(o, "subject") == NULL) {
+        fx_note_entry(x, e, "accepted with no event: the notification's "
+                            "encounter names no patient (subject)");
+        return HUB_OK;
+    }
+    if ((rc = fx_enum(x, o, "status", false, ENCOUNTER_STATUS, &status)))
+        return rc;
+    if (status && strcmp(status, "entered-in-error") == 0) {
+        fx_note_entry(x, e, "accepted with no event: the encounter was "
+                            "entered in error");
+        return HUB_OK;
+    }
+    if ((rc = fx_prologue(x, e, "subject", &patient)))
+        return rc;
+    fx_begin_body(x, &w, e);
+    if ((rc = put_class(x, &w, o)))
+        return rc;
+    const cJSON *now, *prior;
+    struct place here, before;
+    locations_pick(o, &now, &prior);
+    place_read(x, o, now, &here);
+    place_read(x, o, prior, &before);
+    /* PV1-3.4's facility, else PV1-39's servicing facility */
+    jw_kv_cstr(&w, "facility", here.facility ? here.facility
+                                             : org_name(x, o, "serviceProvider"));
+    put_place(&w, "location", &here);
+    put_place(&w, "prior_location", &before);
+    put_attending(x, &w, o);
+    if ((rc = fx_cc(x, o, "serviceType", NULL, &svc)))
+        return rc;
+    jw_kv_cstr(&w, "hospital_service", svc.code);
+    if ((rc = put_period(x, &w, o, status, &adm, &dis)))
+        return rc;
+    const cJSON *hosp;
+    if ((rc = fx_obj(x, o, "hospitalization", false, &hosp)))
+        return rc;
+    size_t old = fx_key(x, "hospitalization");
+    if ((rc = fx_cc(x, hosp, "dischargeDisposition", NULL, &disp)))
+        return rc;
+    fx_pop(x, old);
+    jw_kv_cstr(&w, "discharge_disposition", disp.code);
+    jw_kv_cstr(&w, "visit_number", visit_number(o));
+    put_diagnoses(x, &w, e);
+    if ((rc = fx_end_body(x, &w, &body)))
+        return rc;
+    /* when the event happened, as the IG maps EVN-2: the admission's
+     * start, the discharge's end, a transfer's arrival in its location;
+     * else when the message was made (MSH-7's Bundle.timestamp) */
+    const char *at = strcmp(e->adt_topic, "adt.admit") == 0       ? adm
+                     : strcmp(e->adt_topic, "adt.discharge") == 0 ? dis
+                     : now ? fx_str_of(fx_get(now, "period"), "start")
+                           : NULL;
+    if (at && !fx_iso_ok(at))
+        at = NULL;
+    return fx_emit(x, e, e->adt_topic, at ? at : x->sent_at, patient,
+                   "encounter", body);
+}

@@ -1,0 +1,454 @@
+/*
+ * fhir_notify_test.c - the Da Vinci Unsolicited Notifications message
+ * (F3080, F3160): the Encounter a notification-admit, -discharge or
+ * -transfer MessageHeader names in focus gives adt.admit, adt.discharge
+ * or adt.transfer with the encounter body HL7 v2 ADT gives for the same
+ * visit, member by member; any other Encounter stays context (F516).
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/dict.h"
+#include "fhir/fhir.h"
+#include "hl7v2/hl7v2.h"
+#include "../lib/testdict.h"
+
+static struct dict *D;
+static struct arena A;
+
+static void setup(void)
+{
+    D = testdict_load();
+    arena_init(&A, 64 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+TestSuite(fhir_notify, .init = setup, .fini = teardown);
+
+#define EVENT_SYSTEM \
+    "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
+#define V2_0203 "http://terminology.hl7.org/CodeSystem/v2-0203"
+#define PHYS "http://terminology.hl7.org/CodeSystem/location-physical-type"
+
+/* The entries every message here carries beside its Encounter: the
+ * patient, the attending, the bed in its room, ward and site, the
+ * hospital, and an encounter-diagnosis Condition (Z59.01) of the visit */
+#define CONTEXT_ENTRIES \
+    "{\"fullUrl\":\"https://ex.org/fhir/Patient/p1\",\"resource\":{" \
+    "\"resourceType\":\"Patient\",\"id\":\"p1\",\"identifier\":[{\"system\":" \
+    "\"urn:oid:1.2.3\",\"type\":{\"coding\":[{\"system\":\"" V2_0203 "\"," \
+    "\"code\":\"MR\"}]},\"value\":\"MRN1\"}],\"name\":[{\"family\":\"Doe\"," \
+    "\"given\":[\"Jo\"]}],\"birthDate\":\"1980-01-31\",\"gender\":" \
+    "\"female\"}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Patient/p2\",\"resource\":{" \
+    "\"resourceType\":\"Patient\",\"id\":\"p2\",\"identifier\":[{\"system\":" \
+    "\"urn:oid:1.2.3\",\"value\":\"MRN2\"}]}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Practitioner/d1\",\"resource\":{" \
+    "\"resourceType\":\"Practitioner\",\"id\":\"d1\",\"identifier\":[{" \
+    "\"system\":\"urn:oid:9.9\",\"value\":\"L7\"},{\"system\":" \
+    "\"http://hl7.org/fhir/sid/us-npi\",\"value\":\"1234567893\"}]," \
+    "\"name\":[{\"family\":\"Smith\",\"given\":[\"Ann\",\"B\"]}]}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Location/bed1\",\"resource\":{" \
+    "\"resourceType\":\"Location\",\"id\":\"bed1\",\"name\":\"1\"," \
+    "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":" \
+    "\"bd\"}]},\"partOf\":{\"reference\":\"Location/room1\"}}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Location/room1\",\"resource\":{" \
+    "\"resourceType\":\"Location\",\"id\":\"room1\",\"name\":\"101\"," \
+    "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":" \
+    "\"ro\"}]},\"partOf\":{\"reference\":\"Location/ward1\"}}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Location/ward1\",\"resource\":{" \
+    "\"resourceType\":\"Location\",\"id\":\"ward1\",\"name\":\"4W\"," \
+    "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":" \
+    "\"wa\"}]},\"partOf\":{\"reference\":\"Location/site1\"}}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Location/site1\",\"resource\":{" \
+    "\"resourceType\":\"Location\",\"id\":\"site1\",\"name\":\"GENERAL\"," \
+    "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":" \
+    "\"si\"}]}}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Location/er\",\"resource\":{" \
+    "\"resourceType\":\"Location\",\"id\":\"er\",\"name\":\"ER\"," \
+    "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":" \
+    "\"wa\"}]}}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Organization/o1\",\"resource\":{" \
+    "\"resourceType\":\"Organization\",\"id\":\"o1\",\"name\":" \
+    "\"GENERAL HOSPITAL\"}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Condition/c1\",\"resource\":{" \
+    "\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":{" \
+    "\"reference\":\"Patient/p1\"},\"encounter\":{\"reference\":" \
+    "\"Encounter/e1\"},\"category\":[{\"coding\":[{\"system\":" \
+    "\"http://terminology.hl7.org/CodeSystem/condition-category\"," \
+    "\"code\":\"encounter-diagnosis\"}]}],\"code\":{\"coding\":[{" \
+    "\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.01\"," \
+    "\"display\":\"Sheltered homelessness\"}]},\"recordedDate\":" \
+    "\"2026-01-15\"}}"
+
+/* The Encounter's members every message here has: visit number,
+ * patient, attending, service */
+#define ENCOUNTER_HEAD \
+    "\"resourceType\":\"Encounter\",\"id\":\"e1\",\"identifier\":[{" \
+    "\"system\":\"urn:oid:1.2.3.4\",\"type\":{\"coding\":[{\"system\":\"" \
+    V2_0203 "\",\"code\":\"AN\"}]},\"value\":\"ACC9\"},{\"system\":" \
+    "\"urn:oid:1.2.3.5\",\"type\":{\"coding\":[{\"system\":\"" V2_0203 \
+    "\",\"code\":\"VN\"}]},\"value\":\"V100\"}],\"subject\":{" \
+    "\"reference\":\"Patient/p1\"},\"participant\":[{\"type\":[{" \
+    "\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/" \
+    "v3-ParticipationType\",\"code\":\"ATND\"}]}],\"individual\":{" \
+    "\"reference\":\"Practitioner/d1\"}}],\"serviceType\":{\"coding\":[{" \
+    "\"code\":\"MED\"}]},\"serviceProvider\":{\"reference\":" \
+    "\"Organization/o1\"}"
+
+#define ADMIT_ENCOUNTER \
+    "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"class\":{\"system\":" \
+    "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":" \
+    "\"IMP\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00\"}," \
+    "\"location\":[{\"location\":{\"reference\":\"Location/bed1\"}," \
+    "\"status\":\"active\"}],\"diagnosis\":[{\"condition\":{\"reference\":" \
+    "\"Condition/c1\"},\"use\":{\"coding\":[{\"system\":\"http://" \
+    "terminology.hl7.org/CodeSystem/diagnosis-role\",\"code\":\"AD\"}]}}]}"
+
+/* A notification message of event `code` (in `system`) whose header
+ * names `focus`, with the Encounter `enc` and the context entries */
+static const char *message(const char *type, const char *system,
+                           const char *code, const char *focus,
+                           const char *enc)
+{
+    size_t n = strlen(enc) + strlen(CONTEXT_ENTRIES) + 1024;
+    char *s = arena_alloc(&A, n);
+    snprintf(s, n,
+             "{\"resourceType\":\"Bundle\",\"id\":\"m1\",\"type\":\"%s\","
+             "\"timestamp\":\"2026-01-15T09:30:00-05:00\",\"entry\":["
+             "{\"fullUrl\":\"urn:uuid:1b0e7bd8-0d1c-4e0f-9a44-3f7a5d3c2b10\","
+             "\"resource\":{\"resourceType\":\"MessageHeader\",\"id\":\"h1\","
+             "\"eventCoding\":{\"system\":\"%s\",\"code\":\"%s\"},"
+             "\"source\":{\"endpoint\":\"https://ex.org/src\"},"
+             "\"focus\":[{\"reference\":\"%s\"}]}},"
+             "{\"fullUrl\":\"https://ex.org/fhir/Encounter/e1\","
+             "\"resource\":%s},%s]}",
+             type, system, code, focus, enc, CONTEXT_ENTRIES);
+    return s;
+}
+
+static const char *notification(const char *code, const char *enc)
+{
+    return message("message", EVENT_SYSTEM, code, "Encounter/e1", enc);
+}
+
+/* The events of a FHIR body the adapter accepts */
+static struct canon_list fhir_events(const char *body)
+{
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    int rc = fhir_to_events(&A, D, body, strlen(body), &out, NULL, &err);
+    cr_assert_eq(rc, HUB_OK, "refused: %s at %s: %s", hub_strerror(rc),
+                 err.field, err.what ? err.what : "");
+    return out;
+}
+
+/* The event of type `type` among them (the caller deletes it), or NULL */
+static cJSON *event_of_type(const struct canon_list *l, const char *type)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->ev[i].type, type) == 0)
+            return cJSON_ParseWithLength(l->ev[i].json.p,
+                                         l->ev[i].json.len);
+    return NULL;
+}
+
+static size_t count_prefix(const struct canon_list *l, const char *prefix)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += strncmp(l->ev[i].type, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* The value at a dotted path ("encounter.diagnoses.0.code"), as text;
+ * NULL when absent */
+static const char *at(const cJSON *j, const char *path)
+{
+    char key[128];
+    for (const char *p = path; j && *p;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        snprintf(key, sizeof(key), "%.*s", (int)n, p);
+        j = key[0] >= '0' && key[0] <= '9'
+                ? cJSON_GetArrayItem(j, (int)strtol(key, NULL, 10))
+                : cJSON_GetObjectItemCaseSensitive(j, key);
+        p += n + (dot != NULL);
+    }
+    return cJSON_GetStringValue(j);
+}
+
+static bool has_warning(const cJSON *ev, const char *field, const char *what)
+{
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(ev, "warnings");
+    for (const cJSON *w = ws ? ws->child : NULL; w; w = w->next)
+        if (strcmp(at(w, "field"), field) == 0 &&
+            strstr(at(w, "what"), what))
+            return true;
+    return false;
+}
+
+/* ---- one admission, both ways ---- */
+
+/* The same admission as HL7 v2 ADT^A01 sends it */
+#define A01 \
+    "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000-0500||ADT^A01|C1|P|2.5\r" \
+    "EVN|A01|20260115080000-0500\r" \
+    "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F\r" \
+    "PV1|1|I|4W^101^1^GENERAL||||1234567893^Smith^Ann|||MED|||||||||V100" \
+    "|||||||||||||||||||||||||20260115080000-0500\r" \
+    "DG1|1||Z59.01^Sheltered homelessness^I10|||A\r"
+
+Test(fhir_notify, an_admit_message_gives_the_encounter_hl7_v2_a01_gives)
+{
+    struct hl7_msg *m;
+    struct canon_list hl = { 0 };
+    struct hub_err err;
+    cr_assert_eq(hl7_parse(&A, A01, strlen(A01), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, D, m, &hl, NULL, &err), HUB_OK);
+    cJSON *v2 = event_of_type(&hl, "adt.admit");
+    struct canon_list fl =
+        fhir_events(notification("notification-admit", ADMIT_ENCOUNTER));
+    cJSON *fh = event_of_type(&fl, "adt.admit");
+    cr_assert_not_null(v2);
+    cr_assert_not_null(fh, "no adt.admit from the notification");
+    /* every member both formats carry; the diagnosis system is each
+     * format's own name (I10, a URI: F515) */
+    static const char *const same[] = {
+        "occurred_at",
+        "patient.names.0.family", "patient.names.0.given.0",
+        "patient.birth_date", "patient.sex",
+        "encounter.patient_class", "encounter.class", "encounter.facility",
+        "encounter.location.point_of_care", "encounter.location.room",
+        "encounter.location.bed", "encounter.location.facility",
+        "encounter.attending.0.id", "encounter.attending.0.family",
+        "encounter.attending.0.given", "encounter.hospital_service",
+        "encounter.admitted_at", "encounter.visit_number",
+        "encounter.diagnoses.0.code", "encounter.diagnoses.0.display",
+        "encounter.diagnoses.0.type", "encounter.diagnoses.0.domain",
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *a = at(v2, same[i]), *b = at(fh, same[i]);
+        cr_assert_not_null(a, "HL7 v2 has no %s", same[i]);
+        cr_assert_not_null(b, "FHIR has no %s (HL7 v2: %s)", same[i], a);
+        cr_assert_str_eq(b, a, "%s", same[i]);
+    }
+    cr_assert_str_eq(at(fh, "encounter.patient_class"), "I");
+    cr_assert_str_eq(at(fh, "encounter.facility"), "GENERAL");
+    cr_assert_str_eq(at(fh, "encounter.visit_number"), "V100");
+    cr_assert_str_eq(at(fh, "encounter.id"), "Encounter/e1");
+    cr_assert_str_eq(at(fh, "encounter.diagnoses.0.domain"), "homelessness");
+    cr_assert_null(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(fh, "encounter"),
+                       "diagnoses"), 1),
+                   "the Condition is told once (named twice)");
+    cr_assert_str_eq(at(fh, "source.resource"), "Encounter/e1");
+    /* the Condition still gives its own event */
+    cr_assert_eq(fl.n, 2);
+    cJSON *cond = event_of_type(&fl, "condition.recorded");
+    cr_assert_not_null(cond);
+    cJSON_Delete(cond);
+    cJSON_Delete(v2);
+    cJSON_Delete(fh);
+}
+
+/* ---- discharge and transfer ---- */
+
+Test(fhir_notify, a_discharge_message_gives_adt_discharge_at_the_visit_end)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"finished\",\"class\":{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":"
+        "\"EMER\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00\","
+        "\"end\":\"2026-01-17T11:00:00-05:00\"},\"hospitalization\":{"
+        "\"dischargeDisposition\":{\"coding\":[{\"system\":\"http://"
+        "terminology.hl7.org/CodeSystem/discharge-disposition\",\"code\":"
+        "\"home\"}]}},\"location\":[{\"location\":{\"reference\":"
+        "\"Location/er\"}}]}";
+    struct canon_list l = fhir_events(notification("notification-discharge",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.discharge");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "occurred_at"), "2026-01-17T11:00:00-05:00");
+    cr_assert_str_eq(at(ev, "encounter.discharged_at"),
+                     "2026-01-17T11:00:00-05:00");
+    cr_assert_str_eq(at(ev, "encounter.admitted_at"),
+                     "2026-01-15T08:00:00-05:00");
+    cr_assert_str_eq(at(ev, "encounter.discharge_disposition"), "home");
+    cr_assert_str_eq(at(ev, "encounter.patient_class"), "E");
+    cr_assert_str_eq(at(ev, "encounter.class"), "EMER");
+    cr_assert_str_eq(at(ev, "encounter.location.point_of_care"), "ER");
+    /* no site in the location: the servicing facility */
+    cr_assert_str_eq(at(ev, "encounter.facility"), "GENERAL HOSPITAL");
+    /* the encounter-diagnosis Condition that names this Encounter */
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.0.code"), "Z59.01");
+    cr_assert_null(at(ev, "encounter.diagnoses.0.type"));
+    cJSON_Delete(ev);
+}
+
+Test(fhir_notify, a_transfer_message_names_where_the_patient_was)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"class\":{"
+        "\"code\":\"IMP\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00"
+        "\"},\"location\":[{\"location\":{\"reference\":\"Location/er\"},"
+        "\"status\":\"completed\",\"period\":{\"end\":\"2026-01-16T10:00:00"
+        "-05:00\"}},{\"location\":{\"reference\":\"Location/bed1\"},"
+        "\"status\":\"active\",\"period\":{\"start\":\"2026-01-16T10:05:00"
+        "-05:00\"}}]}";
+    struct canon_list l = fhir_events(notification("notification-transfer",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.transfer");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "occurred_at"), "2026-01-16T10:05:00-05:00");
+    cr_assert_str_eq(at(ev, "encounter.prior_location.point_of_care"), "ER");
+    cr_assert_str_eq(at(ev, "encounter.location.bed"), "1");
+    cr_assert_str_eq(at(ev, "encounter.location.room"), "101");
+    cr_assert_str_eq(at(ev, "encounter.class"), "IMP");
+    cr_assert_null(at(ev, "encounter.discharged_at"));
+    cJSON_Delete(ev);
+}
+
+/* ---- what stays as it was ---- */
+
+Test(fhir_notify, an_encounter_no_notification_names_stays_context)
+{
+    /* the same Encounter in a collection, under another event code, in
+     * another code system, and a notification whose focus is not it */
+    const char *bodies[] = {
+        message("collection", EVENT_SYSTEM, "notification-admit",
+                "Encounter/e1", ADMIT_ENCOUNTER),
+        message("message", EVENT_SYSTEM, "notification-referral",
+                "Encounter/e1", ADMIT_ENCOUNTER),
+        message("message", "http://example.org/events",
+                "notification-admit", "Encounter/e1", ADMIT_ENCOUNTER),
+        message("message", EVENT_SYSTEM, "notification-admit",
+                "Condition/c1", ADMIT_ENCOUNTER),
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct canon_list l = fhir_events(bodies[i]);
+        cr_assert_eq(count_prefix(&l, "adt."), 0, "body %zu", i);
+        cr_assert_eq(l.n, 1, "body %zu: the Condition's event alone", i);
+    }
+}
+
+Test(fhir_notify, an_end_of_a_visit_still_going_on_is_no_discharge)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"class\":{"
+        "\"code\":\"AMB\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00"
+        "\",\"end\":\"2026-01-15T09:00:00-05:00\"}}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_null(at(ev, "encounter.discharged_at"));
+    cr_assert(has_warning(ev, "entry[1].resource.period.end",
+                          "not finished"));
+    cr_assert_str_eq(at(ev, "encounter.patient_class"), "O");
+    cJSON_Delete(ev);
+}
+
+Test(fhir_notify, a_class_with_no_one_code_of_table_0004_has_none)
+{
+    static const char *const classes[][3] = {
+        { "OBSENC", "OBSENC", NULL }, { "ACUTE", "ACUTE", NULL },
+        { "PRENC", "PRENC", "P" }, { "XYZ", NULL, NULL },
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char enc[1024];
+        snprintf(enc, sizeof(enc),
+                 "{" ENCOUNTER_HEAD ",\"status\":\"planned\",\"class\":{"
+                 "\"code\":\"%s\"}}", classes[i][0]);
+        struct canon_list l = fhir_events(notification("notification-admit",
+                                                       enc));
+        cJSON *ev = event_of_type(&l, "adt.admit");
+        cr_assert_not_null(ev);
+        const char *cls = at(ev, "encounter.class"),
+                   *pc = at(ev, "encounter.patient_class");
+        cr_assert(cls == classes[i][1] ||
+                      (cls && classes[i][1] && !strcmp(cls, classes[i][1])),
+                  "%s: class %s", classes[i][0], cls ? cls : "(none)");
+        cr_assert(pc == classes[i][2] ||
+                      (pc && classes[i][2] && !strcmp(pc, classes[i][2])),
+                  "%s: patient_class %s", classes[i][0], pc ? pc : "(none)");
+        cJSON_Delete(ev);
+    }
+}
+
+Test(fhir_notify, a_diagnosis_of_another_patient_gives_nothing)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p2\"},"
+        "\"diagnosis\":[{\"condition\":{\"reference\":\"Condition/c1\"}}]}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ev, "encounter"), "diagnoses"));
+    cr_assert(has_warning(ev, "entry[1].resource.diagnosis[0].condition",
+                          "another patient"));
+    cr_assert_str_eq(at(ev, "patient.identifiers.0.value"), "MRN2");
+    cJSON_Delete(ev);
+}
+
+Test(fhir_notify, a_diagnosis_labels_the_event_as_its_condition_would)
+{
+    /* an alcohol use disorder as the admit reason (reasonCode), and the
+     * Encounter's own restricted label */
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"meta\":{"
+        "\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+        "v3-Confidentiality\",\"code\":\"R\"}]},\"status\":\"arrived\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},\"reasonCode\":[{"
+        "\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+        "\"code\":\"F10.20\",\"display\":\"Alcohol dependence\"}]}]}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(ev, "sensitivity");
+    bool sud = false, restricted = false;
+    for (const cJSON *k = s ? s->child : NULL; k; k = k->next) {
+        sud |= strcmp(k->valuestring, "sud") == 0;
+        restricted |= strcmp(k->valuestring, "restricted") == 0;
+    }
+    cr_assert(sud && restricted, "labels sud and restricted");
+    /* the Condition of the visit (Z59.01) and the reason */
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.0.code"), "Z59.01");
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.1.code"), "F10.20");
+    /* no period: when the message was made */
+    cr_assert_str_eq(at(ev, "occurred_at"), "2026-01-15T09:30:00-05:00");
+    cJSON_Delete(ev);
+}
+
+Test(fhir_notify, an_encounter_with_no_patient_or_in_error_gives_no_event)
+{
+    static const char *const encs[] = {
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\"}",
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"entered-in-error\",\"subject\":{\"reference\":\"Patient/p1\"}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct fhir_result res;
+        struct canon_list out = { 0 };
+        struct hub_err err;
+        const char *body = notification("notification-admit", encs[i]);
+        cr_assert_eq(fhir_to_events(&A, D, body, strlen(body), &out, &res,
+                                     &err), HUB_OK);
+        cr_assert_eq(count_prefix(&out, "adt."), 0);
+        cr_assert_not_null(res.entries[1].note.what, "%zu: a note says why",
+                           i);
+    }
+}
