@@ -1026,10 +1026,12 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
     rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
     dc->n_skipped = 0;
     collect_items(dc, obs, rs, &n, 0, &truncated);
-    if (n == 0)
-        return HUB_OK;          /* a bare total: nothing to score */
-    if (repeats_told(dc, inst, obs, rs, n))
-        return HUB_OK;          /* told once (F2804) */
+    /* a bare total (nothing to score), or a repeat told once (F2804): its
+     * components left out are no other screening's to warn of (F3220) */
+    if (n == 0 || repeats_told(dc, inst, obs, rs, n)) {
+        dc->n_skipped = 0;
+        return HUB_OK;
+    }
     note_scale_totals(dc, obs, rs, n);
     /* a panel the dictionary does not name is a screening with no
      * instrument, or its own code as one, as FHIR carries a panel's

@@ -6514,3 +6514,54 @@ Test(ccda_screening, a_repeat_told_once_gives_its_labels,
         }
     }
 }
+
+/* ---- round 200: probes of round 191's repeats (F2804) ----------------- */
+
+/* A component of a panel coded in another system than LOINC (Epic's
+ * domain id, F91): left out of the items, warned of. */
+static void foreign_item(char *out, size_t cap)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n,
+             "<entryRelationship typeCode=\"COMP\"><observation "
+             "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"X1\" "
+             "codeSystem=\"1.2.840.114350.1.72.1.8.1\"/><value "
+             "xsi:type=\"ST\">food</value></observation></entryRelationship>");
+}
+
+/* F3220: a repeat told once leaves out the panel's foreign components
+ * without writing them; their warnings went to the next screening written
+ * (a loose item's), which never held them. */
+Test(ccda_screening, a_repeats_foreign_component_warns_no_other_screening,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", p1[4096], p2[4096], l[512], doc[16384];
+    hark_item(items, sizeof(items), "76503-2", "LA33-6", "completed");
+    foreign_item(items, sizeof(items));
+    hark_panel(p1, sizeof(p1), "S1", "20240622", items);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", items);
+    hark_loose(l, sizeof(l), "76500-8", "LA32-8", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s%s", p1, p2, l);
+    struct run r = run_str(social_doc(doc));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "another system than LOINC"), 1);
+    cr_expect_eq(warned(&r, 2, "another system than LOINC"), 0,
+                 "the loose item's screening holds no component");
+}
+
+/* F3220's older half: a panel of foreign components alone (nothing to
+ * score) warned of them on the next screening written. */
+Test(ccda_screening, a_panel_of_foreign_components_alone_warns_no_other,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", p1[4096], l[512], doc[16384];
+    foreign_item(items, sizeof(items));
+    hark_panel(p1, sizeof(p1), "S1", "20240622", items);
+    hark_loose(l, sizeof(l), "76500-8", "LA32-8", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s", p1, l);
+    struct run r = run_str(social_doc(doc));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "another system than LOINC"), 0);
+}
