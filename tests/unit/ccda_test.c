@@ -6565,3 +6565,74 @@ Test(ccda_screening, a_panel_of_foreign_components_alone_warns_no_other,
     cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
     cr_expect_eq(warned(&r, 0, "another system than LOINC"), 0);
 }
+
+
+/* The screening ids of r's events, each once, comma-joined. */
+static const char *screening_ids(const struct run *r)
+{
+    static char out[1024];
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r->out.n; i++) {
+        cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                          r->out.ev[i].json.len);
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "screening"), "id"));
+        if (!strstr(out, id ? id : "none"))
+            n += (size_t)snprintf(out + n, sizeof(out) - n, "%s,",
+                                  id ? id : "none");
+        cJSON_Delete(ev);
+    }
+    return out;
+}
+
+/* r200 probe of F3041: 76501-6 is HARK's and PRAPARE's; a loose one
+ * beside a HARK panel and a PRAPARE panel of the same day that both hold
+ * it is folded into one of them, in any order of the three, never a
+ * screening of its own. */
+Test(ccda_screening, a_loose_item_two_instruments_hold_is_folded_once,
+     .init = setup, .fini = teardown)
+{
+    char item[512] = "", hark[2048], prapare[2048], loose[512];
+    hark_item(item, sizeof(item), "76501-6", "LA32-8", "completed");
+    hark_panel(hark, sizeof(hark), "H1", "20240622", item);
+    hark_panel(prapare, sizeof(prapare), "P1", "20240622", item);
+    char *code = strstr(prapare, "76499-3");
+    memcpy(code, "93025-5", 7);
+    hark_loose(loose, sizeof(loose), "76501-6", "LA32-8", "20240622");
+    const char *const parts[] = { hark, prapare, loose };
+    static const int order[][3] = { { 0, 1, 2 }, { 2, 1, 0 }, { 1, 2, 0 } };
+    for (size_t k = 0; k < 3; k++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc), "%s%s%s", parts[order[k][0]],
+                 parts[order[k][1]], parts[order[k][2]]);
+        struct run r = run_str(social_doc(doc));
+        cr_assert_eq(r.rc, HUB_OK);
+        const char *ids = screening_ids(&r);
+        cr_expect(strstr(ids, ":H1,") && strstr(ids, ":P1,") &&
+                      strchr(strchr(strchr(ids, ',') + 1, ',') + 1, ',') ==
+                          NULL,
+                  "order %zu: %s", k, ids);
+    }
+}
+
+/* r200 probe of F3040's day: a panel dated to the month only is undated
+ * for the rule (two such are one screening), and not the day's of one
+ * dated in that month. */
+Test(ccda_screening, a_repeat_dated_to_the_month_is_undated_for_the_rule,
+     .init = setup, .fini = teardown)
+{
+    char yes[512] = "", p1[2048], p2[2048], doc[8192];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_panel(p1, sizeof(p1), "S1", "202406", yes);
+    hark_panel(p2, sizeof(p2), "S2", "202406", yes);
+    snprintf(doc, sizeof(doc), "%s%s", p1, p2);
+    struct run r = run_str(social_doc(doc));
+    cJSON *ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", yes);
+    snprintf(doc, sizeof(doc), "%s%s", p1, p2);
+    r = run_str(social_doc(doc));
+    ev = first_event(&r, 4);
+    cJSON_Delete(ev);
+}
