@@ -845,8 +845,14 @@ Test(hubctl, quarantine_list_and_show)
     cr_assert_not_null(strstr(out, "\tinvalid\tPID\trequired segment PID "
                                    "is missing\n"), "%s", out);
     cr_assert_null(strstr(out, "SENDER"), "no bytes in the list: %s", out);
-    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --org org_x"), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --org org_gh"), 0);
+    cr_assert_not_null(strstr(out, "CTRL-Q1"), "%s", out);
+    /* an organization that does not exist (a typo) is no empty list,
+     * read as "nothing is held" (F3222, F3125's rule) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "quarantine list --org org_x",
+                            "&1"), 1);
     cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --before "
                                           "2000-01-01T00:00:00Z"), 0);
     cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
