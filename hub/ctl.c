@@ -95,6 +95,18 @@ static bool in_list(const char *list, const char *name, size_t n)
     return false;
 }
 
+/* Whether `arg` is an option of the command ("--json", "--org=x"): no
+ * value of the option before it. "sub list --org --json" listed an
+ * organization named "--json" (F3227). */
+static bool names_option(const char *arg, const char *known,
+                         const char *flags)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return false;
+    size_t n = strcspn(arg + 2, "=");
+    return in_list(known, arg + 2, n) || in_list(flags, arg + 2, n);
+}
+
 int ctl_parse(struct ctl *c, int argc, char **argv, const char *known,
               const char *flags, struct ctl_args *a)
 {
@@ -127,7 +139,7 @@ int ctl_parse(struct ctl *c, int argc, char **argv, const char *known,
             a->val[a->nopt] = "1";
         } else if (eq) {
             a->val[a->nopt] = eq + 1;
-        } else if (i + 1 < argc) {
+        } else if (i + 1 < argc && !names_option(argv[i + 1], known, flags)) {
             a->val[a->nopt] = argv[++i];
         } else {
             fprintf(stderr, "hubctl: option --%s needs a value\n", name);

@@ -892,6 +892,8 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
         return ctl_fail("--before is a time as the feed's since= takes it "
                         "(2026-12-05, 2026-12-05T04:00:00Z; no offset: UTC)",
                         rc);
+    if (rc == HUB_ENOTFOUND)    /* an operator's typo (F3222) */
+        return ctl_fail("no organization has that id (hubctl org list)", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot list the quarantine", rc);
     rc = print_list(&a, json, cols, sizeof(cols) / sizeof(cols[0]));

@@ -496,19 +496,26 @@ int store_quarantine_list(struct store *s, const char *org,
         if (!ok)
             return HUB_EINVALID;
     }
-    /* by the partial index messages_quarantined (received_at) */
-    return store_query_text(s,
-        "SELECT coalesce(json_agg(json_build_object('id', q.id::text, "
+    /* by the partial index messages_quarantined (received_at); an
+     * organization that does not exist (a typo) is HUB_ENOTFOUND, no
+     * empty list read as "nothing is held", as subs_list (F3125, F3222) */
+    int rc = store_query_text(s,
+        "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
+        "organizations o WHERE o.id = $1) THEN "
+        "coalesce(json_agg(json_build_object('id', q.id::text, "
         "'org', q.org_id, 'format', q.format, 'key', q.idem_key, "
         "'received_at', q.received_at, 'code', q.error->>'code', "
         "'field', q.error->>'field', 'offset', q.error->'offset', "
         "'message', q.error->>'message') ORDER BY q.received_at DESC, "
-        "q.id DESC), '[]')::text FROM (SELECT * FROM messages m "
+        "q.id DESC), '[]')::text END FROM (SELECT * FROM messages m "
         "WHERE m.status = 'quarantined' "
         "AND ($1::text IS NULL OR m.org_id = $1) "
         "AND ($2::text IS NULL OR m.received_at < hub_parse_ts($2)) "
         "ORDER BY m.received_at DESC, m.id DESC LIMIT $3::int) q",
         3, p, json_out);
+    if (rc != HUB_OK)
+        return rc;
+    return *json_out ? HUB_OK : HUB_ENOTFOUND;
 }
 
 int store_quarantine_raw(struct store *s, const char *actor, const char *id,

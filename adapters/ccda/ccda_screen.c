@@ -1064,7 +1064,7 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
     forget_skipped(dc);
     collect_items(dc, obs, rs, &n, 0, &truncated);
     /* a bare total (nothing to score) or a repeat (told once, F2804):
-     * no screening warns of this scale's components (F3200) */
+     * no screening warns of this scale's components (F3200, F3220) */
     if (n == 0 || repeats_told(dc, inst, obs, rs, n)) {
         forget_skipped(dc);
         return HUB_OK;

@@ -918,3 +918,48 @@ Test(http, a_method_no_route_takes_is_405_in_json, .init = start_default,
     }
     cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent"), 0);
 }
+
+/* r200 probe of F3120 and F3124: requests pipelined in one write, a HEAD
+ * (answered 200, and one answered 405 and one 404), an OPTIONS and a
+ * TRACE, then a GET: each answer is framed by its length (a HEAD's none),
+ * in order, so the stream holds exactly one answer per request and the
+ * GET's body last. */
+Test(http, pipelined_head_and_refused_methods_keep_the_framing,
+     .init = start_default, .fini = stop)
+{
+    static const char reqs[] =
+        "HEAD /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"
+        "HEAD /v1/nothing-here HTTP/1.1\r\nHost: hub\r\n"
+        "Authorization: Bearer tok-hosp\r\n\r\n"
+        "HEAD /v1/subscriptions/sub_00/pause HTTP/1.1\r\nHost: hub\r\n"
+        "Authorization: Bearer tok-hosp\r\n\r\n"
+        "OPTIONS /v1/events HTTP/1.1\r\nHost: hub\r\n"
+        "Authorization: Bearer tok-hosp\r\n\r\n"
+        "TRACE /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"
+        "GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n";
+    static const struct { const char *status; bool head; } want[] = {
+        { "200", true }, { "404", true }, { "405", true },
+        { "405", false }, { "405", false }, { "200", false },
+    };
+    char buf[16384];
+    struct mllp_client c;
+    cr_assert_eq(raw_connect(&c, false), 0);
+    cr_assert_eq(mllp_send_raw(&c, reqs, sizeof(reqs) - 1), 0);
+    size_t n = read_to_close(&c, buf, sizeof(buf));
+    mllp_close(&c);
+    const char *p = buf;
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        char line[32];
+        snprintf(line, sizeof(line), "HTTP/1.1 %s ", want[k].status);
+        cr_assert(strncmp(p, line, strlen(line)) == 0, "answer %zu: %s", k,
+                  p);
+        const char *end = strstr(p, "\r\n\r\n");
+        cr_assert_not_null(end, "answer %zu", k);
+        const char *cl = strstr(p, "\r\nContent-Length:");
+        cr_assert(cl && cl < end, "answer %zu has no length: %s", k, p);
+        long len = strtol(cl + 17, NULL, 10);
+        p = end + 4 + (want[k].head ? 0 : len);
+        cr_assert(p <= buf + n, "answer %zu cut short", k);
+    }
+    cr_expect_eq(p, buf + n, "bytes after the last answer: %s", p);
+}

@@ -580,6 +580,22 @@ Test(hubctl, a_flag_given_a_value_is_a_usage_error)
     /* a value option keeps its two spellings */
     cr_assert_eq(hubctl(out, sizeof(out), "sub list --org=cbo"), 0, "%s",
                  out);
+    /* nor is another option of the command taken as a value left out:
+     * "--org --json" listed an organization named "--json" (F3227) */
+    static const char *const eaten[] = {
+        "sub list --org --json", "sub list --org --org=cbo",
+        "audit list --patient --json",
+    };
+    for (size_t i = 0; i < sizeof(eaten) / sizeof(eaten[0]); i++) {
+        cr_assert_eq(hubctl_run(out, sizeof(out), eaten[i], "&1"), 2, "%s: %s",
+                     eaten[i], out);
+        cr_assert_not_null(strstr(out, "needs a value"), "%s: %s", eaten[i],
+                           out);
+    }
+    /* a value that only looks like an option of another command stays */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "sub list --org --nothing", "&1"),
+                 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
 }
 
 /* A misspelt group after help listed no command and exited 0, and a
@@ -845,8 +861,14 @@ Test(hubctl, quarantine_list_and_show)
     cr_assert_not_null(strstr(out, "\tinvalid\tPID\trequired segment PID "
                                    "is missing\n"), "%s", out);
     cr_assert_null(strstr(out, "SENDER"), "no bytes in the list: %s", out);
-    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --org org_x"), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --org org_gh"), 0);
+    cr_assert_not_null(strstr(out, "CTRL-Q1"), "%s", out);
+    /* an organization that does not exist (a typo) is no empty list,
+     * read as "nothing is held" (F3222, F3125's rule) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "quarantine list --org org_x",
+                            "&1"), 1);
     cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --before "
                                           "2000-01-01T00:00:00Z"), 0);
     cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);

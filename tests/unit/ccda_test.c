@@ -6840,3 +6840,125 @@ Test(ccda_screening, an_event_keeps_as_many_warnings_as_every_format,
     cr_expect_geq(warned(&r, 0, ""), 24, "%d warnings", warned(&r, 0, ""));
     cr_expect_leq(warned(&r, 0, ""), 32);
 }
+
+/* ---- round 200: probes of round 191's repeats (F2804) ----------------- */
+
+/* A component of a panel coded in another system than LOINC (Epic's
+ * domain id, F91): left out of the items, warned of. */
+static void foreign_item(char *out, size_t cap)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n,
+             "<entryRelationship typeCode=\"COMP\"><observation "
+             "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"X1\" "
+             "codeSystem=\"1.2.840.114350.1.72.1.8.1\"/><value "
+             "xsi:type=\"ST\">food</value></observation></entryRelationship>");
+}
+
+/* F3220: a repeat told once leaves out the panel's foreign components
+ * without writing them; their warnings went to the next screening written
+ * (a loose item's), which never held them. */
+Test(ccda_screening, a_repeats_foreign_component_warns_no_other_screening,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", p1[4096], p2[4096], l[512], doc[16384];
+    hark_item(items, sizeof(items), "76503-2", "LA33-6", "completed");
+    foreign_item(items, sizeof(items));
+    hark_panel(p1, sizeof(p1), "S1", "20240622", items);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", items);
+    hark_loose(l, sizeof(l), "76500-8", "LA32-8", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s%s", p1, p2, l);
+    struct run r = run_str(social_doc(doc));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "another system than LOINC"), 1);
+    cr_expect_eq(warned(&r, 2, "another system than LOINC"), 0,
+                 "the loose item's screening holds no component");
+}
+
+/* F3220's older half: a panel of foreign components alone (nothing to
+ * score) warned of them on the next screening written. */
+Test(ccda_screening, a_panel_of_foreign_components_alone_warns_no_other,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", p1[4096], l[512], doc[16384];
+    foreign_item(items, sizeof(items));
+    hark_panel(p1, sizeof(p1), "S1", "20240622", items);
+    hark_loose(l, sizeof(l), "76500-8", "LA32-8", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s", p1, l);
+    struct run r = run_str(social_doc(doc));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "another system than LOINC"), 0);
+}
+
+
+/* The screening ids of r's events, each once, comma-joined. */
+static const char *screening_ids(const struct run *r)
+{
+    static char out[1024];
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r->out.n; i++) {
+        cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                          r->out.ev[i].json.len);
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "screening"), "id"));
+        if (!strstr(out, id ? id : "none"))
+            n += (size_t)snprintf(out + n, sizeof(out) - n, "%s,",
+                                  id ? id : "none");
+        cJSON_Delete(ev);
+    }
+    return out;
+}
+
+/* r200 probe of F3041: 76501-6 is HARK's and PRAPARE's; a loose one
+ * beside a HARK panel and a PRAPARE panel of the same day that both hold
+ * it is folded into one of them, in any order of the three, never a
+ * screening of its own. */
+Test(ccda_screening, a_loose_item_two_instruments_hold_is_folded_once,
+     .init = setup, .fini = teardown)
+{
+    char item[512] = "", hark[2048], prapare[2048], loose[512];
+    hark_item(item, sizeof(item), "76501-6", "LA32-8", "completed");
+    hark_panel(hark, sizeof(hark), "H1", "20240622", item);
+    hark_panel(prapare, sizeof(prapare), "P1", "20240622", item);
+    char *code = strstr(prapare, "76499-3");
+    memcpy(code, "93025-5", 7);
+    hark_loose(loose, sizeof(loose), "76501-6", "LA32-8", "20240622");
+    const char *const parts[] = { hark, prapare, loose };
+    static const int order[][3] = { { 0, 1, 2 }, { 2, 1, 0 }, { 1, 2, 0 } };
+    for (size_t k = 0; k < 3; k++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc), "%s%s%s", parts[order[k][0]],
+                 parts[order[k][1]], parts[order[k][2]]);
+        struct run r = run_str(social_doc(doc));
+        cr_assert_eq(r.rc, HUB_OK);
+        const char *ids = screening_ids(&r);
+        cr_expect(strstr(ids, ":H1,") && strstr(ids, ":P1,") &&
+                      strchr(strchr(strchr(ids, ',') + 1, ',') + 1, ',') ==
+                          NULL,
+                  "order %zu: %s", k, ids);
+    }
+}
+
+/* r200 probe of F3040's day: a panel dated to the month only is undated
+ * for the rule (two such are one screening), and not the day's of one
+ * dated in that month. */
+Test(ccda_screening, a_repeat_dated_to_the_month_is_undated_for_the_rule,
+     .init = setup, .fini = teardown)
+{
+    char yes[512] = "", p1[2048], p2[2048], doc[8192];
+    hark_item(yes, sizeof(yes), "76503-2", "LA33-6", "completed");
+    hark_panel(p1, sizeof(p1), "S1", "202406", yes);
+    hark_panel(p2, sizeof(p2), "S2", "202406", yes);
+    snprintf(doc, sizeof(doc), "%s%s", p1, p2);
+    struct run r = run_str(social_doc(doc));
+    cJSON *ev = first_event(&r, 2);
+    cJSON_Delete(ev);
+    hark_panel(p2, sizeof(p2), "S2", "20240622", yes);
+    snprintf(doc, sizeof(doc), "%s%s", p1, p2);
+    r = run_str(social_doc(doc));
+    ev = first_event(&r, 4);
+    cJSON_Delete(ev);
+}

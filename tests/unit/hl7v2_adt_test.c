@@ -3992,3 +3992,40 @@ Test(hl7_to_events, the_cut_short_run_leaves_the_event_as_without_the_marks)
         "PID|1||MRN1^^^FAC^MR||Smith\\P\\^Jo||19800131|F\rPV1|1|I\r"), "");
 #undef R190_MSG
 }
+
+/* r200: probes of F3060 (round 192). A merge whose trigger is marked
+ * ("A40#") is read as A40 by every PID group, each event warning of
+ * MSH-9; PV1 is not required of it (the uncut trigger decides); an EVN-1
+ * marked alike beside MSH-9.2 is the same event; an MSH-9.2 that is the
+ * mark alone names no event. */
+Test(hl7_to_events, a_marked_merge_trigger_is_read_by_every_group)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run("MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||"
+                     "ADT^A40#^ADT_A39|CTRL1|P|2.7\r"
+                     "EVN|A40#|20260115092500\r"
+                     "PID|1||NEW1^^^FAC^MR||Smith\rMRG|OLD1^^^FAC^MR\r"
+                     "PID|1||NEW2^^^FAC^MR||Jones\rMRG|OLD2^^^FAC^MR\r",
+                     &l, &err), HUB_OK, "%s", err.what ? err.what : "");
+    cr_assert_eq(l.n, 2);
+    for (size_t k = 0; k < 2; k++) {
+        cJSON *e = cJSON_ParseWithLength(l.ev[k].json.p, l.ev[k].json.len);
+        cr_expect_str_eq(str_at(e, "type", NULL), "adt.merge");
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "warnings");
+        cr_expect_eq(cJSON_GetArraySize(w), 1, "event %zu", k);
+        cr_expect_str_eq(str_at(cJSON_GetArrayItem(w, 0), "field", NULL),
+                         "MSH-9");
+        cJSON_Delete(e);
+    }
+    cr_assert_eq(run("MSH|^~\\&#|APP|FAC|HUB|HUB|20260115093000||ADT^#|"
+                     "CTRL1|P|2.7\r" PID "PV1|1|I\r", &l, &err),
+                 HUB_EINVALID);
+    cr_expect_str_eq(err.field, "MSH-9.2");
+    /* lower case and the mark: the same event, warned once */
+    cr_assert_str_eq(warnings_of("MSH|^~\\&#|APP|FAC|HUB|HUB|"
+                                 "20260115093000||adt#^a08#|CTRL1|P|2.7\r"
+                                 "EVN|a08#|20260115092500\r" PID "PV1|1|I\r"),
+                     "MSH-9:value cut short by the sender (truncation "
+                     "character);");
+}
