@@ -528,29 +528,49 @@ int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
     return write_config(h, extra) == 0 ? spawn(h) : -1;
 }
 
-/* hubd.conf in h->dir: the test profile, then `extra` (later lines win) */
+/* `extra` has a line that sets `key` ("key = value") */
+static bool extra_sets(const char *extra, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (const char *l = extra; l && *l; l += strcspn(l, "\n"),
+                                         l += *l == '\n') {
+        l += strspn(l, " \t");
+        if (strncmp(l, key, n) == 0 && l[n + strspn(l + n, " \t")] == '=')
+            return true;
+    }
+    return false;
+}
+
+/* hubd.conf in h->dir: the test profile, then `extra`, whose keys replace
+ * the profile's (hubd refuses a key given twice, F3128) */
 static int write_config(struct hubproc *h, const char *extra)
 {
+    char certs[3][512], db[1024], ports[512];
     FILE *f = fopen(hub_path(h, "hubd.conf"), "w");
     if (f == NULL)
         return -1;
-    fprintf(f,
-            "profile = dev\n"
-            "database_url = %s\n"
-            "migrate_at_start = false\n"
-            "mllp_bind = 127.0.0.1\nmllp_port = 0\nmllp_org = hosp\n"
-            "mllps_bind = 127.0.0.1\nmllps_port = 0\n"
-            "https_bind = 127.0.0.1\nhttps_port = 0\n"
-            "http_bind = 127.0.0.1\nhttp_port = 0\n"
-            "tls_cert = %s/certs/server.crt\n"
-            "tls_key = %s/certs/server.key\n"
-            "tls_ca = %s/certs/ca.crt\n"
-            "ports_file = %s/ports\n"
-            "shutdown_timeout = 3\n"
-            "auth_cache_ttl = 1\n"
-            "%s\n",
-            h->hub_db_url, h->dir, h->dir, h->dir, h->dir,
-            extra ? extra : "");
+    snprintf(db, sizeof(db), "%s", h->hub_db_url);
+    snprintf(certs[0], sizeof(certs[0]), "%s/certs/server.crt", h->dir);
+    snprintf(certs[1], sizeof(certs[1]), "%s/certs/server.key", h->dir);
+    snprintf(certs[2], sizeof(certs[2]), "%s/certs/ca.crt", h->dir);
+    snprintf(ports, sizeof(ports), "%s/ports", h->dir);
+    const char *const base[][2] = {
+        { "profile", "dev" }, { "database_url", db },
+        { "migrate_at_start", "false" },
+        { "mllp_bind", "127.0.0.1" }, { "mllp_port", "0" },
+        { "mllp_org", "hosp" },
+        { "mllps_bind", "127.0.0.1" }, { "mllps_port", "0" },
+        { "https_bind", "127.0.0.1" }, { "https_port", "0" },
+        { "http_bind", "127.0.0.1" }, { "http_port", "0" },
+        { "tls_cert", certs[0] }, { "tls_key", certs[1] },
+        { "tls_ca", certs[2] }, { "ports_file", ports },
+        { "shutdown_timeout", "3" }, { "auth_cache_ttl", "1" },
+    };
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+        if (!extra_sets(extra, base[i][0]))
+            fprintf(f, "%s = %s\n", base[i][0], base[i][1]);
+    fprintf(f, "%s\n", extra ? extra : "");
     return fclose(f) == 0 ? 0 : -1;
 }
 
