@@ -1,5 +1,7 @@
 /*
  * api_subs.c - subscriptions, deliveries and the audit trail over HTTPS:
+ * A body (create, update, a replay's range) is JSON, sent as
+ * application/json (or application/NAME+json): anything else is 415 (F3127).
  *   POST   /v1/subscriptions                create (201), 400 names the field;
  *                                           an Idempotency-Key retried
  *                                           answers the first (201,
@@ -502,6 +504,8 @@ static void subs_root(struct api_req *r)
                                  : "unknown query parameter: a creation "
                                    "takes org (an operator's)"))
         return;
+    if (!list && api_refuse_unless_json(r))
+        return;
     /* a retry after an answer lost (a 503 cut at the deadline after the
      * commit) makes no second subscription under the same key (F764) */
     const char *key = list ? NULL : api_header(r, "Idempotency-Key");
@@ -582,6 +586,8 @@ static void subs_one(struct api_req *r)
     }
     if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
                                  "subscription's routes take none"))
+        return;
+    if (op == OP_UPDATE && api_refuse_unless_json(r))
         return;
     struct job *j = job_new(r, op);
     memcpy(j->id, rest, idl);
@@ -688,6 +694,8 @@ static void deliveries_replay_many(struct api_req *r)
 
     if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
                                  "replay takes none (its body names a range)"))
+        return;
+    if (api_refuse_unless_json(r))
         return;
     if (b.len > REPLAY_BODY_MAX) {
         api_reply_error(r, 413, "limit", "a replay's body is at most 4096 "

@@ -993,6 +993,13 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
     return len;
 }
 
+/* the routes whose body is JSON: subscriptions and a replay's range */
+static bool json_route(const char *path)
+{
+    return strncmp(path, "/v1/subscriptions", 17) == 0 ||
+           strncmp(path, "/v1/deliveries", 14) == 0;
+}
+
 static int http_call_core(const struct hubproc *h, bool tls,
                           const char *method, const char *path,
                           const char *token, const char *cert_org,
@@ -1041,8 +1048,12 @@ static int http_call_core(const struct hubproc *h, bool tls,
             has_ct = true;
     }
     if (body) {
+        /* as a partner's script sends it: the JSON routes take
+         * application/json alone (F3127) */
         if (!has_ct)
-            hd = curl_slist_append(hd, "Content-Type: text/plain");
+            hd = curl_slist_append(hd, json_route(path)
+                                           ? "Content-Type: application/json"
+                                           : "Content-Type: text/plain");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
@@ -1070,6 +1081,15 @@ int http_call_h(const struct hubproc *h, bool tls, const char *method,
 {
     return http_call_core(h, tls, method, path, token, NULL, headers, body,
                           body_len, NULL, r);
+}
+
+int http_call_ch(const struct hubproc *h, bool tls, const char *method,
+                 const char *path, const char *token, const char *cert_org,
+                 const char *const *headers, const char *body,
+                 size_t body_len, struct http_resp *r)
+{
+    return http_call_core(h, tls, method, path, token, cert_org, headers,
+                          body, body_len, NULL, r);
 }
 
 void http_resp_free(struct http_resp *r)
