@@ -44,6 +44,7 @@
 #include "echo_name.h"
 #include "ingest_docs.h"
 #include "json_body.h"
+#include "log.h"
 #include "common/hub_err.h"
 #include "server.h"
 #include "subs.h"
@@ -285,6 +286,19 @@ static void done(struct api_req *r, int rc, void *arg)
                  "identifier the request names (a namespace two senders use: "
                  "urn:hub:org:ORG:ns:NAMESPACE)", j->persons);
         api_reply_error(r, 409, "conflict", buf, "identifier");
+        job_free(j);
+        return;
+    }
+    if (j->op == OP_AUDIT && rc == HUB_ELIMIT && j->json) {
+        /* as the feed answers its own (F2484): an empty page would have
+         * an export tool wait past rows for ever (F3130) */
+        snprintf(buf, sizeof(buf), "cursor is past the head of the audit "
+                 "chain (%s): the hub's database was restored from a "
+                 "backup, or the cursor is another hub's; read again from "
+                 "after=0", j->json);
+        log_info("audit.cursor_ahead", "after=%lld head=%s",
+                 (long long)j->after, j->json);
+        api_reply_error(r, 409, "cursor_ahead", buf, "after");
         job_free(j);
         return;
     }

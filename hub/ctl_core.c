@@ -828,6 +828,13 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
                 "two senders use: urn:hub:org:ORG:ns:NAMESPACE)\n", persons);
         return 1;
     }
+    if (rc == HUB_ELIMIT && json) { /* as GET /v1/audit (F3130) */
+        fprintf(stderr, "hubctl: --after is past the head of the audit "
+                "chain (%s): the database was restored from a backup, or "
+                "the cursor is another hub's\n", json);
+        free(json);
+        return 1;
+    }
     if (rc == HUB_ENOTFOUND)      /* never an empty accounting of nobody */
         return ctl_fail("no patient has that hub id", rc);
     if (rc != HUB_OK)

@@ -388,7 +388,8 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
  * identifier with no value; HUB_ENOTFOUND for a hub id no patient has;
  * HUB_EUNSUPPORTED for a VALUE with no SYSTEM that names more than one
  * person, *json_out NULL and *persons_out (may be NULL) their count: one
- * person's accounting never holds another's rows (F1963). */
+ * person's accounting never holds another's rows (F1963); HUB_ELIMIT for
+ * an `after` past the chain's head, *json_out the head's seq (F3130). */
 int store_audit_list(struct store *s, const char *patient_hub_id,
                      const char *identifier, int64_t after, int limit,
                      char **json_out, int *persons_out);

@@ -700,7 +700,10 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
      * answers only their count, {"ambiguous": N}: the rows of the other
      * person are no part of this one's accounting (F1963, F2023). A
      * stored system and its value name one patient (the key of
-     * patient_identifiers) */
+     * patient_identifiers). A cursor past the chain's head (the
+     * retention anchor's when every row was pruned) answers the head,
+     * {"ahead": SEQ}: an empty page would have an export tool wait past
+     * rows for ever, as the feed's would (F3130) */
     int rc = store_query_text(s,
         "WITH named AS ("
         "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
@@ -711,12 +714,16 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "  FROM named n LEFT JOIN patients p ON p.hub_id = n.id), "
         "ids AS (SELECT id FROM persons UNION "
         "  SELECT hub_id FROM patients WHERE merged_into IN "
-        "  (SELECT id FROM persons)) "
+        "  (SELECT id FROM persons)), "
+        "head AS (SELECT greatest(coalesce(max(seq), 0), (SELECT seq FROM "
+        "  audit_anchor)) AS seq FROM audit) "
         "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 "
         "FROM patients WHERE hub_id = $1) THEN NULL "
         "WHEN $4::text IS NOT NULL AND (SELECT count(*) "
         "FROM persons) > 1 THEN json_build_object('ambiguous', (SELECT "
-        "count(*) FROM persons))::text ELSE "
+        "count(*) FROM persons))::text "
+        "WHEN $2::bigint > (SELECT seq FROM head) THEN "
+        "json_build_object('ahead', (SELECT seq FROM head))::text ELSE "
         "json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
@@ -739,6 +746,13 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         free(*json_out);
         *json_out = NULL;
         return HUB_EUNSUPPORTED;
+    }
+    if (rc == HUB_OK && strncmp(*json_out, "{\"ahead\"", 8) == 0) {
+        /* a cursor past the chain's head: its seq in json_out */
+        const char *colon = strchr(*json_out, ':');
+        long long head = colon ? strtoll(colon + 1, NULL, 10) : 0;
+        snprintf(*json_out, strlen(*json_out) + 1, "%lld", head);
+        return HUB_ELIMIT;
     }
     /* the rows may be an ingest's not yet flushed: durable before shown */
     if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {

@@ -480,6 +480,32 @@ Test(api_subs, a_cursor_past_the_feed_is_refused_naming_the_head,
     http_resp_free(&r);
 }
 
+/* The audit's pages so too: past the chain's head was 200, an empty page
+ * and "next" the cursor, where an export tool paging on waits past rows
+ * for ever (F3130). The head itself is a page with no rows. */
+Test(api_subs, an_audit_cursor_past_the_chain_is_refused_naming_the_head,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char path[96], want[64];
+
+    long head = hub_sql_long(&hub, "SELECT greatest(coalesce(max(seq), 0), "
+                                   "(SELECT seq FROM audit_anchor)) "
+                                   "FROM audit");
+    snprintf(path, sizeof(path), "/v1/audit?after=%ld", head);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/audit?after=%ld", head + 1);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 409, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"code\":\"cursor_ahead\""), "%s",
+                       r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"after\""), "%s", r.body);
+    snprintf(want, sizeof(want), "head of the audit chain (%ld)", head);
+    cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_log_count(&hub, "info audit.cursor_ahead after="), 1);
+}
+
 /* A since= that the store could not read as a time (a month 13, February
  * 30) was answered "bad feed parameters" with no field: it is named, with
  * the forms the feed takes, as one that is no date at all. */

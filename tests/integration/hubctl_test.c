@@ -309,6 +309,14 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
                             "&1"), 2, "%s", out);
     cr_assert_not_null(strstr(out, "SEQ is not a positive number"), "%s",
                        out);
+    /* a cursor past the head is said, as GET /v1/audit answers 409
+     * (F3130), not an empty page */
+    cr_assert_eq(hubctl(out, sizeof(out), "audit list --after 3 --json"), 0,
+                 "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "audit list --after 4", "&1"),
+                 1, "%s", out);
+    cr_assert_not_null(strstr(out, "past the head of the audit chain (3)"),
+                       "%s", out);
     cr_assert_eq(store_connect(url, &s), HUB_OK);
     cr_assert_eq(store_exec(s, "DELETE FROM audit WHERE seq = 3"), HUB_OK);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0,
