@@ -330,6 +330,12 @@ static void done(struct api_req *r, int rc, void *arg)
             job_free(j);
             return;
         }
+        if (j->op == OP_DLIST) {    /* ?subscription=, none or another's */
+            api_reply_error(r, 404, "not_found", "no subscription of yours "
+                            "has that id", "subscription");
+            job_free(j);
+            return;
+        }
         /* what was not found, and for a replay of one why it may be
          * there and still not taken: one text for every route left a
          * partner guessing which (F304) */

@@ -343,7 +343,10 @@ int ctl_org_authorities(struct ctl *c, int argc, char **argv)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    if ((rc = store_authority_list(c->s, a.npos ? a.pos[0] : NULL, &json)))
+    rc = store_authority_list(c->s, a.npos ? a.pos[0] : NULL, &json);
+    if (rc == HUB_ENOTFOUND)    /* no empty list read as none (F3129) */
+        return ctl_fail("no organization has that id", rc);
+    if (rc != HUB_OK)
         return ctl_fail("cannot list the authority maps", rc);
     rc = print_list(&a, json, cols, 4);
     free(json);
@@ -889,16 +892,20 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
     if ((rc = ctl_parse(c, argc, argv, "org,before,limit", "json", &a)) ||
         a.npos)
         return rc ? rc : ctl_usage_error(c);
-    if (!limit_arg(&a, &limit))
+    /* --org '' was read as every organization's (F3129) */
+    const char *org = ctl_opt(&a, "org");
+    if (!limit_arg(&a, &limit) || (org && *org == '\0'))
         return ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    rc = store_quarantine_list(c->s, ctl_opt(&a, "org"),
+    rc = store_quarantine_list(c->s, org,
                                ctl_opt(&a, "before"), (int)limit, &json);
     if (rc == HUB_EINVALID)
         return ctl_fail("--before is a time as the feed's since= takes it "
                         "(2026-12-05, 2026-12-05T04:00:00Z; no offset: UTC)",
                         rc);
+    if (rc == HUB_ENOTFOUND)    /* no empty list read as none (F3129) */
+        return ctl_fail("no organization has that id", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot list the quarantine", rc);
     rc = print_list(&a, json, cols, sizeof(cols) / sizeof(cols[0]));

@@ -283,7 +283,7 @@ int store_org_list(struct store *s, char **json_out);
 int store_authority_set(struct store *s, const char *actor, const char *org,
                         const char *ns, const char *system, char **json_out);
 /* *json_out: malloc'd [{"org","namespace","system","created_at"}], of one
- * org or (org NULL) all */
+ * org or (org NULL) all; HUB_ENOTFOUND for an org that does not exist */
 int store_authority_list(struct store *s, const char *org, char **json_out);
 /* Record a token by the hex SHA-256 of the whole token and its public
  * prefix. Its scopes are `scopes` narrowed to the org's; it expires
@@ -322,7 +322,8 @@ int store_cert_list(struct store *s, char **json_out);
  * it, hub_parse_ts: no offset is UTC; HUB_EINVALID when it is none; or
  * NULL: now). *json_out:
  * malloc'd [{"id","org","format","key","received_at","code","field",
- * "offset","message"}]: the hub's own error, never the message's bytes. */
+ * "offset","message"}]: the hub's own error, never the message's bytes.
+ * HUB_ENOTFOUND for an org that does not exist. */
 int store_quarantine_list(struct store *s, const char *org,
                           const char *before, int limit, char **json_out);
 /* The raw bytes of quarantined message `id` (malloc'd, *len of them), for

@@ -348,11 +348,16 @@ int store_authority_set(struct store *s, const char *actor, const char *org,
 int store_authority_list(struct store *s, const char *org, char **json_out)
 {
     const char *p[] = { org };
-    return store_query_text(s,
-        "SELECT coalesce(json_agg(json_build_object('org', org_id, "
+    /* an organization that does not exist is HUB_ENOTFOUND: a typo's
+     * empty list read as "it has no map" (F3129) */
+    int rc = store_query_text(s,
+        "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
+        "organizations WHERE id = $1) THEN "
+        "coalesce(json_agg(json_build_object('org', org_id, "
         "'namespace', namespace, 'system', system, 'created_at', created_at) "
-        "ORDER BY org_id, namespace), '[]')::text FROM org_authorities "
+        "ORDER BY org_id, namespace), '[]')::text END FROM org_authorities "
         "WHERE $1::text IS NULL OR org_id = $1", 1, p, json_out);
+    return rc == HUB_OK && *json_out == NULL ? HUB_ENOTFOUND : rc;
 }
 
 int store_token_add(struct store *s, const char *actor, const char *org_id,
@@ -496,19 +501,23 @@ int store_quarantine_list(struct store *s, const char *org,
         if (!ok)
             return HUB_EINVALID;
     }
-    /* by the partial index messages_quarantined (received_at) */
-    return store_query_text(s,
-        "SELECT coalesce(json_agg(json_build_object('id', q.id::text, "
+    /* by the partial index messages_quarantined (received_at); an
+     * organization that does not exist is HUB_ENOTFOUND, as
+     * store_authority_list's (F3129) */
+    int rc = store_query_text(s,
+        "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
+        "organizations WHERE id = $1) THEN coalesce(json_agg(json_build_object('id', q.id::text, "
         "'org', q.org_id, 'format', q.format, 'key', q.idem_key, "
         "'received_at', q.received_at, 'code', q.error->>'code', "
         "'field', q.error->>'field', 'offset', q.error->'offset', "
         "'message', q.error->>'message') ORDER BY q.received_at DESC, "
-        "q.id DESC), '[]')::text FROM (SELECT * FROM messages m "
+        "q.id DESC), '[]')::text END FROM (SELECT * FROM messages m "
         "WHERE m.status = 'quarantined' "
         "AND ($1::text IS NULL OR m.org_id = $1) "
         "AND ($2::text IS NULL OR m.received_at < hub_parse_ts($2)) "
         "ORDER BY m.received_at DESC, m.id DESC LIMIT $3::int) q",
         3, p, json_out);
+    return rc == HUB_OK && *json_out == NULL ? HUB_ENOTFOUND : rc;
 }
 
 int store_quarantine_raw(struct store *s, const char *actor, const char *id,

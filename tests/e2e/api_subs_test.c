@@ -350,9 +350,13 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
     cr_assert_eq(call("GET", "/v1/deliveries?status=", "tok-cbo", NULL, &r),
                  200, "%s", r.body);
     http_resp_free(&r);
+    /* a well-formed id no subscription has was 200 and an empty list,
+     * read as "it has no deliveries" (F3129) */
     cr_assert_eq(call("GET", "/v1/deliveries?subscription="
                       "sub_0123456789abcdef0123456789abcdef", "tok-cbo", NULL,
-                      &r), 200, "%s", r.body);
+                      &r), 404, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"subscription\""), "%s",
+                       r.body);
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/audit?limit=1&after=0", "tok-ops", NULL, &r),
                  200, "%s", r.body);
