@@ -506,7 +506,8 @@ int store_quarantine_list(struct store *s, const char *org,
      * store_authority_list's (F3129) */
     int rc = store_query_text(s,
         "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
-        "organizations WHERE id = $1) THEN coalesce(json_agg(json_build_object('id', q.id::text, "
+        "organizations WHERE id = $1) THEN coalesce(json_agg("
+        "json_build_object('id', q.id::text, "
         "'org', q.org_id, 'format', q.format, 'key', q.idem_key, "
         "'received_at', q.received_at, 'code', q.error->>'code', "
         "'field', q.error->>'field', 'offset', q.error->'offset', "

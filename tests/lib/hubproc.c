@@ -574,6 +574,43 @@ static int write_config(struct hubproc *h, const char *extra)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+int hub_conf_set(const struct hubproc *h, const char *line)
+{
+    char key[64], *text = NULL;
+    size_t n = strcspn(line, " =");
+    FILE *f = fopen(hub_path(h, "hubd.conf"), "r");
+
+    if (f == NULL || n == 0 || n >= sizeof(key)) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    memcpy(key, line, n);
+    key[n] = '\0';
+    size_t cap = 1 << 16, len = 0;
+    text = malloc(cap);
+    if (text == NULL)
+        abort();
+    len = fread(text, 1, cap - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    f = fopen(hub_path(h, "hubd.conf"), "w");
+    if (f == NULL) {
+        free(text);
+        return -1;
+    }
+    for (char *l = text, *nl; l && *l; l = nl) {
+        nl = strchr(l, '\n');
+        if (nl)
+            *nl++ = '\0';
+        if (!extra_sets(l, key))
+            fprintf(f, "%s\n", l);
+    }
+    fprintf(f, "%s\n", line);
+    free(text);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 int hub_start_peer(struct hubproc *peer, const struct hubproc *first,
                    const char *extra)
 {

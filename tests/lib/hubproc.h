@@ -79,6 +79,9 @@ bool hub_node_ready(pid_t pid, int timeout_ms);
 void hub_node_stop(pid_t pid, int sig);
 /* Start hubd again with the same dir, config and database. */
 int hub_restart(struct hubproc *h);
+/* `line` ("key = value") in h's hubd.conf in place of the key's line, for
+ * a hub_restart (hubd refuses a key given twice, F3128); -1 on error */
+int hub_conf_set(const struct hubproc *h, const char *line);
 /* SIGTERM and wait (bounded); returns the exit status or -1. */
 int hub_stop(struct hubproc *h);
 void hub_kill9(struct hubproc *h);
