@@ -76,6 +76,14 @@ const char *api_query(const struct api_req *r, const char *name);
 bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
                               const char *what);
 const char *api_header(const struct api_req *r, const char *name);
+/* The media type of a Content-Type value equals `want` (parameters such as
+ * "; charset=utf-8" ignored, case-insensitive). */
+bool api_media_is(const char *ct, const char *want);
+/* Unless the request's Content-Type is application/json or
+ * application/NAME+json, answers 415 naming Content-Type and returns true: a
+ * form's or text's POST is one a browser sends cross-site without a CORS
+ * preflight (F3127). For every route whose body is JSON. */
+bool api_refuse_unless_json(struct api_req *r);
 /* The body (bounded by max_body, which libevent enforces with 413). */
 struct slice api_body(struct api_req *r);
 /* Authenticated caller; NULL on API_PUBLIC routes. */

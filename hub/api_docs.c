@@ -42,19 +42,6 @@ enum docs_format { DOCS_FHIR, DOCS_CCDA, DOCS_CSV };
 static const char *const csv_kinds[] = { "screenings", "referral-status",
                                          "shinny", NULL };
 
-/* The media type of a Content-Type value equals `want` (parameters such as
- * "; charset=utf-8" ignored, case-insensitive). */
-static bool media_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ')
-        ct++;
-    return strncasecmp(ct, want, n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 static void fhir_error(struct api_req *r, int status, int code,
                        const char *field, const char *what)
 {
@@ -307,9 +294,9 @@ static void post_fhir(struct api_req *r)
     struct docs_meta meta = { 0 };
     const char *ct = api_header(r, "Content-Type");
 
-    if (!media_is(ct, "application/fhir+json") &&
-        !media_is(ct, "application/json") &&
-        !media_is(ct, "application/json+fhir")) {
+    if (!api_media_is(ct, "application/fhir+json") &&
+        !api_media_is(ct, "application/json") &&
+        !api_media_is(ct, "application/json+fhir")) {
         fhir_error(r, 415, HUB_EUNSUPPORTED, "Content-Type",
                    "send application/fhir+json or application/json");
         return;
@@ -325,8 +312,9 @@ static void post_ccda(struct api_req *r)
     struct docs_meta meta = { 0 };
     const char *ct = api_header(r, "Content-Type");
 
-    if (!media_is(ct, "application/xml") && !media_is(ct, "text/xml") &&
-        !media_is(ct, "application/hl7-cda+xml")) {
+    if (!api_media_is(ct, "application/xml") &&
+        !api_media_is(ct, "text/xml") &&
+        !api_media_is(ct, "application/hl7-cda+xml")) {
         api_reply_error(r, 415, "unsupported",
                         "send application/xml or text/xml", "Content-Type");
         return;
@@ -352,10 +340,11 @@ static void post_csv(struct api_req *r)
                         "kind");
         return;
     }
-    if (ct && !media_is(ct, "text/csv") && !media_is(ct, "application/csv") &&
-        !media_is(ct, "text/plain") &&
-        !media_is(ct, "application/octet-stream") &&
-        !media_is(ct, "multipart/form-data")) {
+    if (ct && !api_media_is(ct, "text/csv") &&
+        !api_media_is(ct, "application/csv") &&
+        !api_media_is(ct, "text/plain") &&
+        !api_media_is(ct, "application/octet-stream") &&
+        !api_media_is(ct, "multipart/form-data")) {
         api_reply_error(r, 415, "unsupported",
                         "send text/csv or multipart/form-data",
                         "Content-Type");

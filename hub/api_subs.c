@@ -1,5 +1,7 @@
 /*
  * api_subs.c - subscriptions, deliveries and the audit trail over HTTPS:
+ * A body (create, update, a replay's range) is JSON, sent as
+ * application/json (or application/NAME+json): anything else is 415 (F3127).
  *   POST   /v1/subscriptions                create (201), 400 names the field;
  *                                           an Idempotency-Key retried
  *                                           answers the first (201,
@@ -42,6 +44,7 @@
 #include "echo_name.h"
 #include "ingest_docs.h"
 #include "json_body.h"
+#include "log.h"
 #include "common/hub_err.h"
 #include "server.h"
 #include "subs.h"
@@ -286,6 +289,19 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     }
+    if (j->op == OP_AUDIT && rc == HUB_ELIMIT && j->json) {
+        /* as the feed answers its own (F2484): an empty page would have
+         * an export tool wait past rows for ever (F3130) */
+        snprintf(buf, sizeof(buf), "cursor is past the head of the audit "
+                 "chain (%s): the hub's database was restored from a "
+                 "backup, or the cursor is another hub's; read again from "
+                 "after=0", j->json);
+        log_info("audit.cursor_ahead", "after=%lld head=%s",
+                 (long long)j->after, j->json);
+        api_reply_error(r, 409, "cursor_ahead", buf, "after");
+        job_free(j);
+        return;
+    }
     if (j->op == OP_CREATE && rc == HUB_EINVALID && j->sk.differs) {
         /* as the ingest routes answer a key reused for another body
          * (draft-ietf-httpapi-idempotency-key-header), never with the
@@ -311,6 +327,12 @@ static void done(struct api_req *r, int rc, void *arg)
         if (j->op == OP_LIST) {     /* an operator's ?org= (F3125) */
             api_reply_error(r, 404, "not_found", "no organization has that "
                             "id", "org");
+            job_free(j);
+            return;
+        }
+        if (j->op == OP_DLIST) {    /* ?subscription=, none or another's */
+            api_reply_error(r, 404, "not_found", "no subscription of yours "
+                            "has that id", "subscription");
             job_free(j);
             return;
         }
@@ -502,6 +524,8 @@ static void subs_root(struct api_req *r)
                                  : "unknown query parameter: a creation "
                                    "takes org (an operator's)"))
         return;
+    if (!list && api_refuse_unless_json(r))
+        return;
     /* a retry after an answer lost (a 503 cut at the deadline after the
      * commit) makes no second subscription under the same key (F764) */
     const char *key = list ? NULL : api_header(r, "Idempotency-Key");
@@ -582,6 +606,8 @@ static void subs_one(struct api_req *r)
     }
     if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
                                  "subscription's routes take none"))
+        return;
+    if (op == OP_UPDATE && api_refuse_unless_json(r))
         return;
     struct job *j = job_new(r, op);
     memcpy(j->id, rest, idl);
@@ -688,6 +714,8 @@ static void deliveries_replay_many(struct api_req *r)
 
     if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
                                  "replay takes none (its body names a range)"))
+        return;
+    if (api_refuse_unless_json(r))
         return;
     if (b.len > REPLAY_BODY_MAX) {
         api_reply_error(r, 413, "limit", "a replay's body is at most 4096 "

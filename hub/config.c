@@ -583,6 +583,23 @@ static int split_line(char *line, char **key, char **val)
 }
 
 #define CONFIG_MAX_FILE (1u << 20)
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* The line where `key` was first given, set to `line` when it was not;
+ * 0 for a key given once so far, or one that is given once a line
+ * (mllp_listener) or not known (refused by config_set) */
+static int given_before(int *first, const char *key, int line)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].name, key) != 0 ||
+            !strcmp(key, "mllp_listener"))
+            continue;
+        if (first[i])
+            return first[i];
+        first[i] = line;
+    }
+    return 0;
+}
 
 int config_load(struct hub_config *c, const char *path, char *errbuf,
                 size_t errlen)
@@ -642,7 +659,7 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
     config_defaults(c, profile);
 
     if (text) {
-        int lineno = 0;
+        int lineno = 0, first[N_KEYS] = { 0 };
         char *p = text;
         while (p && *p) {
             char *nl = strchr(p, '\n'), *k, *v;
@@ -652,6 +669,16 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
             if (split_line(p, &k, &v) != HUB_OK) {
                 snprintf(errbuf, errlen, "%s:%d: expected key = value", path,
                          lineno);
+                goto out;
+            }
+            /* the last line was taken, silently, and --check-config
+             * said ok: an operator who changed a port on line 3 of a
+             * file that gives it again on line 40 saw no change (F3128) */
+            int before = k ? given_before(first, k, lineno) : 0;
+            if (before) {
+                snprintf(errbuf, errlen, "%s:%d: '%s' is given twice, on "
+                         "lines %d and %d: keep one", path, lineno, k,
+                         before, lineno);
                 goto out;
             }
             if (k && config_set(c, k, v) != HUB_OK) {

@@ -343,7 +343,10 @@ int ctl_org_authorities(struct ctl *c, int argc, char **argv)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    if ((rc = store_authority_list(c->s, a.npos ? a.pos[0] : NULL, &json)))
+    rc = store_authority_list(c->s, a.npos ? a.pos[0] : NULL, &json);
+    if (rc == HUB_ENOTFOUND)    /* no empty list read as none (F3129) */
+        return ctl_fail("no organization has that id", rc);
+    if (rc != HUB_OK)
         return ctl_fail("cannot list the authority maps", rc);
     rc = print_list(&a, json, cols, 4);
     free(json);
@@ -828,6 +831,13 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
                 "two senders use: urn:hub:org:ORG:ns:NAMESPACE)\n", persons);
         return 1;
     }
+    if (rc == HUB_ELIMIT && json) { /* as GET /v1/audit (F3130) */
+        fprintf(stderr, "hubctl: --after is past the head of the audit "
+                "chain (%s): the database was restored from a backup, or "
+                "the cursor is another hub's\n", json);
+        free(json);
+        return 1;
+    }
     if (rc == HUB_ENOTFOUND)      /* never an empty accounting of nobody */
         return ctl_fail("no patient has that hub id", rc);
     if (rc != HUB_OK)
@@ -882,17 +892,20 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
     if ((rc = ctl_parse(c, argc, argv, "org,before,limit", "json", &a)) ||
         a.npos)
         return rc ? rc : ctl_usage_error(c);
-    if (!limit_arg(&a, &limit))
+    /* --org '' was read as every organization's (F3129) */
+    const char *org = ctl_opt(&a, "org");
+    if (!limit_arg(&a, &limit) || (org && *org == '\0'))
         return ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    rc = store_quarantine_list(c->s, ctl_opt(&a, "org"),
+    rc = store_quarantine_list(c->s, org,
                                ctl_opt(&a, "before"), (int)limit, &json);
     if (rc == HUB_EINVALID)
         return ctl_fail("--before is a time as the feed's since= takes it "
                         "(2026-12-05, 2026-12-05T04:00:00Z; no offset: UTC)",
                         rc);
-    if (rc == HUB_ENOTFOUND)    /* an operator's typo (F3222) */
+    if (rc == HUB_ENOTFOUND)    /* an operator's typo, no empty list read
+                                 * as none (F3222, F3129) */
         return ctl_fail("no organization has that id (hubctl org list)", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot list the quarantine", rc);

@@ -408,6 +408,8 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
         return 1;
     rc = deliveries_list(c->s, NULL, ctl_opt(&a, "subscription"),
                          ctl_opt(&a, "status"), 0, (int)limit, &out);
+    if (rc == HUB_ENOTFOUND)    /* no empty list read as none (F3129) */
+        return ctl_fail("no subscription has that id", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot list deliveries (subscription: a "
                         "subscription's id, sub_ and hex; status: pending, "

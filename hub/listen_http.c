@@ -3,7 +3,8 @@
  * in the dev profile only, plain HTTP; routing, authentication and scopes in
  * front of the handlers of api.h.
  *
- *   request -> route (404/405) -> public? ---------------------> handler
+ *   request -> Origin of another site, a method but GET/HEAD (403)
+ *           -> route (404/405) -> public? ---------------------> handler
  *                                  \-> client cert fingerprint, else
  *                                      bearer token (where allowed) -> 401
  *                                      -> scopes (403) -> handler
@@ -243,6 +244,40 @@ const char *api_header(const struct api_req *r, const char *name)
     if (r->req == NULL)
         return NULL;
     return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+bool api_media_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    return strncasecmp(ct, want, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* application/SOMETHING+json (RFC 6839's structured syntax suffix) */
+static bool media_is_plus_json(const char *ct)
+{
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, "application/", 12) != 0)
+        return false;
+    size_t n = strcspn(ct + 12, "; ");
+    return n > 5 && strncasecmp(ct + 12 + n - 5, "+json", 5) == 0;
+}
+
+bool api_refuse_unless_json(struct api_req *r)
+{
+    const char *ct = api_header(r, "Content-Type");
+    if (api_media_is(ct, "application/json") || media_is_plus_json(ct))
+        return false;
+    api_reply_error(r, 415, "unsupported", "send the JSON body as "
+                    "application/json", "Content-Type");
+    return true;
 }
 
 struct slice api_body(struct api_req *r)
@@ -760,6 +795,51 @@ static bool length_unclear(struct evhttp_request *req)
     return false;
 }
 
+/* host[:port] without the scheme's default port: a browser's Origin
+ * leaves it out, and a client's Host may give it */
+static size_t host_len(const char *h, bool tls)
+{
+    const char *dflt = tls ? ":443" : ":80";
+    size_t n = strlen(h), d = strlen(dflt);
+    return n > d && strcmp(h + n - d, dflt) == 0 ? n - d : n;
+}
+
+/* Origin (RFC 6454) equals this request's own: scheme://Host */
+static bool origin_is_own(const char *origin, const char *host, bool tls)
+{
+    const char *scheme = tls ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+
+    if (host == NULL || strncasecmp(origin, scheme, sl) != 0)
+        return false;
+    origin += sl;
+    size_t n = host_len(origin, tls);
+    return n > 0 && n == host_len(host, tls) &&
+           strncasecmp(origin, host, n) == 0;
+}
+
+/* A request but GET or HEAD that a web page of another site sent (F3127):
+ * a browser sends Origin with every cross-site POST and cannot leave it
+ * out, an API client sends none. A client certificate is ambient (the
+ * browser presents it to any page's request), and a form's or text's POST
+ * needs no CORS preflight: a hostile page would otherwise make a webhook
+ * subscription to its own server, or post HL7 v2, in a partner's name. */
+static bool cross_site(struct evhttp_request *req, bool tls)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *host = evhttp_find_header(h, "Host");
+    const struct evkeyval *kv;
+
+    if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+        return false;
+    TAILQ_FOREACH(kv, h, next)
+        if (strcasecmp(kv->key, "Origin") == 0 &&
+            !origin_is_own(kv->value, host, tls))
+            return true;
+    return false;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct ep *ep = arg;
@@ -795,6 +875,14 @@ static void on_request(struct evhttp_request *req, void *arg)
         api_reply_error(r, 400, "invalid", "the request's length is "
                         "unclear: send one Content-Length of digits",
                         "Content-Length");
+        return;
+    }
+    if (cross_site(req, r->tls)) {
+        /* the id alone: the Origin is a site a partner's staff visited */
+        log_info("http.cross_site", "req=%" PRIu64, r->id);
+        api_reply_error(r, 403, "forbidden", "a request from a web page of "
+                        "another site (Origin) is refused: an API client "
+                        "sends no Origin", "Origin");
         return;
     }
     /* %00 decodes to the end of a C string: "/v1/events%00x" was served

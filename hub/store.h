@@ -283,7 +283,7 @@ int store_org_list(struct store *s, char **json_out);
 int store_authority_set(struct store *s, const char *actor, const char *org,
                         const char *ns, const char *system, char **json_out);
 /* *json_out: malloc'd [{"org","namespace","system","created_at"}], of one
- * org or (org NULL) all */
+ * org or (org NULL) all; HUB_ENOTFOUND for an org that does not exist */
 int store_authority_list(struct store *s, const char *org, char **json_out);
 /* Record a token by the hex SHA-256 of the whole token and its public
  * prefix. Its scopes are `scopes` narrowed to the org's; it expires
@@ -322,7 +322,8 @@ int store_cert_list(struct store *s, char **json_out);
  * it, hub_parse_ts: no offset is UTC; HUB_EINVALID when it is none; or
  * NULL: now). *json_out:
  * malloc'd [{"id","org","format","key","received_at","code","field",
- * "offset","message"}]: the hub's own error, never the message's bytes. */
+ * "offset","message"}]: the hub's own error, never the message's bytes.
+ * HUB_ENOTFOUND for an org that does not exist. */
 int store_quarantine_list(struct store *s, const char *org,
                           const char *before, int limit, char **json_out);
 /* The raw bytes of quarantined message `id` (malloc'd, *len of them), for
@@ -388,7 +389,8 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
  * identifier with no value; HUB_ENOTFOUND for a hub id no patient has;
  * HUB_EUNSUPPORTED for a VALUE with no SYSTEM that names more than one
  * person, *json_out NULL and *persons_out (may be NULL) their count: one
- * person's accounting never holds another's rows (F1963). */
+ * person's accounting never holds another's rows (F1963); HUB_ELIMIT for
+ * an `after` past the chain's head, *json_out the head's seq (F3130). */
 int store_audit_list(struct store *s, const char *patient_hub_id,
                      const char *identifier, int64_t after, int limit,
                      char **json_out, int *persons_out);

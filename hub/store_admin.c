@@ -348,11 +348,16 @@ int store_authority_set(struct store *s, const char *actor, const char *org,
 int store_authority_list(struct store *s, const char *org, char **json_out)
 {
     const char *p[] = { org };
-    return store_query_text(s,
-        "SELECT coalesce(json_agg(json_build_object('org', org_id, "
+    /* an organization that does not exist is HUB_ENOTFOUND: a typo's
+     * empty list read as "it has no map" (F3129) */
+    int rc = store_query_text(s,
+        "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
+        "organizations WHERE id = $1) THEN "
+        "coalesce(json_agg(json_build_object('org', org_id, "
         "'namespace', namespace, 'system', system, 'created_at', created_at) "
-        "ORDER BY org_id, namespace), '[]')::text FROM org_authorities "
+        "ORDER BY org_id, namespace), '[]')::text END FROM org_authorities "
         "WHERE $1::text IS NULL OR org_id = $1", 1, p, json_out);
+    return rc == HUB_OK && *json_out == NULL ? HUB_ENOTFOUND : rc;
 }
 
 int store_token_add(struct store *s, const char *actor, const char *org_id,
@@ -497,12 +502,12 @@ int store_quarantine_list(struct store *s, const char *org,
             return HUB_EINVALID;
     }
     /* by the partial index messages_quarantined (received_at); an
-     * organization that does not exist (a typo) is HUB_ENOTFOUND, no
-     * empty list read as "nothing is held", as subs_list (F3125, F3222) */
+     * organization that does not exist is HUB_ENOTFOUND, as
+     * store_authority_list's (F3129, F3222) */
     int rc = store_query_text(s,
         "SELECT CASE WHEN $1::text IS NULL OR EXISTS (SELECT 1 FROM "
-        "organizations o WHERE o.id = $1) THEN "
-        "coalesce(json_agg(json_build_object('id', q.id::text, "
+        "organizations WHERE id = $1) THEN coalesce(json_agg("
+        "json_build_object('id', q.id::text, "
         "'org', q.org_id, 'format', q.format, 'key', q.idem_key, "
         "'received_at', q.received_at, 'code', q.error->>'code', "
         "'field', q.error->>'field', 'offset', q.error->'offset', "
@@ -513,9 +518,7 @@ int store_quarantine_list(struct store *s, const char *org,
         "AND ($2::text IS NULL OR m.received_at < hub_parse_ts($2)) "
         "ORDER BY m.received_at DESC, m.id DESC LIMIT $3::int) q",
         3, p, json_out);
-    if (rc != HUB_OK)
-        return rc;
-    return *json_out ? HUB_OK : HUB_ENOTFOUND;
+    return rc == HUB_OK && *json_out == NULL ? HUB_ENOTFOUND : rc;
 }
 
 int store_quarantine_raw(struct store *s, const char *actor, const char *id,
@@ -707,7 +710,10 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
      * answers only their count, {"ambiguous": N}: the rows of the other
      * person are no part of this one's accounting (F1963, F2023). A
      * stored system and its value name one patient (the key of
-     * patient_identifiers) */
+     * patient_identifiers). A cursor past the chain's head (the
+     * retention anchor's when every row was pruned) answers the head,
+     * {"ahead": SEQ}: an empty page would have an export tool wait past
+     * rows for ever, as the feed's would (F3130) */
     int rc = store_query_text(s,
         "WITH named AS ("
         "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
@@ -718,12 +724,16 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "  FROM named n LEFT JOIN patients p ON p.hub_id = n.id), "
         "ids AS (SELECT id FROM persons UNION "
         "  SELECT hub_id FROM patients WHERE merged_into IN "
-        "  (SELECT id FROM persons)) "
+        "  (SELECT id FROM persons)), "
+        "head AS (SELECT greatest(coalesce(max(seq), 0), (SELECT seq FROM "
+        "  audit_anchor)) AS seq FROM audit) "
         "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 "
         "FROM patients WHERE hub_id = $1) THEN NULL "
         "WHEN $4::text IS NOT NULL AND (SELECT count(*) "
         "FROM persons) > 1 THEN json_build_object('ambiguous', (SELECT "
-        "count(*) FROM persons))::text ELSE "
+        "count(*) FROM persons))::text "
+        "WHEN $2::bigint > (SELECT seq FROM head) THEN "
+        "json_build_object('ahead', (SELECT seq FROM head))::text ELSE "
         "json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
@@ -746,6 +756,13 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         free(*json_out);
         *json_out = NULL;
         return HUB_EUNSUPPORTED;
+    }
+    if (rc == HUB_OK && strncmp(*json_out, "{\"ahead\"", 8) == 0) {
+        /* a cursor past the chain's head: its seq in json_out */
+        const char *colon = strchr(*json_out, ':');
+        long long head = colon ? strtoll(colon + 1, NULL, 10) : 0;
+        snprintf(*json_out, strlen(*json_out) + 1, "%lld", head);
+        return HUB_ELIMIT;
     }
     /* the rows may be an ingest's not yet flushed: durable before shown */
     if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {

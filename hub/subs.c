@@ -258,8 +258,15 @@ int deliveries_list(struct store *s, const char *org, const char *sub,
     snprintf(b, sizeof(b), "%lld", before < 0 ? 0 : before);
     snprintf(l, sizeof(l), "%d", limit < 1 ? 100 : limit > 1000 ? 1000 : limit);
     const char *p[] = { org, sub, status, b, l };
-    int rc = one_text(s, "SELECT hub_deliveries_page($1, $2, $3, $4::bigint, "
-                         "$5::int)", 5, p, out);
+    /* a subscription that does not exist, or is another organization's,
+     * is HUB_ENOTFOUND, the two alike: no empty list read as "it has no
+     * deliveries" (F3129), and nothing said of another's. A deleted one's
+     * deliveries are still listed. */
+    int rc = one_text(s, "SELECT CASE WHEN $2::text IS NULL OR EXISTS "
+                         "(SELECT 1 FROM subscriptions WHERE id = $2 AND "
+                         "($1::text IS NULL OR org_id = $1)) THEN "
+                         "hub_deliveries_page($1, $2, $3, $4::bigint, "
+                         "$5::int) END", 5, p, out);
     /* deliveries of an ingest not yet flushed are visible: durable before
      * they are shown (store_durable) */
     if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {

@@ -350,9 +350,13 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
     cr_assert_eq(call("GET", "/v1/deliveries?status=", "tok-cbo", NULL, &r),
                  200, "%s", r.body);
     http_resp_free(&r);
+    /* a well-formed id no subscription has was 200 and an empty list,
+     * read as "it has no deliveries" (F3129) */
     cr_assert_eq(call("GET", "/v1/deliveries?subscription="
                       "sub_0123456789abcdef0123456789abcdef", "tok-cbo", NULL,
-                      &r), 200, "%s", r.body);
+                      &r), 404, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"subscription\""), "%s",
+                       r.body);
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/audit?limit=1&after=0", "tok-ops", NULL, &r),
                  200, "%s", r.body);
@@ -478,6 +482,32 @@ Test(api_subs, a_cursor_past_the_feed_is_refused_naming_the_head,
     snprintf(path, sizeof(path), "/v1/events?after=%ld", head + 1);
     cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 409, "%s", r.body);
     http_resp_free(&r);
+}
+
+/* The audit's pages so too: past the chain's head was 200, an empty page
+ * and "next" the cursor, where an export tool paging on waits past rows
+ * for ever (F3130). The head itself is a page with no rows. */
+Test(api_subs, an_audit_cursor_past_the_chain_is_refused_naming_the_head,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char path[96], want[64];
+
+    long head = hub_sql_long(&hub, "SELECT greatest(coalesce(max(seq), 0), "
+                                   "(SELECT seq FROM audit_anchor)) "
+                                   "FROM audit");
+    snprintf(path, sizeof(path), "/v1/audit?after=%ld", head);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/audit?after=%ld", head + 1);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 409, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"code\":\"cursor_ahead\""), "%s",
+                       r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"after\""), "%s", r.body);
+    snprintf(want, sizeof(want), "head of the audit chain (%ld)", head);
+    cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_log_count(&hub, "info audit.cursor_ahead after="), 1);
 }
 
 /* A since= that the store could not read as a time (a month 13, February
@@ -2042,4 +2072,134 @@ Test(api_subs, audit_verify_from_a_head_on_a_pruned_chain,
         cr_expect_not_null(strstr(r.body, want), "%s", r.body);
         http_resp_free(&r);
     }
+}
+
+/* A JSON body sent as a form or text (curl -d, a browser's form) is one a
+ * web page of another site can send without a CORS preflight (F3127):
+ * each JSON route takes application/json and application/NAME+json alone,
+ * parameters allowed. */
+Test(api_subs, a_json_body_not_sent_as_json_is_415,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *ct;
+        bool taken;
+    } types[] = {
+        { "Content-Type: text/plain", false },
+        { "Content-Type: application/x-www-form-urlencoded", false },
+        { "Content-Type:", false },                 /* none sent */
+        { "Content-Type: application/json; charset=utf-8", true },
+        { "Content-Type: application/fhir+json", true },
+    };
+    struct http_resp r;
+    char id[80], path[160];
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-hosp",
+                      "{\"url\":\"https://cbo.example/h\","
+                      "\"topics\":[\"adt.*\"]}", &r), 201, "%s", r.body);
+    hub_json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        const char *const hd[] = { types[i].ct, NULL };
+        static const long ok[] = { 201, 200, 202 };
+        const char *method[] = { "POST", "PATCH", "POST" };
+        const char *where[] = { "/v1/subscriptions", path,
+                                "/v1/deliveries/replay" };
+        char what[3][160];
+
+        snprintf(what[0], sizeof(what[0]), "{\"url\":\"https://cbo.example/"
+                 "t%zu\",\"topics\":[\"adt.*\"]}", i);
+        snprintf(what[1], sizeof(what[1]), "{\"topics\":[\"adt.admit\"]}");
+        snprintf(what[2], sizeof(what[2]), "{\"subscription\":\"%s\","
+                 "\"from\":\"2026-01-01\",\"to\":\"2027-01-01\"}", id);
+        for (int k = 0; k < 3; k++) {
+            cr_assert_eq(http_call_ch(&hub, true, method[k], where[k], NULL,
+                                      "hosp", hd, what[k], strlen(what[k]),
+                                      &r), 0);
+            cr_expect_eq(r.status, types[i].taken ? ok[k] : 415,
+                         "%s %s %s: %ld %s", method[k], where[k], types[i].ct,
+                         r.status, r.body);
+            if (!types[i].taken) {
+                cr_expect_not_null(strstr(r.body, "\"code\":\"unsupported\""),
+                                   "%s", r.body);
+                cr_expect_not_null(strstr(r.body,
+                                          "\"field\":\"Content-Type\""),
+                                   "%s", r.body);
+            }
+            http_resp_free(&r);
+        }
+    }
+    /* the first, and one for each type taken */
+    cr_expect_eq(subs_of("hosp"), 3);
+}
+
+/* A browser sends Origin with every cross-site request but GET and HEAD
+ * and cannot leave it out; the client certificate it holds is sent to
+ * any page's request (F3127). Another site's is refused before any work;
+ * the hub's own, and none (an API client's), are taken. */
+Test(api_subs, a_change_from_another_sites_page_is_refused,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    char own[96], own_port[96], sub[160], hl7[2048];
+    struct http_resp r;
+
+    snprintf(own, sizeof(own), "Origin: https://localhost:%d", hub.https);
+    snprintf(own_port, sizeof(own_port), "Origin: HTTPS://LOCALHOST:%d",
+             hub.https);
+    static const char *const foreign[] = {
+        "Origin: https://evil.example", "Origin: null",
+        "Origin: http://localhost", "Origin: https://localhost",
+    };
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        const char *const hd[] = { foreign[i], NULL };
+        snprintf(sub, sizeof(sub), "{\"url\":\"https://evil.example/%zu\","
+                 "\"topics\":[\"*\"]}", i);
+        cr_assert_eq(http_call_ch(&hub, true, "POST", "/v1/subscriptions",
+                                  NULL, "hosp", hd, sub, strlen(sub), &r), 0);
+        cr_expect_eq(r.status, 403, "%s: %ld %s", foreign[i], r.status,
+                     r.body);
+        cr_expect_not_null(strstr(r.body, "\"field\":\"Origin\""), "%s",
+                           r.body);
+        http_resp_free(&r);
+        /* the bodiless POSTs and the HL7 v2 route so too */
+        hl7_sample(hl7, sizeof(hl7), "XSITE1", "MRN-XSITE-1");
+        cr_assert_eq(http_call_ch(&hub, true, "POST", "/v1/hl7v2",
+                                  "tok-hosp", NULL, hd, hl7, strlen(hl7),
+                                  &r), 0);
+        cr_expect_eq(r.status, 403, "%s: %ld %s", foreign[i], r.status,
+                     r.body);
+        http_resp_free(&r);
+        /* a read is not a change: a page cannot read the answer */
+        cr_assert_eq(http_call_ch(&hub, true, "GET", "/v1/subscriptions",
+                                  NULL, "hosp", hd, NULL, 0, &r), 0);
+        cr_expect_eq(r.status, 200, "%s: %ld", foreign[i], r.status);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(subs_of("hosp"), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 0);
+    cr_expect_eq(hub_log_count(&hub, "http.cross_site"), 8);
+    cr_expect_eq(hub_log_count(&hub, "evil.example"), 0);
+    /* the hub's own origin (case and the default port aside), and none */
+    const char *const own_h[] = { own, NULL };
+    const char *const own_h2[] = { own_port, NULL };
+    const char *const *takes[] = { own_h, own_h2, NULL };
+    for (int i = 0; i < 3; i++) {
+        snprintf(sub, sizeof(sub), "{\"url\":\"https://cbo.example/%d\","
+                 "\"topics\":[\"adt.*\"]}", i);
+        cr_assert_eq(http_call_ch(&hub, true, "POST", "/v1/subscriptions",
+                                  NULL, "hosp", takes[i], sub, strlen(sub),
+                                  &r), 0);
+        cr_expect_eq(r.status, 201, "%d: %ld %s", i, r.status, r.body);
+        http_resp_free(&r);
+    }
+    /* plain HTTP (the dev profile): its own origin is http:// */
+    snprintf(own, sizeof(own), "Origin: http://localhost:%d", hub.http);
+    snprintf(sub, sizeof(sub), "{\"url\":\"https://cbo.example/p\","
+             "\"topics\":[\"adt.*\"]}");
+    cr_assert_eq(http_call_h(&hub, false, "POST", "/v1/subscriptions",
+                             "tok-hosp", own_h, sub, strlen(sub), &r), 0);
+    cr_expect_eq(r.status, 201, "%ld %s", r.status, r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("hosp"), 4);
 }

@@ -172,9 +172,16 @@ Test(authz, another_organizations_objects_are_not_found_by_any_route,
         cr_expect_null(strstr(r.body, sub), "%s", r.body);
         http_resp_free(&r);
 
+        /* 404 as for none: nothing said of another's (F3129) */
         snprintf(path, sizeof(path), "/v1/deliveries?subscription=%s", sub);
-        cr_assert_eq(call_as("GET", path, tok, cert, NULL, &r), 200);
+        cr_assert_eq(call_as("GET", path, tok, cert, NULL, &r), 404);
         cr_expect_null(strstr(r.body, dlv), "%s", r.body);
+        struct http_resp none;
+        cr_assert_eq(call_as("GET", "/v1/deliveries?subscription=sub_"
+                             "0123456789abcdef0123456789abcdef", tok, cert,
+                             NULL, &none), 404);
+        cr_expect_str_eq(r.body, none.body);
+        http_resp_free(&none);
         http_resp_free(&r);
         cr_assert_eq(call_as("GET", "/v1/deliveries?status=delivered", tok,
                              cert, NULL, &r), 200);

@@ -129,17 +129,14 @@ static long metric(const char *line)
     return v;
 }
 
-/* hubd again on the same dir with `line` appended to its config (later
- * lines win): a database URL the test makes from the one it was given */
+/* hubd again on the same dir with `line` in its config in place of its
+ * key's: a database URL the test makes from the one it was given */
 static char also_log[128] = "";     /* shown too when hubd fails */
 
 static void restart_with(const char *line)
 {
     cr_assert_eq(hub_stop(&hub), 0);
-    FILE *f = fopen(hub_path(&hub, "hubd.conf"), "a");
-    cr_assert_not_null(f);
-    fprintf(f, "%s\n", line);
-    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(hub_conf_set(&hub, line), 0);
     if (hub_restart(&hub) != 0) {
         char cmd[512];
         snprintf(cmd, sizeof(cmd), "tail -n 20 '%s' %s >&2",

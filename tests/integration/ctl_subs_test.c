@@ -174,6 +174,12 @@ Test(ctl_subs, deliveries_list_and_replay_exit_codes)
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries list --subscription "
                         "sub_XYZ"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "subscription"), "%s", out);
+    /* a well-formed id no subscription has listed nothing, exit 0: read
+     * as "it has no deliveries" (F3129) */
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries list --subscription "
+                        "sub_0123456789abcdef0123456789abcdef"), 1, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "no subscription has that id"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay dlv_42"), 1);
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay-range "
                         "--subscription sub_00 --from 2000-01-01 "

@@ -309,6 +309,14 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
                             "&1"), 2, "%s", out);
     cr_assert_not_null(strstr(out, "SEQ is not a positive number"), "%s",
                        out);
+    /* a cursor past the head is said, as GET /v1/audit answers 409
+     * (F3130), not an empty page */
+    cr_assert_eq(hubctl(out, sizeof(out), "audit list --after 3 --json"), 0,
+                 "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "audit list --after 4", "&1"),
+                 1, "%s", out);
+    cr_assert_not_null(strstr(out, "past the head of the audit chain (3)"),
+                       "%s", out);
     cr_assert_eq(store_connect(url, &s), HUB_OK);
     cr_assert_eq(store_exec(s, "DELETE FROM audit WHERE seq = 3"), HUB_OK);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0,
@@ -861,14 +869,17 @@ Test(hubctl, quarantine_list_and_show)
     cr_assert_not_null(strstr(out, "\tinvalid\tPID\trequired segment PID "
                                    "is missing\n"), "%s", out);
     cr_assert_null(strstr(out, "SENDER"), "no bytes in the list: %s", out);
+    /* an organization that does not exist (a typo) listed nothing, exit
+     * 0, and --org '' every one (F3222, F3129) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "quarantine list --org org_x",
+                            "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+    cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "quarantine list --org ''",
+                            "&1"), 2, "%s", out);
+    cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --org org_gh"), 0);
     cr_assert_not_null(strstr(out, "CTRL-Q1"), "%s", out);
-    /* an organization that does not exist (a typo) is no empty list,
-     * read as "nothing is held" (F3222, F3125's rule) */
-    cr_assert_eq(hubctl_run(out, sizeof(out), "quarantine list --org org_x",
-                            "&1"), 1);
-    cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
-    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --before "
                                           "2000-01-01T00:00:00Z"), 0);
     cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
@@ -913,6 +924,10 @@ Test(hubctl, org_authority_sets_lists_and_clears_a_map)
     cr_assert_null(strstr(out, "store.db_error"), "%s", out);
     cr_assert_eq(hubctl_run(out, sizeof(out), "org authority nobody MRN "
                             "urn:oid:1.2.3", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+    /* and its list: an empty one, exit 0, read as "it has no map" (F3129) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org authorities nobody",
+                            "&1"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
     /* MSH-10 is the hub's name for a patient known by its message: no
      * authority's (F2141) */

@@ -79,6 +79,9 @@ bool hub_node_ready(pid_t pid, int timeout_ms);
 void hub_node_stop(pid_t pid, int sig);
 /* Start hubd again with the same dir, config and database. */
 int hub_restart(struct hubproc *h);
+/* `line` ("key = value") in h's hubd.conf in place of the key's line, for
+ * a hub_restart (hubd refuses a key given twice, F3128); -1 on error */
+int hub_conf_set(const struct hubproc *h, const char *line);
 /* SIGTERM and wait (bounded); returns the exit status or -1. */
 int hub_stop(struct hubproc *h);
 void hub_kill9(struct hubproc *h);
@@ -160,11 +163,18 @@ int http_call(const struct hubproc *h, bool tls, const char *method,
               const char *body, size_t body_len, const char *accept,
               struct http_resp *r);
 /* http_call with extra request headers ("Name: value" strings, NULL
- * terminated); a Content-Type among them replaces the default text/plain. */
+ * terminated); a Content-Type among them replaces the default: a body is
+ * sent as application/json to /v1/subscriptions... and /v1/deliveries...
+ * (the JSON routes), else as text/plain; "Content-Type:" alone sends none. */
 int http_call_h(const struct hubproc *h, bool tls, const char *method,
                 const char *path, const char *token,
                 const char *const *headers, const char *body,
                 size_t body_len, struct http_resp *r);
+/* http_call_h with cert_org's client certificate (NULL: none) */
+int http_call_ch(const struct hubproc *h, bool tls, const char *method,
+                 const char *path, const char *token, const char *cert_org,
+                 const char *const *headers, const char *body,
+                 size_t body_len, struct http_resp *r);
 void http_resp_free(struct http_resp *r);
 
 /* GET /v1/events over HTTPS as hosp (token tok-hosp), timed: `h` set by

@@ -616,3 +616,27 @@ Test(config, a_byte_order_mark_is_not_the_first_key, .fini = cleanup)
     cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
     cr_expect(strstr(err, ":2: unknown key") != NULL, "%s", err);
 }
+
+/* a key given twice was taken from its last line, silently, and
+ * --check-config said ok (F3128); mllp_listener is one a line */
+Test(config, a_key_given_twice_is_refused_naming_both_lines, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    write_conf("profile = dev\nhttps_port = 8443\n# API\n\n"
+               "https_port = 9443\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":5: 'https_port' is given twice, on lines 2 "
+                     "and 5") != NULL, "%s", err);
+    cleanup();
+    write_conf("profile = dev\nprofile = production\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":2: 'profile' is given twice, on lines 1 and 2")
+              != NULL, "%s", err);
+    cleanup();
+    write_conf("profile = dev\nmllp_listener = 12577 clinic\n"
+               "mllp_listener = 12578 plan\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_eq(c.n_mllp, 3);
+}
