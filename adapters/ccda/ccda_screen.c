@@ -1291,16 +1291,20 @@ static bool bare_scale(const struct ccda_node *obs)
  * same total anywhere in the document is known first. A result of any
  * other code (PHQ-9 44261-6, outside the dictionary: F2543) is none of
  * the hub's. */
-void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
+bool ccda_is_result_total(const struct doc *dc, const struct ccda_node *obs)
 {
     const struct dict_instrument *inst;
     if (obs == NULL)
-        return;
+        return false;
     struct slice code = ccda_token(ccda_code_of(obs));
-    if (ccda_has_template(obs, T_RESULT_OBS) &&
-        dict_sum_instrument(dc->d, code))
-        note_total_entry(dc, obs);
-    else if (bare_scale(obs) && !slice_empty(total_of(dc->d, code, &inst)))
+    if (ccda_has_template(obs, T_RESULT_OBS))
+        return dict_sum_instrument(dc->d, code) != NULL;
+    return bare_scale(obs) && !slice_empty(total_of(dc->d, code, &inst));
+}
+
+void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
+{
+    if (ccda_is_result_total(dc, obs))
         note_total_entry(dc, obs);
 }
 
