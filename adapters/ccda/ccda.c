@@ -239,6 +239,9 @@ static bool about_other(bool conducted, const struct ccda_node *n)
 static bool entry_speaks(const struct doc *dc, enum section_kind kind,
                          const struct ccda_node *st)
 {
+    if (ccda_has_template(st, T_SMOKING_STATUS) ||
+        ccda_has_template(st, T_TOBACCO_USE))
+        return false;           /* no event of the patient's either */
     if (kind == SEC_SOCIAL || kind == SEC_PLAN ||
         ccda_has_template(st, T_ASSESSMENT_SCALE) ||
         ccda_has_template(st, T_PATIENT_REFERRAL) ||
