@@ -216,6 +216,70 @@ static bool result_stands(const struct ccda_node *org,
     return status_is(org, "aborted") && status_is(obs, "completed");
 }
 
+/* CDA R2's subject, of a section or an entry: the person what it holds is
+ * about, conducted to what it holds unless overridden; none is the
+ * recordTarget (F3221). Whether `n`'s names another person than the
+ * patient, given what its section conducts (`conducted`): a relatedSubject
+ * whose code is not SELF (RoleClass) or ONESELF (PersonalRelationshipRoleType:
+ * the mother is MTH); one that names no relation is the patient. */
+static bool about_other(bool conducted, const struct ccda_node *n)
+{
+    const struct ccda_node *s = ccda_child(n, "subject");
+    if (s == NULL)
+        return conducted;
+    struct slice code = ccda_token(
+        ccda_attr(ccda_path(s, "relatedSubject/code"), "code"));
+    return !slice_empty(code) && !slice_eq(code, "SELF") &&
+           !slice_eq(code, "ONESELF");
+}
+
+/* Whether do_entry gives `st` a say (an event, an item, a plan's part):
+ * what an entry about another person would have said. Family history,
+ * whose subjects are relatives, says nothing either way. */
+static bool entry_speaks(const struct doc *dc, enum section_kind kind,
+                         const struct ccda_node *st)
+{
+    if (ccda_has_template(st, T_SMOKING_STATUS) ||
+        ccda_has_template(st, T_TOBACCO_USE))
+        return false;           /* no event of the patient's either */
+    if (kind == SEC_SOCIAL || kind == SEC_PLAN ||
+        ccda_has_template(st, T_ASSESSMENT_SCALE) ||
+        ccda_has_template(st, T_PATIENT_REFERRAL) ||
+        ccda_has_template(st, T_GOAL_OBS) || mood_is(st, "GOL") ||
+        ccda_has_template(st, T_PROBLEM_CONCERN) ||
+        ccda_has_template(st, T_HEALTH_CONCERN) ||
+        ccda_has_template(st, T_RISK_CONCERN) ||
+        ccda_has_template(st, T_PROBLEM_OBS) ||
+        ccda_is_result_total(dc, st))
+        return true;
+    if (ccda_is(st, "organizer"))
+        CCDA_FOREACH(comp, st, "component")
+            if (ccda_is_result_total(dc, ccda_child(comp, "observation")))
+                return true;
+    return false;
+}
+
+/* Before any event (each warns of it, as of the header's flaws): the first
+ * entry the hub would read that is about another person (F3221). */
+static void find_not_patient(struct doc *dc, const struct ccda_node *sec,
+                             bool conducted, int depth)
+{
+    if (sec == NULL || depth > MAX_SECTION_NEST || dc->not_patient)
+        return;
+    enum section_kind kind = section_kind(sec);
+    conducted = about_other(conducted, sec);
+    CCDA_FOREACH(en, sec, "entry") {
+        const struct ccda_node *st = ccda_first_elem(en);
+        if (st && about_other(conducted, st) && entry_speaks(dc, kind, st)) {
+            dc->not_patient = st;
+            return;
+        }
+    }
+    CCDA_FOREACH(comp, sec, "component")
+        find_not_patient(dc, ccda_child(comp, "section"), conducted,
+                         depth + 1);
+}
+
 static int do_entry(struct doc *dc, enum section_kind kind,
                     const struct ccda_node *st)
 {
@@ -273,16 +337,19 @@ static int do_entry(struct doc *dc, enum section_kind kind,
     return HUB_OK;
 }
 
-static int do_section(struct doc *dc, const struct ccda_node *sec, int depth)
+static int do_section(struct doc *dc, const struct ccda_node *sec,
+                      bool conducted, int depth)
 {
     enum section_kind kind = section_kind(sec);
 
     if (depth > MAX_SECTION_NEST)
         return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, sec, NULL,
                            "sections nested too deep");
+    conducted = about_other(conducted, sec);
     CCDA_FOREACH(en, sec, "entry") {
         const struct ccda_node *st = ccda_first_elem(en);
-        if (st == NULL)
+        /* about another person: not the patient's (F3221) */
+        if (st == NULL || about_other(conducted, st))
             continue;
         int rc = do_entry(dc, kind, st);
         if (rc != HUB_OK)
@@ -291,7 +358,7 @@ static int do_section(struct doc *dc, const struct ccda_node *sec, int depth)
     CCDA_FOREACH(comp, sec, "component") {
         const struct ccda_node *sub = ccda_child(comp, "section");
         if (sub) {
-            int rc = do_section(dc, sub, depth + 1);
+            int rc = do_section(dc, sub, conducted, depth + 1);
             if (rc != HUB_OK)
                 return rc;
         }
@@ -313,10 +380,11 @@ static int read_body(struct doc *dc)
          * wherever it stands (F96) */
         if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))
             ccda_doc_labels(dc, sec);
+        find_not_patient(dc, sec, false, 0);
     }
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");
-        if (sec && (rc = do_section(dc, sec, 0)) != HUB_OK)
+        if (sec && (rc = do_section(dc, sec, false, 0)) != HUB_OK)
             return rc;
     }
     if ((rc = ccda_flush_loose(dc)) != HUB_OK)

@@ -130,6 +130,9 @@ struct doc {
                                                its check (natid.h) */
     const char *nat_flaw;                   /* its warning, static */
     const struct ccda_node *birth_left_out; /* a birthTime that is no TS */
+    const struct ccda_node *not_patient;    /* the first entry the hub would
+                                               read whose subject is another
+                                               person (F3221) */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const struct ccda_node **acts;  /* careplan activities, document order */
@@ -342,6 +345,9 @@ bool ccda_scale_is_screening(struct doc *dc, const struct ccda_node *obs,
 int ccda_do_scale(struct doc *dc, const struct ccda_node *obs);
 void ccda_note_loose(struct doc *dc, const struct ccda_node *obs);
 void ccda_note_result(struct doc *dc, const struct ccda_node *obs);
+/* Whether `obs` is a total of the dictionary sent as a result (or a bare
+ * scale), which ccda_note_result keeps */
+bool ccda_is_result_total(const struct doc *dc, const struct ccda_node *obs);
 int ccda_flush_loose(struct doc *dc);
 
 /* ccda_entries.c: a Problem Observation (category health-concern when

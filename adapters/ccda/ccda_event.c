@@ -201,6 +201,10 @@ void ccda_ev_init(struct doc *dc, struct ev *e)
     if (dc->birth_left_out)
         warn_add(e, dc->birth_left_out, "@value",
                  "birth time is not an HL7 TS; left out");
+    if (dc->not_patient)
+        warn_add(e, dc->not_patient, NULL,
+                 "entry is about another person than the document's patient "
+                 "(subject); left out");
 }
 
 /* Envelope up to the body's key. */

@@ -74,6 +74,8 @@ struct told {
     bool positive;              /* screening.positive follows it */
     bool repeated;              /* warned of a repeat */
     bool stale;                 /* warned since it was written */
+    bool printed;               /* print read (the first comparison) */
+    uint64_t print;             /* items_print of its items (F3225) */
     struct told *next;
 };
 
@@ -549,6 +551,76 @@ static bool same_item(const struct resp *a, const struct resp *b)
                                   : a->why_none == b->why_none);
 }
 
+/* FNV-1a of `len` bytes, from `h` */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The sum of the distinct values of h[0..n) (sorted in place): one of a
+ * set, whatever the order and the repeats. */
+static uint64_t sum_distinct(uint64_t *h, size_t n)
+{
+    uint64_t sum = 0;
+    qsort(h, n, sizeof(*h), cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || h[i] != h[i - 1])
+            sum += h[i];
+    return sum;
+}
+
+/* A hash of what same_item compares: two items it finds the same hash
+ * alike (the answer's codes as a set, a number by its value). */
+static uint64_t item_hash(const struct resp *r)
+{
+    uint64_t codes[MAX_ANSWERS];
+    uint64_t h = fnv(0xcbf29ce484222325ull, r->r.question.p,
+                     r->r.question.len);
+    unsigned flags = (unsigned)r->r.n_answers << 5 |
+                     (unsigned)r->r.has_value << 4 |
+                     (unsigned)r->r.has_text << 3 | (unsigned)r->absent << 2 |
+                     (unsigned)r->r.declined << 1;
+    h = fnv(h, &flags, sizeof(flags));
+    if (r->r.has_value) {
+        double v = resp_number(r);
+        if (v == 0)
+            v = 0;              /* -0.0 is 0.0 */
+        h = fnv(h, &v, sizeof(v));
+    }
+    if (r->r.has_text)
+        h = fnv(h, r->text.p, r->text.len);
+    if (r->r.declined && r->why_none)
+        h = fnv(h, r->why_none, strlen(r->why_none));
+    for (size_t k = 0; k < r->r.n_answers; k++)
+        codes[k] = fnv(0xcbf29ce484222325ull, r->ans[k].p, r->ans[k].len);
+    return h ^ sum_distinct(codes, r->r.n_answers);
+}
+
+/* An order-free print of items rs[0..n) (when `scored`, those left_out
+ * are not, as same_items reads a new panel's): two sets of items same_items finds the same
+ * print alike, so a print apart spares the comparison (F3225: a document
+ * of many near-alike panels compared each with every one told). */
+static uint64_t items_print(const struct doc *dc,
+                            const struct dict_instrument *inst,
+                            const struct resp *rs, size_t n, bool scored)
+{
+    uint64_t *h = arena_alloc(dc->a, (n ? n : 1) * sizeof(*h));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!scored || !left_out(dc, inst, &rs[i]))
+            h[m++] = item_hash(&rs[i]);
+    return sum_distinct(h, m);
+}
+
 /* Whether items rs[0..n) hold one that says what x says. */
 static bool holds(const struct resp *rs, size_t n, const struct resp *x)
 {
@@ -620,6 +692,17 @@ static long told_day(struct told *t)
     return t->day;
 }
 
+/* Told t's items' print (read the first time it is compared): all its
+ * items, as same_items asks each of them to be said. */
+static uint64_t told_print(const struct doc *dc, struct told *t)
+{
+    if (!t->printed) {
+        t->print = items_print(dc, NULL, t->rs, t->n, false);
+        t->printed = true;
+    }
+    return t->print;
+}
+
 /* Told t takes the labels of entry `n`, which repeats what it says: the
  * sender's marks on either copy (a restricted section) reach the event
  * told (F96: a label too many only holds data back). */
@@ -663,6 +746,7 @@ static bool repeats_told(struct doc *dc, const struct dict_instrument *inst,
 {
     struct slice code = inst ? SLICE_NULL : ccda_token(ccda_code_of(panel));
     long day = DAY_UNREAD;
+    uint64_t print = 0;
 
     for (struct told *t = dc->told; t; t = t->next) {
         if (!same_instrument(t, inst, code))
@@ -671,8 +755,10 @@ static bool repeats_told(struct doc *dc, const struct dict_instrument *inst,
             day = item_day(panel, NULL);
             for (size_t i = 0; i < n; i++)
                 settle_item(dc, inst, &rs[i]);
+            print = items_print(dc, inst, rs, n, true);
         }
-        if (told_day(t) != day || !same_items(dc, inst, rs, n, t))
+        if (told_day(t) != day || told_print(dc, t) != print ||
+            !same_items(dc, inst, rs, n, t))
             continue;
         told_again(dc, t, panel);
         return true;
@@ -1291,16 +1377,20 @@ static bool bare_scale(const struct ccda_node *obs)
  * same total anywhere in the document is known first. A result of any
  * other code (PHQ-9 44261-6, outside the dictionary: F2543) is none of
  * the hub's. */
-void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
+bool ccda_is_result_total(const struct doc *dc, const struct ccda_node *obs)
 {
     const struct dict_instrument *inst;
     if (obs == NULL)
-        return;
+        return false;
     struct slice code = ccda_token(ccda_code_of(obs));
-    if (ccda_has_template(obs, T_RESULT_OBS) &&
-        dict_sum_instrument(dc->d, code))
-        note_total_entry(dc, obs);
-    else if (bare_scale(obs) && !slice_empty(total_of(dc->d, code, &inst)))
+    if (ccda_has_template(obs, T_RESULT_OBS))
+        return dict_sum_instrument(dc->d, code) != NULL;
+    return bare_scale(obs) && !slice_empty(total_of(dc->d, code, &inst));
+}
+
+void ccda_note_result(struct doc *dc, const struct ccda_node *obs)
+{
+    if (ccda_is_result_total(dc, obs))
         note_total_entry(dc, obs);
 }
 

@@ -6962,3 +6962,88 @@ Test(ccda_screening, a_repeat_dated_to_the_month_is_undated_for_the_rule,
     ev = first_event(&r, 4);
     cJSON_Delete(ev);
 }
+
+/* ---- round 201: an entry about another person (F3221) ----------------- */
+
+/* `entry` (an <entry>...</entry>) with `subject` put first in its
+ * statement. */
+static void with_subject(char *out, size_t cap, const char *entry,
+                         const char *code)
+{
+    const char *at = strstr(entry, "moodCode=\"EVN\">");
+    size_t head = (size_t)(at - entry) + strlen("moodCode=\"EVN\">");
+    snprintf(out, cap,
+             "%.*s<subject><relatedSubject classCode=\"PRS\"><code "
+             "code=\"%s\" codeSystem=\"2.16.840.1.113883.5.111\"/>"
+             "</relatedSubject></subject>%s",
+             (int)head, entry, code, entry + head);
+}
+
+/* F3221: a HARK panel about the patient's mother (subject/relatedSubject
+ * MTH) came out as the patient's screening, and since F3040 was folded
+ * with the patient's same answers. Now it gives nothing, and every event
+ * warns of it (its path); SELF, ONESELF or no code is the patient. */
+Test(ccda_screening, an_entry_about_another_person_gives_no_event,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", p[4096], mother[4096], m2[4096], doc[16384];
+    hark_item(items, sizeof(items), "76503-2", "LA33-6", "completed");
+    hark_panel(p, sizeof(p), "S1", "20240622", items);
+    with_subject(mother, sizeof(mother), p, "MTH");
+    struct run r = run_str(social_doc(mother));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    /* the patient's own panel beside the mother's (another id, same
+     * answers): the patient's alone, warned of the mother's */
+    hark_panel(m2, sizeof(m2), "S2", "20240622", items);
+    with_subject(doc, sizeof(doc), m2, "MTH");
+    snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "%s", p);
+    r = run_str(social_doc(doc));
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    cr_expect(strstr(screening_ids(&r), ":S1,") != NULL, "%s",
+              screening_ids(&r));
+    cr_expect(strstr(screening_ids(&r), ":S2,") == NULL);
+    for (size_t i = 0; i < 2; i++) {
+        cr_expect_eq(warned(&r, i, "another person"), 1, "event %zu", i);
+        cr_expect_eq(warned(&r, i, "repeats"), 0, "event %zu", i);
+    }
+    cr_expect(ends_with(warned_at(&r, 0, "another person"),
+                        "entry[1]/observation"),
+              "%s", warned_at(&r, 0, "another person"));
+    /* the subject is the patient: as without one */
+    static const char *const self[] = { "SELF", "ONESELF", "" };
+    for (size_t k = 0; k < 3; k++) {
+        with_subject(mother, sizeof(mother), p, self[k]);
+        r = run_str(social_doc(mother));
+        cr_expect_eq(r.out.n, 2, "%s: %zu events", self[k], r.out.n);
+        cr_expect_eq(warned(&r, 0, "another person"), 0);
+    }
+}
+
+/* F3221: a section's subject is conducted to its entries, an entry's own
+ * overrides it; a loose item about the mother says nothing. */
+Test(ccda_screening, a_sections_subject_is_conducted_to_its_entries,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", p[4096], own[4096], loose[512], doc[16384];
+    static const char sec_subject[] =
+        "<subject><relatedSubject classCode=\"PRS\"><code code=\"MTH\" "
+        "codeSystem=\"2.16.840.1.113883.5.111\"/></relatedSubject>"
+        "</subject>";
+    hark_item(items, sizeof(items), "76503-2", "LA33-6", "completed");
+    hark_panel(p, sizeof(p), "S1", "20240622", items);
+    hark_loose(loose, sizeof(loose), "76500-8", "LA32-8", "20240622");
+    snprintf(doc, sizeof(doc), "%s%s%s", sec_subject, p, loose);
+    struct run r = run_str(social_doc(doc));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    /* the panel says it is the patient's: it alone is read */
+    with_subject(own, sizeof(own), p, "ONESELF");
+    snprintf(doc, sizeof(doc), "%s%s%s", sec_subject, own, loose);
+    r = run_str(social_doc(doc));
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, "another person"), 1);
+    cr_expect(ends_with(warned_at(&r, 0, "another person"),
+                        "entry[2]/observation"),
+              "%s", warned_at(&r, 0, "another person"));
+}
