@@ -246,28 +246,39 @@ static const char *cc_code_domain(struct fx *x, const cJSON *cc)
     return NULL;
 }
 
-static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
+bool fx_domain_settled(const char *dom)
 {
-    /* the first named category, wherever the catch-all stands among them
+    return dom && strcmp(dom, SDOH_UNSPECIFIED) != 0;
+}
+
+const char *fx_domain_after(const char *dom, const char *next)
+{
+    return fx_domain_settled(dom) || next == NULL ? dom : next;
+}
+
+int fx_category_domain(struct fx *x, const cJSON *o, const char *key,
+                       const char **dom)
+{
+    /* the first named domain, wherever the catch-all stands among them
      * (two slots hold it: the catch-all is kept once; F2062) */
     const char *doms[2];
     size_t n;
-    int rc = fx_domains_of(x, o, "category", doms, 2, &n);
+    int rc = fx_domains_of(x, o, key, doms, 2, &n);
     *dom = NULL;
     if (rc)
         return rc;
-    const char *cat = NULL;     /* NULL or the catch-all */
-    for (size_t k = 0; k < n; k++) {
-        if (strcmp(doms[k], SDOH_UNSPECIFIED) != 0) {
-            *dom = doms[k];
-            return HUB_OK;
-        }
-        cat = doms[k];
-    }
-    *dom = cc_code_domain(x, cJSON_GetObjectItemCaseSensitive(o, "code"));
-    if (*dom == NULL)
-        *dom = cat;
+    for (size_t k = 0; k < n; k++)
+        *dom = fx_domain_after(*dom, doms[k]);
     return HUB_OK;
+}
+
+static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
+{
+    int rc = fx_category_domain(x, o, "category", dom);
+    if (rc == HUB_OK && !fx_domain_settled(*dom))
+        *dom = fx_domain_after(
+            *dom, cc_code_domain(x, cJSON_GetObjectItemCaseSensitive(o, "code")));
+    return rc;
 }
 
 const char *fx_reason_code_domain(struct fx *x, const cJSON *o)
@@ -912,11 +923,12 @@ static int put_activity(struct fx *x, struct jw *w, const cJSON *a,
         if ((rc = fx_cc(x, det, "code", NULL, &dcode)) ||
             (rc = fx_str(x, det, "status", false, &dst)) ||
             (rc = fx_str(x, det, "description", false, &ddesc)) ||
-            (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
+            (rc = fx_category_domain(x, det, "reasonCode", &ddom)))
             return rc;
-        /* a Gravity code first, else a Z code or finding (F3083) */
-        if (ddom == NULL)
-            ddom = fx_reason_code_domain(x, det);
+        /* a Gravity code first, else a Z code or finding (F3083); the
+         * catch-all last (F3226) */
+        if (!fx_domain_settled(ddom))
+            ddom = fx_domain_after(ddom, fx_reason_code_domain(x, det));
         /* a planned SUD treatment is told in the event (F189) */
         fx_code_labels(x, det);
         fx_pop(x, old);
