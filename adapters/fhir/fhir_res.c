@@ -210,36 +210,32 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
 
 /* ---- Condition ------------------------------------------------------------------ */
 
-/* The domain of a Condition: its SDOH category, else an ICD-10 code
- * (zcodes.json; ICD-10-CM, or WHO ICD-10 and the OIDs by any name
- * dict_is_icd10 knows, as HL7 v2 DG1 and the labels read them: F3082),
- * else a SNOMED CT finding (snomed-domains.json): US Core's
- * SDOH problem example sends 445281000124101 alone, with the us-core
- * `sdoh` category and no Gravity one. The Z code goes first, as before
- * SNOMED CT was read, so a Condition coded in both keeps its domain.
- * The category `sdoh-category-unspecified` is the SDOHCC IG's "no
- * domain of the value set fits" (Observation.category guidance), so a
- * code the dictionary files under a domain names it: a Z59.86 so sent
- * is financial insecurity. */
+const char *fx_coding_domain(struct fx *x, const cJSON *k, unsigned systems)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+    if (!cJSON_IsString(s) || !cJSON_IsString(c))
+        return NULL;
+    struct slice cs = slice_from_cstr(c->valuestring);
+    struct slice ss = slice_from_cstr(s->valuestring);
+    if ((systems & FX_DOM_SNOMED) && dict_is_snomed(ss))
+        return dict_snomed_domain(x->d, cs);
+    if ((systems & FX_DOM_ICD10) && dict_is_icd10(ss))
+        return dict_icd10_domain(x->d, cs);
+    return NULL;
+}
+
 /* The domain CodeableConcept `cc`'s codes name: an ICD-10 Z code of
- * zcodes.json first, else a SNOMED CT finding of snomed-domains.json;
- * NULL else */
+ * zcodes.json in any coding first, else a SNOMED CT finding of
+ * snomed-domains.json; NULL else */
 static const char *cc_code_domain(struct fx *x, const cJSON *cc)
 {
+    static const unsigned passes[] = { FX_DOM_ICD10, FX_DOM_SNOMED };
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
-    for (int pass = 0; pass < 2; pass++)
+    for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++)
         for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
              k; k = k->next) {
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-            if (!cJSON_IsString(s) || !cJSON_IsString(c))
-                continue;
-            struct slice cs = slice_from_cstr(c->valuestring);
-            struct slice ss = slice_from_cstr(s->valuestring);
-            const char *dom =
-                pass == 0 && dict_is_icd10(ss)    ? dict_icd10_domain(x->d, cs)
-                : pass == 1 && dict_is_snomed(ss) ? dict_snomed_domain(x->d, cs)
-                                                  : NULL;
+            const char *dom = fx_coding_domain(x, k, passes[p]);
             if (dom)
                 return dom;
         }
@@ -272,6 +268,17 @@ int fx_category_domain(struct fx *x, const cJSON *o, const char *key,
     return HUB_OK;
 }
 
+/* The domain of a Condition: its SDOH category, else an ICD-10 code
+ * (zcodes.json; ICD-10-CM, or WHO ICD-10 and the OIDs by any name
+ * dict_is_icd10 knows, as HL7 v2 DG1 and the labels read them: F3082),
+ * else a SNOMED CT finding (snomed-domains.json): US Core's
+ * SDOH problem example sends 445281000124101 alone, with the us-core
+ * `sdoh` category and no Gravity one. The Z code goes first, as before
+ * SNOMED CT was read, so a Condition coded in both keeps its domain.
+ * The category `sdoh-category-unspecified` is the SDOHCC IG's "no
+ * domain of the value set fits" (Observation.category guidance), so a
+ * code the dictionary files under a domain names it: a Z59.86 so sent
+ * is financial insecurity. */
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
     int rc = fx_category_domain(x, o, "category", dom);
@@ -375,13 +382,7 @@ const char *fx_code_snomed_domain(struct fx *x, const cJSON *o)
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
     for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
          k = k->next) {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-        if (!cJSON_IsString(s) || !cJSON_IsString(c) ||
-            !dict_is_snomed(slice_from_cstr(s->valuestring)))
-            continue;
-        const char *dom =
-            dict_snomed_domain(x->d, slice_from_cstr(c->valuestring));
+        const char *dom = fx_coding_domain(x, k, FX_DOM_SNOMED);
         if (dom)
             return dom;
     }

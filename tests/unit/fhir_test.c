@@ -6419,6 +6419,12 @@ Test(fhir, a_social_history_observation_whose_value_is_a_finding_is_an_assessmen
                    "\"code\":\"706875005\"},{\"system\":"
                    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.4\"}"),
           "706875005", "food-insecurity" },
+        /* F3223: the value's Z code in any coding first, as a Condition's
+         * code and as F143 said (the first coding of a domain before) */
+        { SH_VALUE("{\"system\":\"http://snomed.info/sct\","
+                   "\"code\":\"733423003\"},{\"system\":"
+                   "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.01\"}"),
+          "733423003", "homelessness" },
     };
     struct canon_list out;
     struct hub_err err;
