@@ -36,8 +36,8 @@
  *        that finding: its item is "asserted", positive as asserted, in the
  *        category's domain (not in a status domain; schemas/dict/README.md);
  *        with no SDOH category, a social-history Observation takes the
- *        domain of its code's finding, else of its value's Z code or
- *        finding (C-CDA on FHIR's form of C-CDA's SDOH Social History
+ *        domain of its code's finding, else of its value's Z code (in
+ *        any coding, first: F3223) or finding (C-CDA on FHIR's form of C-CDA's SDOH Social History
  *        Observation, which the C-CDA adapter reads the same way: F143), and
  *        so does one coded LOINC 75274-1 "Characteristics of residence"
  *        with no category at all (eCR's home environment, C-CDA's 4.109:
@@ -84,7 +84,11 @@
  *                      entry says why (F2000, F2321). A reason
  *                      Condition of another patient gives it nothing
  *                      (no domain, no label; a warning at that
- *                      reasonReference: F2621)
+ *                      reasonReference: F2621). Its domain: a Gravity
+ *                      category, else its SNOMED CT code's, else a reason
+ *                      Condition's, else a reasonCode's (F3083); the
+ *                      catch-all sdoh-category-unspecified only when none
+ *                      of them names another (F3226), as a Condition's
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); its identifier,
  *                      its focus request's and the request's as focus or

@@ -255,6 +255,26 @@ int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
 int fx_domains_of(struct fx *x, const cJSON *o, const char *key,
                   const char **doms, size_t cap, size_t *n);
 
+/* The SDOH domain one Coding `k` names in the systems asked: a SNOMED CT
+ * finding of snomed-domains.json, a Z code of zcodes.json under any name
+ * of ICD-10 dict_is_icd10 knows (F3082); NULL else. One reading for every
+ * loop over codings: each loop says which system goes first (F3223). */
+#define FX_DOM_SNOMED 1u
+#define FX_DOM_ICD10 2u
+const char *fx_coding_domain(struct fx *x, const cJSON *k, unsigned systems);
+/* The domain the CodeableConcepts at `key` name as fx_domain_of reads
+ * them, but the first named one wherever the catch-all
+ * `sdoh-category-unspecified` stands among them (F2062), the catch-all
+ * only when it is all they name; NULL when none. */
+int fx_category_domain(struct fx *x, const cJSON *o, const char *key,
+                       const char **dom);
+/* Whether `dom` ends a reading: a domain other than the catch-all, which
+ * says no domain of the value set fits and so gives way to any domain
+ * read after it (F2062, F3226) */
+bool fx_domain_settled(const char *dom);
+/* `dom` when it is settled or `next` is NULL, else `next` */
+const char *fx_domain_after(const char *dom, const char *next);
+
 /* A Reference's "reference" string, checked; NULL when absent. A urn:uuid
  * reference must resolve inside the bundle. */
 int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,

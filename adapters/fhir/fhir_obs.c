@@ -206,22 +206,6 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
  * category at all: "Homeless" there is the same statement (F1160). */
 #define HOME_ENV_LOINC "75274-1"
 
-/* The domain coding `k` names: a SNOMED CT finding of snomed-domains.json
- * or, when `zcodes`, a Z code of zcodes.json in ICD-10-CM or any name
- * dict_is_icd10 knows (F3082); else NULL. */
-static const char *coding_domain(struct fx *x, const cJSON *k, bool zcodes)
-{
-    const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
-    if (!cJSON_IsString(sys) || !cJSON_IsString(code))
-        return NULL;
-    struct slice c = slice_from_cstr(code->valuestring);
-    if (dict_is_snomed(slice_from_cstr(sys->valuestring)))
-        return dict_snomed_domain(x->d, c);
-    if (zcodes && dict_is_icd10(slice_from_cstr(sys->valuestring)))
-        return dict_icd10_domain(x->d, c);
-    return NULL;
-}
-
 /* The domain of an Observation's finding: its code when that is a SNOMED
  * CT finding of snomed-domains.json (422650009 Social isolation ->
  * social-connection), else its valueCodeableConcept's Z code or SNOMED CT
@@ -234,19 +218,14 @@ static const char *finding_domain(struct fx *x, const cJSON *o)
     const cJSON *cc = fx_get(fx_get(o, "code"), "coding");
     for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
          k = k->next) {
-        const char *dom = coding_domain(x, k, false);
+        const char *dom = fx_coding_domain(x, k, FX_DOM_SNOMED);
         if (dom)
             return dom;
     }
-    cc = fx_get(fx_get(o, "valueCodeableConcept"), "coding");
-    for (int zcodes = 1; zcodes >= 0; zcodes--)
-        for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
-             k = k->next) {
-            const char *dom = coding_domain(x, k, zcodes);
-            if (dom)
-                return dom;
-        }
-    return NULL;
+    /* the value's Z code in any coding first, as a Condition's code
+     * (F143 meant so; the two passes here once took the first coding
+     * that named a domain: F3223) */
+    return fx_cc_domain(x, fx_get(o, "valueCodeableConcept"));
 }
 
 /*
@@ -346,7 +325,7 @@ static const char *question_finding(struct fx *x, const cJSON *o,
     const cJSON *cc = fx_get(fx_get(o, "valueCodeableConcept"), "coding");
     for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
          k = k->next) {
-        const char *dom = coding_domain(x, k, true);
+        const char *dom = fx_coding_domain(x, k, FX_DOM_SNOMED | FX_DOM_ICD10);
         if (dom && strcmp(dom, it->domain) == 0)
             return it->domain;
     }
@@ -539,7 +518,7 @@ static bool components_name_sdoh(struct fx *x, const cJSON *o)
         cd = fx_get(fx_get(c, "valueCodeableConcept"), "coding");
         for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
              k = k->next)
-            if (coding_domain(x, k, true))
+            if (fx_coding_domain(x, k, FX_DOM_SNOMED | FX_DOM_ICD10))
                 return true;
     }
     return false;

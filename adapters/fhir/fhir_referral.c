@@ -128,16 +128,19 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     /* said once, by the request's own reading, not by a Task's */
     if (authored)
         fx_warn_reasons_of_others(x, sr);
-    if ((rc = fx_domain_of(x, sr, "category", &dom)))
+    /* the catch-all category says no domain fits: the request's code or
+     * a reason that names one goes before it, as a Condition's code does
+     * (F3226) */
+    if ((rc = fx_category_domain(x, sr, "category", &dom)))
         return rc;
-    if (dom == NULL)
-        dom = fx_code_snomed_domain(x, sr);
-    if (dom == NULL)
-        dom = fx_reason_domain(x, sr);
+    if (!fx_domain_settled(dom))
+        dom = fx_domain_after(dom, fx_code_snomed_domain(x, sr));
+    if (!fx_domain_settled(dom))
+        dom = fx_domain_after(dom, fx_reason_domain(x, sr));
     /* last: a referral whose need is only its coded reason, as a C-CDA
      * reason's Z code routes one (F3083) */
-    if (dom == NULL)
-        dom = fx_reason_code_domain(x, sr);
+    if (!fx_domain_settled(dom))
+        dom = fx_domain_after(dom, fx_reason_code_domain(x, sr));
     /* the service and its reasons go into the event: a referral for a
      * diagnosis or a treatment that the dictionary labels is labelled as
      * the Condition or the Procedure is (F189) */

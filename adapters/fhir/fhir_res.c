@@ -210,6 +210,64 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
 
 /* ---- Condition ------------------------------------------------------------------ */
 
+const char *fx_coding_domain(struct fx *x, const cJSON *k, unsigned systems)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+    if (!cJSON_IsString(s) || !cJSON_IsString(c))
+        return NULL;
+    struct slice cs = slice_from_cstr(c->valuestring);
+    struct slice ss = slice_from_cstr(s->valuestring);
+    if ((systems & FX_DOM_SNOMED) && dict_is_snomed(ss))
+        return dict_snomed_domain(x->d, cs);
+    if ((systems & FX_DOM_ICD10) && dict_is_icd10(ss))
+        return dict_icd10_domain(x->d, cs);
+    return NULL;
+}
+
+/* The domain CodeableConcept `cc`'s codes name: an ICD-10 Z code of
+ * zcodes.json in any coding first, else a SNOMED CT finding of
+ * snomed-domains.json; NULL else */
+static const char *cc_code_domain(struct fx *x, const cJSON *cc)
+{
+    static const unsigned passes[] = { FX_DOM_ICD10, FX_DOM_SNOMED };
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
+    for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++)
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const char *dom = fx_coding_domain(x, k, passes[p]);
+            if (dom)
+                return dom;
+        }
+    return NULL;
+}
+
+bool fx_domain_settled(const char *dom)
+{
+    return dom && strcmp(dom, SDOH_UNSPECIFIED) != 0;
+}
+
+const char *fx_domain_after(const char *dom, const char *next)
+{
+    return fx_domain_settled(dom) || next == NULL ? dom : next;
+}
+
+int fx_category_domain(struct fx *x, const cJSON *o, const char *key,
+                       const char **dom)
+{
+    /* the first named domain, wherever the catch-all stands among them
+     * (two slots hold it: the catch-all is kept once; F2062) */
+    const char *doms[2];
+    size_t n;
+    int rc = fx_domains_of(x, o, key, doms, 2, &n);
+    *dom = NULL;
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < n; k++)
+        *dom = fx_domain_after(*dom, doms[k]);
+    return HUB_OK;
+}
+
 /* The domain of a Condition: its SDOH category, else an ICD-10 code
  * (zcodes.json; ICD-10-CM, or WHO ICD-10 and the OIDs by any name
  * dict_is_icd10 knows, as HL7 v2 DG1 and the labels read them: F3082),
@@ -221,53 +279,13 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
  * domain of the value set fits" (Observation.category guidance), so a
  * code the dictionary files under a domain names it: a Z59.86 so sent
  * is financial insecurity. */
-/* The domain CodeableConcept `cc`'s codes name: an ICD-10 Z code of
- * zcodes.json first, else a SNOMED CT finding of snomed-domains.json;
- * NULL else */
-static const char *cc_code_domain(struct fx *x, const cJSON *cc)
-{
-    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
-    for (int pass = 0; pass < 2; pass++)
-        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
-             k; k = k->next) {
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-            if (!cJSON_IsString(s) || !cJSON_IsString(c))
-                continue;
-            struct slice cs = slice_from_cstr(c->valuestring);
-            struct slice ss = slice_from_cstr(s->valuestring);
-            const char *dom =
-                pass == 0 && dict_is_icd10(ss)    ? dict_icd10_domain(x->d, cs)
-                : pass == 1 && dict_is_snomed(ss) ? dict_snomed_domain(x->d, cs)
-                                                  : NULL;
-            if (dom)
-                return dom;
-        }
-    return NULL;
-}
-
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
-    /* the first named category, wherever the catch-all stands among them
-     * (two slots hold it: the catch-all is kept once; F2062) */
-    const char *doms[2];
-    size_t n;
-    int rc = fx_domains_of(x, o, "category", doms, 2, &n);
-    *dom = NULL;
-    if (rc)
-        return rc;
-    const char *cat = NULL;     /* NULL or the catch-all */
-    for (size_t k = 0; k < n; k++) {
-        if (strcmp(doms[k], SDOH_UNSPECIFIED) != 0) {
-            *dom = doms[k];
-            return HUB_OK;
-        }
-        cat = doms[k];
-    }
-    *dom = cc_code_domain(x, cJSON_GetObjectItemCaseSensitive(o, "code"));
-    if (*dom == NULL)
-        *dom = cat;
-    return HUB_OK;
+    int rc = fx_category_domain(x, o, "category", dom);
+    if (rc == HUB_OK && !fx_domain_settled(*dom))
+        *dom = fx_domain_after(
+            *dom, cc_code_domain(x, cJSON_GetObjectItemCaseSensitive(o, "code")));
+    return rc;
 }
 
 const char *fx_reason_code_domain(struct fx *x, const cJSON *o)
@@ -364,13 +382,7 @@ const char *fx_code_snomed_domain(struct fx *x, const cJSON *o)
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
     for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
          k = k->next) {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-        if (!cJSON_IsString(s) || !cJSON_IsString(c) ||
-            !dict_is_snomed(slice_from_cstr(s->valuestring)))
-            continue;
-        const char *dom =
-            dict_snomed_domain(x->d, slice_from_cstr(c->valuestring));
+        const char *dom = fx_coding_domain(x, k, FX_DOM_SNOMED);
         if (dom)
             return dom;
     }
@@ -912,11 +924,12 @@ static int put_activity(struct fx *x, struct jw *w, const cJSON *a,
         if ((rc = fx_cc(x, det, "code", NULL, &dcode)) ||
             (rc = fx_str(x, det, "status", false, &dst)) ||
             (rc = fx_str(x, det, "description", false, &ddesc)) ||
-            (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
+            (rc = fx_category_domain(x, det, "reasonCode", &ddom)))
             return rc;
-        /* a Gravity code first, else a Z code or finding (F3083) */
-        if (ddom == NULL)
-            ddom = fx_reason_code_domain(x, det);
+        /* a Gravity code first, else a Z code or finding (F3083); the
+         * catch-all last (F3226) */
+        if (!fx_domain_settled(ddom))
+            ddom = fx_domain_after(ddom, fx_reason_code_domain(x, det));
         /* a planned SUD treatment is told in the event (F189) */
         fx_code_labels(x, det);
         fx_pop(x, old);

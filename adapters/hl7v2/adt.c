@@ -257,6 +257,14 @@ ADT_ALWAYS_INLINE bool pv1_required(struct slice trig)
                                   (trig.p[2] >= '6' && trig.p[2] <= '8')));
 }
 
+/* v, trimmed, ends with the sender's mark of a value cut short */
+static __attribute__((cold)) bool ends_cut(const struct hl7_msg *m,
+                                           struct slice v)
+{
+    v = slice_trim(v);
+    return v.len && (unsigned char)v.p[v.len - 1] == m->tc;
+}
+
 /* A value of MSH or EVN read raw (to_events), trimmed and with the
  * sender's mark of a value cut short taken off its end, as hl7_unescape
  * takes it off the others (F2922). Out of line: asked only of a value
@@ -265,7 +273,7 @@ static __attribute__((noinline, cold)) struct slice uncut(
     const struct hl7_msg *m, struct slice v)
 {
     v = slice_trim(v);
-    if (v.len && (unsigned char)v.p[v.len - 1] == m->tc)
+    if (ends_cut(m, v))
         v = slice_trim((struct slice){ v.p, v.len - 1 });
     return v;
 }
@@ -280,14 +288,6 @@ static __attribute__((noinline, cold)) bool evn1_other(const struct ctx *c,
     e1 = uncut(c->m, hl7_piece(e1, c->m->cs, 0));
     return e1.len && (e1.len != trig.len ||
                       strncasecmp(e1.p, trig.p, e1.len) != 0);
-}
-
-/* v, trimmed, ends with the sender's mark of a value cut short */
-static __attribute__((cold)) bool ends_cut(const struct hl7_msg *m,
-                                           struct slice v)
-{
-    v = slice_trim(v);
-    return v.len && (unsigned char)v.p[v.len - 1] == m->tc;
 }
 
 /* The values of MSH every event carries, read once before the events

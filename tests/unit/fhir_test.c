@@ -6419,6 +6419,12 @@ Test(fhir, a_social_history_observation_whose_value_is_a_finding_is_an_assessmen
                    "\"code\":\"706875005\"},{\"system\":"
                    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.4\"}"),
           "706875005", "food-insecurity" },
+        /* F3223: the value's Z code in any coding first, as a Condition's
+         * code and as F143 said (the first coding of a domain before) */
+        { SH_VALUE("{\"system\":\"http://snomed.info/sct\","
+                   "\"code\":\"733423003\"},{\"system\":"
+                   "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.01\"}"),
+          "733423003", "homelessness" },
     };
     struct canon_list out;
     struct hub_err err;
@@ -6684,6 +6690,88 @@ Test(fhir, a_referral_whose_need_is_only_its_reason_code_takes_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.domain"),
                      "food-insecurity");
 }
+
+/* F3226: the catch-all category `sdoh-category-unspecified` (SDOHCC
+ * Temporary Codes: "not further specified with respect to category")
+ * says no domain fits. A ServiceRequest so categorized kept it and never
+ * read its code or reasons, while a Condition so categorized takes its
+ * code's domain (F1940): the catch-all is now read last, after the code,
+ * the reasonReference and the reasonCode, and stays when none names one. */
+#define UNSPEC_CAT                                                          \
+    "{\"coding\":[{\"system\":\"" GRAVITY                                    \
+    "\",\"code\":\"sdoh-category-unspecified\"}]}"
+Test(fhir, a_referrals_unspecified_category_gives_way_to_its_code_or_reasons)
+{
+    static const struct {
+        const char *body, *domain;
+    } cases[] = {
+        { RC_SR("\"category\":[" UNSPEC_CAT "],",
+                RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "food-insecurity" },
+        { RC_SR("\"category\":[" UNSPEC_CAT "],",
+                RC_CODE("http://snomed.info/sct", "733423003")),
+          "food-insecurity" },
+        /* a named category after the catch-all wins, as a Condition's */
+        { RC_SR("\"category\":[" UNSPEC_CAT ",{\"coding\":[{\"system\":\""
+                GRAVITY "\",\"code\":\"housing-instability\"}]}],",
+                RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41")),
+          "housing-instability" },
+        /* nothing else names one: the catch-all stays */
+        { RC_SR("\"category\":[" UNSPEC_CAT "],",
+                RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "F32.9")),
+          "sdoh-category-unspecified" },
+        /* the request's own SNOMED CT intervention */
+        { "{\"resourceType\":\"ServiceRequest\",\"id\":\"s1\",\"status\":"
+          "\"active\",\"intent\":\"order\",\"category\":[" UNSPEC_CAT "],"
+          "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+          "\"code\":\"467771000124109\"}]},\"subject\":{\"reference\":"
+          "\"Patient/p1\"}}", "food-insecurity" },
+        /* a reasonReference to a Condition coded Z59.41 */
+        { "{\"resourceType\":\"ServiceRequest\",\"id\":\"s1\",\"status\":"
+          "\"active\",\"intent\":\"order\",\"category\":[" UNSPEC_CAT "],"
+          "\"code\":{\"text\":\"Food pantry referral\"},\"subject\":"
+          "{\"reference\":\"Patient/p1\"},\"reasonReference\":[{"
+          "\"reference\":\"#c1\"}],\"contained\":[{\"resourceType\":"
+          "\"Condition\",\"id\":\"c1\",\"subject\":{\"reference\":"
+          "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+          "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}}]}",
+          "food-insecurity" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        cr_assert_eq(run(cases[i].body, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.field);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+    /* a CarePlan activity whose reasons are the catch-all and Z59.41, in
+     * either order; the catch-all alone stays */
+    static const char *const reasons[][2] = {
+        { UNSPEC_CAT "," RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41"),
+          "food-insecurity" },
+        { RC_CODE("http://hl7.org/fhir/sid/icd-10-cm", "Z59.41") "," UNSPEC_CAT,
+          "food-insecurity" },
+        { UNSPEC_CAT, "sdoh-category-unspecified" },
+    };
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+        char body[1024];
+        snprintf(body, sizeof(body),
+                 "{\"resourceType\":\"CarePlan\",\"id\":\"cp1\","
+                 "\"status\":\"active\",\"intent\":\"plan\",\"subject\":"
+                 "{\"reference\":\"Patient/p1\"},\"activity\":[{\"detail\":"
+                 "{\"status\":\"scheduled\",\"description\":\"Food pantry\","
+                 "\"reasonCode\":[%s]}}]}", reasons[i][0]);
+        struct canon_list out;
+        struct hub_err err;
+        cr_assert_eq(run(body, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.domain"),
+                         reasons[i][1], "activity %zu", i);
+    }
+}
+#undef UNSPEC_CAT
 #undef RC_SR
 #undef RC_CODE
 
