@@ -135,17 +135,20 @@ static const char *physical_type(const cJSON *cc)
     return NULL;
 }
 
-/* The Location resource `ref` names: contained in the Encounter `o`, or
- * an entry of the message */
-static const cJSON *location_of(struct fx *x, const cJSON *o, const char *ref)
+/* The resource of `type` that `ref` of the Encounter `o` names: contained
+ * in it ("#id"), or an entry of the message; NULL else */
+static const cJSON *named_in(struct fx *x, const cJSON *o, const char *ref,
+                             const char *type)
 {
-    const cJSON *l = ref[0] == '#' ? fx_contained(o, ref, NULL) : NULL;
-    if (l == NULL && ref[0] != '#') {
+    const cJSON *r = NULL;
+    if (ref && ref[0] == '#') {
+        r = fx_contained(o, ref, NULL);
+    } else if (ref) {
         const struct fx_entry *e = fx_resolve_meant(x, ref);
-        l = e && !e->failed ? e->res : NULL;
+        r = e && !e->failed ? e->res : NULL;
     }
-    const char *t = fx_str_of(l, "resourceType");
-    return t && strcmp(t, "Location") == 0 ? l : NULL;
+    const char *t = fx_str_of(r, "resourceType");
+    return t && strcmp(t, type) == 0 ? r : NULL;
 }
 
 /* Encounter.location[] element `el` as a place: its Location's name in
@@ -158,7 +161,7 @@ static void place_read(struct fx *x, const cJSON *o, const cJSON *el,
     memset(p, 0, sizeof(*p));
     const cJSON *ref = fx_get(el, "location");
     const char *r = fx_str_of(ref, "reference");
-    const cJSON *l = r ? location_of(x, o, r) : NULL;
+    const cJSON *l = named_in(x, o, r, "Location");
     if (l == NULL) {
         p->desc = fx_str_of(ref, "display");
         return;
@@ -170,7 +173,7 @@ static void place_read(struct fx *x, const cJSON *o, const cJSON *el,
     *(slot ? slot : &p->desc) = fx_str_of(l, "name");
     for (int d = 0; d < LOCATION_DEPTH; d++) {
         r = fx_str_of(fx_get(l, "partOf"), "reference");
-        if (r == NULL || (l = location_of(x, o, r)) == NULL)
+        if ((l = named_in(x, o, r, "Location")) == NULL)
             break;
         slot = place_slot(p, physical_type(fx_get(l, "physicalType")));
         if (slot && *slot == NULL)
@@ -227,18 +230,8 @@ static void locations_pick(const cJSON *o, const cJSON **now,
 static const char *org_name(struct fx *x, const cJSON *o, const char *key)
 {
     const cJSON *ref = fx_get(o, key);
-    const char *r = fx_str_of(ref, "reference");
-    const cJSON *org = NULL;
-    if (r && r[0] == '#')
-        org = fx_contained(o, r, NULL);
-    else if (r) {
-        const struct fx_entry *e = fx_resolve_meant(x, r);
-        org = e && !e->failed ? e->res : NULL;
-    }
-    const char *t = fx_str_of(org, "resourceType");
-    const char *name = t && strcmp(t, "Organization") == 0
-                           ? fx_str_of(org, "name")
-                           : NULL;
+    const char *name = fx_str_of(
+        named_in(x, o, fx_str_of(ref, "reference"), "Organization"), "name");
     return name ? name : fx_str_of(ref, "display");
 }
 
@@ -380,17 +373,6 @@ static const char *diagnosis_type(const cJSON *use)
     return NULL;
 }
 
-/* The Condition `ref` of Encounter `o` names: contained, or an entry */
-static const cJSON *condition_of(struct fx *x, const cJSON *o, const char *ref)
-{
-    const cJSON *c = ref[0] == '#' ? fx_contained(o, ref, NULL) : NULL;
-    if (c == NULL && ref[0] != '#') {
-        const struct fx_entry *e = fx_resolve_meant(x, ref);
-        c = e && !e->failed ? e->res : NULL;
-    }
-    const char *t = fx_str_of(c, "resourceType");
-    return t && strcmp(t, "Condition") == 0 ? c : NULL;
-}
 
 /* Whether Condition `c` is an encounter-diagnosis (condition-category) */
 static bool encounter_diagnosis(const cJSON *c)
@@ -462,7 +444,7 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
     for (const cJSON *d = cJSON_IsArray(dx) ? dx->child : NULL; d;
          d = d->next, i++) {
         const char *r = fx_str_of(fx_get(d, "condition"), "reference");
-        const cJSON *c = r ? condition_of(x, o, r) : NULL;
+        const cJSON *c = named_in(x, o, r, "Condition");
         if (c && !told_before(&told, c) &&
             !put_condition(x, w, &open, o, c,
                            diagnosis_type(fx_get(d, "use")))) {
