@@ -3,7 +3,8 @@
  * FHIR, C-CDA and CSV adapters, and the store's occurred_at parser): whether
  * bytes are all ASCII digits, and the number two of them write. ASCII only,
  * whatever the locale: an input's digits are never another script's. And
- * a hexadecimal digit's value, which every escape reader needs.
+ * a hexadecimal digit's value, which every escape reader needs; and a
+ * month's last day, which every reader of a date checks its day against.
  */
 #ifndef HUB_DIGITS_H
 #define HUB_DIGITS_H
@@ -34,6 +35,16 @@ static inline int hex_digit(unsigned char c)
 static inline int ascii_num2(const char *p)
 {
     return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* The last day of month m (1-12) of the Gregorian year y: what a date's
+ * day may be at most. */
+static inline int days_in_month(int y, int m)
+{
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30,
+                                   31, 31, 30, 31, 30, 31 };
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : mdays[m - 1];
 }
 
 #endif

@@ -267,28 +267,39 @@ int fx_bool(struct fx *x, const cJSON *o, const char *key, int *out)
     return HUB_OK;
 }
 
-/* FHIR date/dateTime/instant: YYYY[-MM[-DD[Thh:mm[:ss[.f]][Z|+hh:mm]]]] */
+/* FHIR date/dateTime/instant: YYYY[-MM[-DD[Thh:mm[:ss[.f]][Z|+hh:mm]]]],
+ * each part in its range as R4's regex has it ("Dates SHALL be valid
+ * dates"): no year 0000, months 01-12, days to the month's last, hours
+ * 00-23, minutes 00-59, seconds 00-60 (a leap second), an offset of at
+ * most 13:59 or 14:00. Seconds may be left out (the hub reads hh:mm). */
 bool fx_iso_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 4 || !ascii_digits(s, 4))
+    if (n < 4 || !ascii_digits(s, 4) || memcmp(s, "0000", 4) == 0)
         return false;
     if (n == 4)
         return true;
     if (n < 7 || s[4] != '-' || !ascii_digits(s + 5, 2))
         return false;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + ascii_num2(s + 2);
+    int mo = ascii_num2(s + 5);
+    if (mo < 1 || mo > 12)
+        return false;
     if (n == 7)
         return true;
-    if (n < 10 || s[7] != '-' || !ascii_digits(s + 8, 2))
+    if (n < 10 || s[7] != '-' || !ascii_digits(s + 8, 2) ||
+        ascii_num2(s + 8) < 1 || ascii_num2(s + 8) > days_in_month(y, mo))
         return false;
     if (n == 10)
         return true;
     if (s[10] != 'T' || n < 16 || !ascii_digits(s + 11, 2) || s[13] != ':' ||
-        !ascii_digits(s + 14, 2))
+        !ascii_digits(s + 14, 2) || ascii_num2(s + 11) > 23 ||
+        ascii_num2(s + 14) > 59)
         return false;
     size_t i = 16;
     if (i < n && s[i] == ':') {
-        if (i + 3 > n || !ascii_digits(s + i + 1, 2))
+        if (i + 3 > n || !ascii_digits(s + i + 1, 2) ||
+            ascii_num2(s + i + 1) > 60)
             return false;
         i += 3;
         if (i < n && s[i] == '.') {
@@ -306,8 +317,10 @@ bool fx_iso_ok(const char *s)
         return i + 1 == n;
     if ((s[i] == '+' || s[i] == '-') && i + 6 == n &&
         ascii_digits(s + i + 1, 2) && s[i + 3] == ':' &&
-        ascii_digits(s + i + 4, 2))
-        return true;
+        ascii_digits(s + i + 4, 2)) {
+        int oh = ascii_num2(s + i + 1), om = ascii_num2(s + i + 4);
+        return om <= 59 && (oh <= 13 || (oh == 14 && om == 0));
+    }
     return false;
 }
 

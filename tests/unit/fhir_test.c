@@ -4407,6 +4407,54 @@ Test(fhir, a_condition_asserted_on_a_date_occurred_then)
                      "Condition.extension[0].valueDateTime");
 }
 
+/* F3360: R4's dateTime ("Dates SHALL be valid dates"; its regex bounds
+ * every part) is checked part by part, not only for its digits. PACIO's
+ * eLTSS need is onset "2020-07-06T12:15:00-05:07", a real offset; a month
+ * 13, a 30 February, an hour 24, a minute 60 or an offset past 14:00 was
+ * carried to subscribers as the Condition's time, and stored as none. */
+static int cond_onset(const char *when, struct canon_list *out,
+                      struct hub_err *err)
+{
+    char j[512];
+    snprintf(j, sizeof(j),
+             "{\"resourceType\":\"Condition\",\"id\":\"c1\","
+             "\"onsetDateTime\":\"%s\",\"code\":{\"coding\":[{"
+             "\"system\":\"http://snomed.info/sct\",\"code\":"
+             "\"713458007\"}]},\"subject\":{\"reference\":\"Patient/p1\"}}",
+             when);
+    return run(j, out, NULL, err);
+}
+
+Test(fhir, a_date_that_is_no_calendar_date_is_not_iso_8601)
+{
+    static const char *const bad[] = {
+        "0000-07-06", "2020-13", "2020-00-10", "2020-13-06", "2020-02-30",
+        "2021-02-29", "2020-04-31", "2020-07-00", "2020-07-06T24:00:00Z",
+        "2020-07-06T12:60:00Z", "2020-07-06T12:15:61Z",
+        "2020-07-06T12:15:00-05:60", "2020-07-06T12:15:00+14:30",
+        "2020-07-06T12:15:00+15:00", NULL
+    };
+    static const char *const good[] = {
+        "2020-02-29", "2000-02-29", "2020-12-31", "2020-07-06T23:59:60Z",
+        "2020-07-06T12:15:00-05:07", "2020-07-06T12:15:00+14:00",
+        "2020-07-06T12:15:00-13:59", "2020-07-06T00:00", NULL
+    };
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; bad[i]; i++) {
+        cr_assert_eq(cond_onset(bad[i], &out, &err), HUB_EINVALID, "%s",
+                     bad[i]);
+        cr_assert_str_eq(err.field, "Condition.onsetDateTime", "%s", bad[i]);
+        cr_assert_str_eq(err.what, "date is not ISO 8601", "%s", bad[i]);
+        cr_assert_eq(out.n, 0);
+    }
+    for (size_t i = 0; good[i]; i++) {
+        cr_assert_eq(cond_onset(good[i], &out, &err), HUB_OK, "%s: %s",
+                     good[i], err.field);
+        cr_assert_str_eq(field_of(&out, 0, "occurred_at"), good[i]);
+    }
+}
+
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
 Test(fhir, a_middle_name_extension_is_a_further_given_name)
 {
