@@ -226,7 +226,7 @@ int fx_obj(struct fx *x, const cJSON *o, const char *key, bool required,
 int fx_arr(struct fx *x, const cJSON *o, const char *key, const cJSON **out,
            size_t *n);
 int fx_bool(struct fx *x, const cJSON *o, const char *key, int *out);
-/* dateTime / date / instant: checked for ISO 8601 shape. */
+/* dateTime / date / instant: ISO 8601 shape, each part in R4's range. */
 bool fx_iso_ok(const char *s);
 int fx_date(struct fx *x, const cJSON *o, const char *key, const char **out);
 /* A string that must be one of `allowed` (NULL-terminated). */
