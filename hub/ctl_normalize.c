@@ -45,8 +45,38 @@ int ctl_normalize(struct ctl *c, int argc, char **argv);
 
 enum format { F_HL7, F_FHIR, F_CCDA, F_UNKNOWN };
 
+/* Whether the file is XML in UTF-16, as hubd's C-CDA reader takes it
+ * (XML 1.0 4.3.3 and F.1): a byte order mark, or "<" as the first code
+ * unit, then blanks and "<". Each ASCII character is a code unit whose
+ * other byte is 0; `lo` is where the character's byte is. */
+static bool utf16_markup(const unsigned char *p, size_t n)
+{
+    size_t i = 2;
+    int lo;
+    if (n < 2)
+        return false;
+    if (p[0] == 0xff && p[1] == 0xfe)
+        lo = 0;
+    else if (p[0] == 0xfe && p[1] == 0xff)
+        lo = 1;
+    else if ((p[0] == '<' && p[1] == 0) || (p[0] == 0 && p[1] == '<'))
+        return true;
+    else
+        return false;
+    for (; i + 1 < n && p[i + 1 - lo] == 0; i += 2) {
+        unsigned char c = p[i + lo];
+        if (c == '<')
+            return true;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+            return false;
+    }
+    return false;
+}
+
 static enum format sniff(const char *p, size_t n)
 {
+    if (utf16_markup((const unsigned char *)p, n))
+        return F_CCDA;
     size_t i = n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
                      p[i] == '\n'))

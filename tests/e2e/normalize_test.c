@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,72 @@ Test(normalize, a_ccda_document_of_no_event_says_why)
                            "tests/data/ccda/Care_Plan.xml"),
                  0, "%s%s", out, err);
     cr_assert_null(strstr(out, "\"outcome\""), "%s", out);
+}
+
+/* `text` (UTF-8) into a new file in the encoding `to`, after the bytes
+ * `pre`; the file's path in path. */
+static void write_encoded(char *path, const char *pre, size_t plen,
+                          const char *text, const char *to)
+{
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    iconv_t cd = iconv_open(to, "UTF-8");
+    cr_assert_neq(cd, (iconv_t)-1);
+    size_t in = strlen(text), room = 4 * in + 4;
+    char *buf = malloc(room), *o = buf, *i = (char *)text;
+    cr_assert_not_null(buf);
+    cr_assert_neq(iconv(cd, &i, &in, &o, &room), (size_t)-1);
+    iconv_close(cd);
+    cr_assert_eq(write(fd, pre, plen), (ssize_t)plen);
+    cr_assert_eq(write(fd, buf, (size_t)(o - buf)), (ssize_t)(o - buf));
+    close(fd);
+    free(buf);
+}
+
+/* F3380: a C-CDA document in UTF-16, which hubd's reader takes (XML 1.0
+ * 4.3.3 and F.1), is read by hubctl too, as hubd reads it: with a byte
+ * order mark of either order, and big-endian with none ("<" its first
+ * code unit). A UTF-16 file that is no XML is still named no format. */
+Test(normalize, a_utf16_ccda_document_is_read_as_hubd_reads_it)
+{
+    char path[1024], out[65536], err[4096], types[256];
+    snprintf(path, sizeof(path), "%s/tests/data/ccda/Care_Plan.xml",
+             testdb_root());
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    static char doc[262144];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    /* its declaration names UTF-8: left out, as a re-encoder would */
+    const char *body = strstr(doc, "?>");
+    cr_assert_not_null(body);
+    body += 2;
+    while (*body == '\n' || *body == '\r')
+        body++;
+    static const struct {
+        const char *bom, *to;
+        size_t blen;
+    } forms[] = {
+        { "\xff\xfe", "UTF-16LE", 2 },
+        { "\xfe\xff", "UTF-16BE", 2 },
+        { "", "UTF-16BE", 0 },
+    };
+    for (size_t k = 0; k < sizeof(forms) / sizeof(forms[0]); k++) {
+        char tmp[] = "/tmp/hub-normalize-u16-XXXXXX";
+        write_encoded(tmp, forms[k].bom, forms[k].blen, body, forms[k].to);
+        cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err), tmp), 0,
+                     "form %zu: %s%s", k, out, err);
+        cr_assert_eq(events_of(out, types, sizeof(types)), 2, "%s", types);
+        cr_assert_str_eq(types, "goal.updated careplan.updated");
+        unlink(tmp);
+    }
+    char tmp[] = "/tmp/hub-normalize-u16-XXXXXX";
+    write_encoded(tmp, "\xff\xfe", 2, "MSH|^~\\&|A", "UTF-16LE");
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err), tmp), 1);
+    cr_assert_not_null(strstr(err, "is not HL7 v2, FHIR JSON or C-CDA"),
+                       "%s", err);
+    unlink(tmp);
 }
 
 Test(normalize, refusals_and_usage_say_why_without_the_data)
