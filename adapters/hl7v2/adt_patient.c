@@ -141,6 +141,28 @@ ADT_ALWAYS_INLINE struct text ssa_system(struct text sys)
     return sys;
 }
 
+/* Whether an SS (table 0203: "Social Security number", of no country)
+ * names another country's number: its authority (cx_system) is an ISO
+ * OID outside the US arcs 2.16.840 and 1.2.840, as Switzerland's AHVN13
+ * under 2.16.756 (F3340). Such a number is no US SSN: the SSA's rules do
+ * not apply to it, and it is kept as any national number is. An SS under
+ * a namespace, a US OID or none is read as the US SSN, as before. Out of
+ * line: asked only of an SS whose authority is a urn:oid:. */
+static __attribute__((noinline)) bool ss_of_another_country_oid(
+    struct slice sys)
+{
+    const char *oid = sys.p + 8;
+    size_t n = sys.len - 8;
+    return !(n > 9 && memcmp(oid, "2.16.840.", 9) == 0) &&
+           !(n > 8 && memcmp(oid, "1.2.840.", 8) == 0);
+}
+
+ADT_ALWAYS_INLINE bool ss_of_another_country(struct text sys)
+{
+    return sys.s.len > 8 && memcmp(sys.s.p, "urn:oid:", 8) == 0 &&
+           ss_of_another_country_oid(sys.s);
+}
+
 /* CX: value, assigning authority (cx_system), identifier type, and
  * "inactive" when it was not in effect as the message was sent
  * (cx_out_of_effect). `v` is CX.1 and `type` CX.5, already read; v not
@@ -540,17 +562,25 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * test feeds, would link strangers (common/ssn.h). CX-5 is
              * one code (ID, table 0203): its first subcomponent, as an
              * Epic feed sends "MR&1.2.3.4" (F261) */
-            struct text type = part(c, &pt, 5, 1), sys;
-            bool unlinked = false;
-            if (!upper_eq(type.s, "SS")) {
-                /* a national, health-card or Medicaid number (F116): a
-                 * placeholder in it is left out, as in PID-19 */
-                if (natid_national_type(type.s) && natid_placeholder(v.s)) {
+            struct text type = part(c, &pt, 5, 1), sys = TEXT_NONE;
+            bool unlinked = false, ss = upper_eq(type.s, "SS"),
+                 abroad = false;
+            if (ss) {
+                sys = cx_system(c, &pt);
+                ss = !(abroad = ss_of_another_country(sys));
+            }
+            if (!ss) {
+                /* a national, health-card or Medicaid number (F116), or
+                 * another country's SS (F3340): a placeholder in it is
+                 * left out, as in PID-19 */
+                if ((abroad || natid_national_type(type.s)) &&
+                    natid_placeholder(v.s)) {
                     adt_warn(c, cx_field[f], "national number is a "
                                              "placeholder; left out");
                     continue;
                 }
-                sys = cx_system(c, &pt);
+                if (!abroad)
+                    sys = cx_system(c, &pt);
                 if (cx_system_is_hub(c, cx_field[f], sys))
                     continue;
                 /* a national number that fails its check digit was never
@@ -578,7 +608,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                     ssn = TEXT_NONE;
                 if (v.s.len > 9)
                     v = ssn_canon(c, v);
-                sys = ssa_system(cx_system(c, &pt));
+                sys = ssa_system(sys);
                 if (cx_system_is_hub(c, cx_field[f], sys))
                     continue;
             }
@@ -1202,7 +1232,7 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
                  * (hub_merge_patient passes "inactive" by, F842); an SSN
                  * in the one form PID's is written in */
                 bool unlinked = no_alnum(v.s) || !idsys_type_links(type.s);
-                if (upper_eq(type.s, "SS")) {
+                if (upper_eq(type.s, "SS") && !ss_of_another_country(sys)) {
                     char d[9];
                     if (ssn_usable(v.s.p, v.s.len, d)) {
                         if (v.s.len > 9)
