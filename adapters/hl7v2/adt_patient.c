@@ -143,18 +143,29 @@ ADT_ALWAYS_INLINE struct text ssa_system(struct text sys)
 
 /* Whether an SS (table 0203: "Social Security number", of no country)
  * names another country's number: its authority (cx_system) is an ISO
- * OID outside the US arcs 2.16.840 and 1.2.840, as Switzerland's AHVN13
- * under 2.16.756 (F3340). Such a number is no US SSN: the SSA's rules do
- * not apply to it, and it is kept as any national number is. An SS under
- * a namespace, a US OID or none is read as the US SSN, as before. Out of
- * line: asked only of an SS whose authority is a urn:oid:. */
+ * OID under another country's arc, 1.2.N (ISO member bodies) or 2.16.N
+ * (ISO-ITU countries), N an ISO 3166 numeric code (4 to 999) other than
+ * the US's 840, as Switzerland's AHVN13 under 2.16.756.5.32 (F3340).
+ * Such a number is no US SSN: the SSA's rules do not apply to it, and it
+ * is kept as any national number is. An SS under a namespace, a US OID,
+ * an enterprise's (1.3.6.1.4.1) or an example's (1.2.3.4) is read as the
+ * US SSN, as before. Out of line: asked only of an SS whose authority is
+ * a urn:oid:. */
 static __attribute__((noinline)) bool ss_of_another_country_oid(
     struct slice sys)
 {
-    const char *oid = sys.p + 8;
-    size_t n = sys.len - 8;
-    return !(n > 9 && memcmp(oid, "2.16.840.", 9) == 0) &&
-           !(n > 8 && memcmp(oid, "1.2.840.", 8) == 0);
+    const char *p = sys.p + 8, *end = sys.p + sys.len;
+    if (end - p > 4 && memcmp(p, "1.2.", 4) == 0)
+        p += 4;
+    else if (end - p > 5 && memcmp(p, "2.16.", 5) == 0)
+        p += 5;
+    else
+        return false;
+    unsigned n = 0, digits = 0;
+    for (; p < end && *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+        n = n * 10 + (unsigned)(*p - '0');
+    return digits && digits < 4 && (p == end || *p == '.') && n >= 4 &&
+           n != 840;
 }
 
 ADT_ALWAYS_INLINE bool ss_of_another_country(struct text sys)

@@ -1940,12 +1940,16 @@ Test(hl7_to_events, keeps_another_countrys_ss_under_its_oid)
     const char *msg = MSH("ADT^A31", "2.5")
         "PID|1||M1^^^F^MR~7560111222333^^^&2.16.756.5.32&ISO^SS~"
         "0000000000000^^^&1.2.250.1.213.1.4.8&ISO^SS~"
-        "1234^^^&2.16.840.1.113883.19&ISO^SS~9999^^^F^SS||D^J\r"
+        "1234^^^&2.16.840.1.113883.19&ISO^SS~9999^^^F^SS~"
+        "1234^^^&1.2.3.4&ISO^SS~234-56-7891^^^&1.3.6.1.4.1.99&ISO^SS||D^J\r"
         "PV1|1|N\r";
     cJSON *j = event_of(msg);
     char got[512];
     ids_joined(identifiers_of(j), got, sizeof(got));
-    cr_expect_str_eq(got, "M1|F;7560111222333|urn:oid:2.16.756.5.32;");
+    /* an example's OID (1.2.3.4) and an enterprise's are no country's:
+     * the US SSN, nine digits */
+    cr_expect_str_eq(got, "M1|F;7560111222333|urn:oid:2.16.756.5.32;"
+                          "234567891|urn:oid:1.3.6.1.4.1.99;");
     cr_expect_str_eq(warnings_of(msg),
                      "PID-3:national number is a placeholder; left out;"
                      "PID-3:SSN is not nine digits the SSA could have "
