@@ -141,6 +141,39 @@ ADT_ALWAYS_INLINE struct text ssa_system(struct text sys)
     return sys;
 }
 
+/* Whether an SS (table 0203: "Social Security number", of no country)
+ * names another country's number: its authority (cx_system) is an ISO
+ * OID under another country's arc, 1.2.N (ISO member bodies) or 2.16.N
+ * (ISO-ITU countries), N an ISO 3166 numeric code (4 to 999) other than
+ * the US's 840, as Switzerland's AHVN13 under 2.16.756.5.32 (F3340).
+ * Such a number is no US SSN: the SSA's rules do not apply to it, and it
+ * is kept as any national number is. An SS under a namespace, a US OID,
+ * an enterprise's (1.3.6.1.4.1) or an example's (1.2.3.4) is read as the
+ * US SSN, as before. Out of line: asked only of an SS whose authority is
+ * a urn:oid:. */
+static __attribute__((noinline)) bool ss_of_another_country_oid(
+    struct slice sys)
+{
+    const char *p = sys.p + 8, *end = sys.p + sys.len;
+    if (end - p > 4 && memcmp(p, "1.2.", 4) == 0)
+        p += 4;
+    else if (end - p > 5 && memcmp(p, "2.16.", 5) == 0)
+        p += 5;
+    else
+        return false;
+    unsigned n = 0, digits = 0;
+    for (; p < end && *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+        n = n * 10 + (unsigned)(*p - '0');
+    return digits && digits < 4 && (p == end || *p == '.') && n >= 4 &&
+           n != 840;
+}
+
+ADT_ALWAYS_INLINE bool ss_of_another_country(struct text sys)
+{
+    return sys.s.len > 8 && memcmp(sys.s.p, "urn:oid:", 8) == 0 &&
+           ss_of_another_country_oid(sys.s);
+}
+
 /* CX: value, assigning authority (cx_system), identifier type, and
  * "inactive" when it was not in effect as the message was sent
  * (cx_out_of_effect). `v` is CX.1 and `type` CX.5, already read; v not
@@ -540,17 +573,25 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * test feeds, would link strangers (common/ssn.h). CX-5 is
              * one code (ID, table 0203): its first subcomponent, as an
              * Epic feed sends "MR&1.2.3.4" (F261) */
-            struct text type = part(c, &pt, 5, 1), sys;
-            bool unlinked = false;
-            if (!upper_eq(type.s, "SS")) {
-                /* a national, health-card or Medicaid number (F116): a
-                 * placeholder in it is left out, as in PID-19 */
-                if (natid_national_type(type.s) && natid_placeholder(v.s)) {
+            struct text type = part(c, &pt, 5, 1), sys = TEXT_NONE;
+            bool unlinked = false, ss = upper_eq(type.s, "SS"),
+                 abroad = false;
+            if (ss) {
+                sys = cx_system(c, &pt);
+                ss = !(abroad = ss_of_another_country(sys));
+            }
+            if (!ss) {
+                /* a national, health-card or Medicaid number (F116), or
+                 * another country's SS (F3340): a placeholder in it is
+                 * left out, as in PID-19 */
+                if ((abroad || natid_national_type(type.s)) &&
+                    natid_placeholder(v.s)) {
                     adt_warn(c, cx_field[f], "national number is a "
                                              "placeholder; left out");
                     continue;
                 }
-                sys = cx_system(c, &pt);
+                if (!abroad)
+                    sys = cx_system(c, &pt);
                 if (cx_system_is_hub(c, cx_field[f], sys))
                     continue;
                 /* a national number that fails its check digit was never
@@ -578,7 +619,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                     ssn = TEXT_NONE;
                 if (v.s.len > 9)
                     v = ssn_canon(c, v);
-                sys = ssa_system(cx_system(c, &pt));
+                sys = ssa_system(sys);
                 if (cx_system_is_hub(c, cx_field[f], sys))
                     continue;
             }
@@ -1202,7 +1243,7 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
                  * (hub_merge_patient passes "inactive" by, F842); an SSN
                  * in the one form PID's is written in */
                 bool unlinked = no_alnum(v.s) || !idsys_type_links(type.s);
-                if (upper_eq(type.s, "SS")) {
+                if (upper_eq(type.s, "SS") && !ss_of_another_country(sys)) {
                     char d[9];
                     if (ssn_usable(v.s.p, v.s.len, d)) {
                         if (v.s.len > 9)

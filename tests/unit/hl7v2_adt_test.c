@@ -1928,6 +1928,48 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
     cJSON_Delete(j);
 }
 
+/* Table 0203's SS is "Social Security number", of no country: one whose
+ * authority is an ISO OID outside the US arcs (2.16.840, 1.2.840), as a
+ * Swiss Epic feed sends the AHVN13 under 2.16.756 (F3340), is that
+ * country's number, kept as sent under its OID and linked, in PID-3 and in
+ * MRG-1 alike, not left out as an SSN the SSA never issued; a placeholder
+ * in it is left out as any national number's. An SS under a US OID or a
+ * namespace is still read as the US SSN. */
+Test(hl7_to_events, keeps_another_countrys_ss_under_its_oid)
+{
+    const char *msg = MSH("ADT^A31", "2.5")
+        "PID|1||M1^^^F^MR~7560111222333^^^&2.16.756.5.32&ISO^SS~"
+        "0000000000000^^^&1.2.250.1.213.1.4.8&ISO^SS~"
+        "1234^^^&2.16.840.1.113883.19&ISO^SS~9999^^^F^SS~"
+        "1234^^^&1.2.3.4&ISO^SS~234-56-7891^^^&1.3.6.1.4.1.99&ISO^SS||D^J\r"
+        "PV1|1|N\r";
+    cJSON *j = event_of(msg);
+    char got[512];
+    ids_joined(identifiers_of(j), got, sizeof(got));
+    /* an example's OID (1.2.3.4) and an enterprise's are no country's:
+     * the US SSN, nine digits */
+    cr_expect_str_eq(got, "M1|F;7560111222333|urn:oid:2.16.756.5.32;"
+                          "234567891|urn:oid:1.3.6.1.4.1.99;");
+    cr_expect_str_eq(warnings_of(msg),
+                     "PID-3:national number is a placeholder; left out;"
+                     "PID-3:SSN is not nine digits the SSA could have "
+                     "issued; left out;");
+    cJSON_Delete(j);
+
+    /* the merged-away record's number links, as the survivor's does */
+    j = event_of(MSH("ADT^A40^ADT_A39", "2.5")
+                 "PID|1||M1^^^F^MR||D^J\r"
+                 "MRG|7560111222334^^^&2.16.756.5.32&ISO^SS\r");
+    const cJSON *m = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from"),
+        0);
+    cr_assert_not_null(m);
+    cr_expect_str_eq(str_at(m, "system", NULL), "urn:oid:2.16.756.5.32");
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(m, "inactive"));
+    cJSON_Delete(j);
+}
+
 /* A patient whose every identifier is left out (an SSN the SSA never
  * issues, a placeholder national number, marks alone) or never linked on
  * (failing its check digit, out of effect, an account's) would have no
