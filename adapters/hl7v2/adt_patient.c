@@ -999,6 +999,25 @@ static __attribute__((noinline)) bool v27_or_later(const struct ctx *c)
     return ver.len >= 3 && ver.p[2] >= '7';
 }
 
+/* Whether an XTN that gave no number holds one in XTN.4, the e-mail
+ * address ("^^CP^0831234567", a component late): no address and not read
+ * as the number, but said rather than dropped unsaid (F3341). Out of
+ * line: asked only of a repetition that gave no number. */
+static __attribute__((noinline)) bool number_as_email(struct ctx *c,
+                                                      const struct parts *pt,
+                                                      struct slice use)
+{
+    if (xtn_not_a_phone(use, part(c, pt, 3, 0).s))
+        return false;
+    struct slice e = part(c, pt, 4, 0).s;
+    if (!e.len || has_byte(c, e, '@'))
+        return false;
+    for (size_t i = 0; i < e.len; i++)
+        if (e.p[i] >= '0' && e.p[i] <= '9')
+            return true;
+    return false;
+}
+
 /* Why v is no phone number, or NULL: no digit in it (a word where the
  * number belongs), or zeros alone (a placeholder for no number, as
  * ORBIS's "0000000000000"). Out of line: asked only of a value with no
@@ -1046,8 +1065,13 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             split(c, rep, &pt, 8);
             struct slice use = part(c, &pt, 2, 0).s;   /* XTN.2 */
             struct text v = xtn_value(c, &pt, use);
-            if (!v.s.len)
+            if (!v.s.len) {
+                if (number_as_email(c, &pt, use))
+                    adt_warn(c, src[s].name,
+                             "phone number sent in the e-mail component "
+                             "(XTN.4); left out");
                 continue;
+            }
             /* no number: a word, as from a sender writing XTN one
              * component early ("PRN^PH^0145123456", "Internet^X.400^a@b"),
              * or zeros alone; most numbers have a digit 1-9 first or

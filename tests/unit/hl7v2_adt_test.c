@@ -2835,6 +2835,33 @@ Test(hl7_to_events, leaves_a_phone_with_no_digit_or_zeros_alone_out)
     cJSON_Delete(j);
 }
 
+/* A number sent in XTN.4, the e-mail address, a component late
+ * ("^^CP^0831234567", seen in round 205's Irish samples): not read as
+ * the number, and no longer left out unsaid (F3341). An e-mail address
+ * there, or a fax's number, gives no warning. */
+Test(hl7_to_events, warns_of_a_phone_number_in_the_email_component)
+{
+    char msg[1024];
+    snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5") "%s\r",
+             "PID|1||M1||D^J||||||||^^CP^0831234567~^NET^Internet^a@b.ie~"
+             "^^^c@d.ie|^WPN^FX^0123456~^^PH^^^1^2345678");
+    cJSON *j = event_of(msg);
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "phones");
+    cr_assert_eq(cJSON_GetArraySize(ph), 1, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "(1) 2345678");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "warnings");
+    /* and PV1's, which ADT_A01 requires */
+    cr_assert_eq(cJSON_GetArraySize(w), 2, "%s", cJSON_PrintUnformatted(w));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 0), "field", NULL),
+                     "PID-13");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 0), "what", NULL),
+                     "phone number sent in the e-mail component (XTN.4); "
+                     "left out");
+    cJSON_Delete(j);
+}
+
 /* XTN-2 PRS, personal, is a mobile phone (HL7 v2-to-FHIR, table 0201 to
  * ContactPoint.use: PRS is equivalent to mobile): the Welsh chemotherapy
  * feed's "07000000001^PRS" in PID-13 was written as a home phone
