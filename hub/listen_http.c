@@ -795,6 +795,25 @@ static bool length_unclear(struct evhttp_request *req)
     return false;
 }
 
+/* A HEAD or TRACE that says it has a body: libevent 2.1 reads none for
+ * those two methods (evhttp_method_may_have_body), so the body's bytes
+ * were read as the next request on the connection, where a load balancer
+ * in front, which frames a request by its length whatever its method (RFC
+ * 9112 6.3), sent them as this one's body: F421's smuggling again
+ * (F3320). The header that says so, or NULL. */
+static const char *body_unread(struct evhttp_request *req)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *cl = evhttp_find_header(h, "Content-Length");
+
+    if (cmd != EVHTTP_REQ_HEAD && cmd != EVHTTP_REQ_TRACE)
+        return NULL;
+    if (evhttp_find_header(h, "Transfer-Encoding"))
+        return "Transfer-Encoding";
+    return cl && cl[strspn(cl, "0")] != '\0' ? "Content-Length" : NULL;
+}
+
 /* host[:port] without the scheme's default port: a browser's Origin
  * leaves it out, and a client's Host may give it */
 static size_t host_len(const char *h, bool tls)
@@ -875,6 +894,14 @@ static void on_request(struct evhttp_request *req, void *arg)
         api_reply_error(r, 400, "invalid", "the request's length is "
                         "unclear: send one Content-Length of digits",
                         "Content-Length");
+        return;
+    }
+    const char *unread = body_unread(req);
+    if (unread) {
+        /* its body is still on the connection: answered, then closed */
+        api_add_header(r, "Connection", "close");
+        api_reply_error(r, 400, "invalid", "a HEAD or TRACE request has no "
+                        "body: send none", unread);
         return;
     }
     if (cross_site(req, r->tls)) {
