@@ -246,15 +246,19 @@ const char *api_header(const struct api_req *r, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
+/* RFC 9110 5.6.3: OWS, optional whitespace, is spaces and tabs, around
+ * a media type and its parameters' ';' alike: "application/json\t;
+ * charset=utf-8" was refused 415 (F3322) */
+#define MEDIA_OWS " \t"
+
 bool api_media_is(const char *ct, const char *want)
 {
     size_t n = strlen(want);
     if (ct == NULL)
         return false;
-    while (*ct == ' ')
-        ct++;
+    ct += strspn(ct, MEDIA_OWS);
     return strncasecmp(ct, want, n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+           (ct[n] == '\0' || ct[n] == ';' || strchr(MEDIA_OWS, ct[n]));
 }
 
 /* application/SOMETHING+json (RFC 6839's structured syntax suffix) */
@@ -262,11 +266,10 @@ static bool media_is_plus_json(const char *ct)
 {
     if (ct == NULL)
         return false;
-    while (*ct == ' ')
-        ct++;
+    ct += strspn(ct, MEDIA_OWS);
     if (strncasecmp(ct, "application/", 12) != 0)
         return false;
-    size_t n = strcspn(ct + 12, "; ");
+    size_t n = strcspn(ct + 12, ";" MEDIA_OWS);
     return n > 5 && strncasecmp(ct + 12 + n - 5, "+json", 5) == 0;
 }
 
