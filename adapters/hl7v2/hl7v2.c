@@ -1930,9 +1930,11 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
 
 /* The segment sequence of an error's place: the ordinal, among m's
  * segments of its ID, of the one that holds its offset (an A40's second
- * group refused at its PID or MRG; its end, the CR, is its own), else 1.
- * Offsets are of the bytes sent (hl7_to_events_dict): so are the
- * segments' bounds compared. */
+ * group refused at its PID or MRG; its end, the CR, is its own); else the
+ * next after those before the offset: a segment the parser stopped in is
+ * none of m's, and a required one missing holds nothing (an A40's second
+ * MRG, F3321). Offsets are of the bytes sent (hl7_to_events_dict): so are
+ * the segments' bounds compared. */
 static unsigned err_seq(const struct hl7_msg *m, const struct hub_err *e)
 {
     char seg[4];
@@ -1942,12 +1944,13 @@ static unsigned err_seq(const struct hl7_msg *m, const struct hub_err *e)
     for (uint32_t k = 0; k < m->nseg; k++) {
         if (memcmp(m->seg[k].id, seg, 4) != 0)
             continue;
+        if (e->offset < hl7_sent_offset(m, m->seg[k].off))
+            break;
         n++;
-        if (e->offset >= hl7_sent_offset(m, m->seg[k].off) &&
-            e->offset <= hl7_sent_offset(m, m->seg[k].end))
+        if (e->offset <= hl7_sent_offset(m, m->seg[k].end))
             return n;
     }
-    return 1;
+    return n + 1;
 }
 
 /* MSH-10 for MSA-2: its first repetition byte for byte, blanks and

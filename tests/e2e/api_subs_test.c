@@ -2090,6 +2090,9 @@ Test(api_subs, a_json_body_not_sent_as_json_is_415,
         { "Content-Type:", false },                 /* none sent */
         { "Content-Type: application/json; charset=utf-8", true },
         { "Content-Type: application/fhir+json", true },
+        /* OWS is a tab too (RFC 9110 5.6.3; F3322) */
+        { "Content-Type: application/json\t; charset=utf-8", true },
+        { "Content-Type: application/merge-patch+json\t;charset=utf-8", true },
     };
     struct http_resp r;
     char id[80], path[160];
@@ -2131,7 +2134,7 @@ Test(api_subs, a_json_body_not_sent_as_json_is_415,
         }
     }
     /* the first, and one for each type taken */
-    cr_expect_eq(subs_of("hosp"), 3);
+    cr_expect_eq(subs_of("hosp"), 5);
 }
 
 /* A browser sends Origin with every cross-site request but GET and HEAD

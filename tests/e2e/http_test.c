@@ -779,6 +779,73 @@ Test(http, a_request_whose_length_is_unclear_is_refused_and_closed,
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
 }
 
+/* ---- a HEAD or TRACE that says it has a body (F3320) ----------------------
+ * libevent reads no body for HEAD and TRACE: the bytes a Content-Length or
+ * Transfer-Encoding announced were answered as the next request on the
+ * connection (here a GET of /healthz: two answers), where a load balancer
+ * in front reads them as the body, F421's smuggling. Such a request is
+ * now 400 naming the header, and its connection closed; a HEAD of
+ * Content-Length 0 is answered as any. */
+static size_t read_to_close(struct mllp_client *c, char *buf, size_t size);
+
+Test(http, a_head_or_trace_that_says_it_has_a_body_is_refused_and_closed,
+     .init = start_default, .fini = stop, .timeout = 120)
+{
+    static const struct { const char *method, *head, *body, *field; } cases[] = {
+        { "HEAD", "Content-Length: 36\r\n", "", "Content-Length" },
+        { "HEAD", "Transfer-Encoding: chunked\r\n", "0\r\n\r\n",
+          "Transfer-Encoding" },
+        { "TRACE", "Content-Length: 36\r\n", "", "Content-Length" },
+        { "HEAD", "Content-Length: 0\r\n", "", NULL },
+    };
+    const char *smuggled = "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n";
+    const char *last = "GET /readyz HTTP/1.1\r\nHost: hub\r\n"
+                       "Connection: close\r\n\r\n";
+    char req[1024], resp[8192], field[64];
+
+    cr_assert_eq(strlen(smuggled), 36);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct mllp_client c;
+        int n = snprintf(req, sizeof(req), "%s /healthz HTTP/1.1\r\n"
+                         "Host: hub\r\n%s\r\n%s%s%s", cases[i].method,
+                         cases[i].head, cases[i].body, smuggled, last);
+        cr_assert_eq(raw_connect(&c, false), 0);
+        cr_assert_eq(mllp_send_raw(&c, req, (size_t)n), 0);
+        if (cases[i].field == NULL) {
+            /* the GETs after it: answered, as after any HEAD */
+            read_to_close(&c, resp, sizeof(resp));
+            mllp_close(&c);
+            const char *next = strstr(resp, "\r\n\r\n");
+            cr_expect(strncmp(resp, "HTTP/1.1 200 ", 13) == 0 && next &&
+                      strncmp(next + 4, "HTTP/1.1 200 ", 13) == 0,
+                      "case %zu: %s", i, resp);
+            continue;
+        }
+        read_to_close(&c, resp, sizeof(resp));
+        mllp_close(&c);
+        snprintf(field, sizeof(field), "\"field\":\"%s\"", cases[i].field);
+        cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0,
+                  "case %zu: %s", i, resp);
+        cr_expect(strstr(resp + 1, "HTTP/1.1 ") == NULL,
+                  "case %zu: the body was answered as a request: %s", i, resp);
+        if (i == 2)     /* a TRACE's answer has its body */
+            cr_expect(strstr(resp, field) != NULL, "case %zu: %s", i, resp);
+    }
+    /* over TLS: the TRACE's body */
+    struct mllp_client c;
+    int n = snprintf(req, sizeof(req), "TRACE /healthz HTTP/1.1\r\n"
+                     "Host: hub\r\nContent-Length: 36\r\n\r\n%s",
+                     smuggled);
+    cr_assert_eq(raw_connect(&c, true), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, (size_t)n), 0);
+    cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+    cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0 &&
+              strstr(resp, "\"field\":\"Content-Length\"") != NULL,
+              "tls: %s", resp);
+    cr_expect(mllp_closed(&c, 5000), "tls: closed, the body not answered");
+    mllp_close(&c);
+}
+
 /* ---- %00 in a request's target is refused (F423) --------------------------
  * A decoded NUL ends a C string: "/v1/events%00x" was served as /v1/events,
  * and a filter "since=%00" or "subscription=%00" was read as absent, so

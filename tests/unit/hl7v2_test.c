@@ -1466,3 +1466,68 @@ Test(hl7_ack, names_the_segment_sequence_of_a_later_segments_error)
              "missing\r", (size_t)(strstr(msg, "PID|") - msg));
     assert_slice(ack_of_refused(parse_ok(msg), "PID-3"), want);
 }
+
+/* r204 (F3321): F3141 named the segment that holds the error's offset,
+ * else 1. A segment the parser stopped in is none of the message's (it
+ * was not taken), and a required segment missing holds nothing: an A40
+ * whose second PID held a NUL, or too many repetitions of PID-3, read
+ * PID^1 (the first group's, which is whole), and one whose second group
+ * has no MRG read MRG^1, the first group's MRG. Either is the next of
+ * its ID after those before the offset. */
+Test(hl7_ack, names_the_sequence_of_a_segment_not_taken_or_missing)
+{
+    static const char head[] =
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.5\r"
+        "PID|1||NEW1^^^FAC^MR||Smith^Jo\r"
+        "MRG|OLD1^^^FAC^MR\r";
+    char msg[1024], want[512];
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    struct slice ack;
+
+    /* the parser stops at the second PID's NUL (PID-5) */
+    int n = snprintf(msg, sizeof(msg), "%sPID|1||NEW2^^^FAC^MR||Jo#nes\r"
+                     "MRG|OLD2^^^FAC^MR\r", head);
+    char *nul = strchr(msg, '#');
+    *nul = '\0';
+    cr_assert_eq(hl7_parse(&A, msg, (size_t)n, &m, &err), HUB_ESYNTAX);
+    cr_assert_not_null(m);
+    cr_assert_str_eq(err.field, "PID-5");
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||PID^2^5|102^Data type error^HL70357|E|||"
+             "byte offset %zu|message contains a NUL byte\r",
+             (size_t)(nul - msg));
+    assert_slice(ack, want);
+
+    /* ... at too many repetitions of the second PID's PID-3 */
+    n = snprintf(msg, sizeof(msg), "%sPID|1||", head);
+    for (int k = 0; k <= HL7_MAX_REPS; k++)     /* one too many */
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s", k ? "~X" : "X");
+    snprintf(msg + n, sizeof(msg) - (size_t)n, "\rMRG|OLD2\r");
+    m = NULL;
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_ELIMIT);
+    cr_assert_str_eq(err.field, "PID-3");
+    cr_assert_eq(hl7_ack(&A, m, "AR", &err, "K", "2026", &ack), HUB_OK);
+    cr_expect(strstr(ack.p, "ERR||PID^2^3|") != NULL, "%.*s", (int)ack.len,
+              ack.p);
+
+    /* the second group has no MRG: the second MRG is missing */
+    snprintf(msg, sizeof(msg), "%sPID|1||NEW2^^^FAC^MR||Jones^Al\r", head);
+    snprintf(want, sizeof(want),
+             "MSH|^~\\&|C|D|A|B|2026||ACK^A40^ACK|K|P|2.5\r"
+             "MSA|AE|M1\r"
+             "ERR||MRG^2|100^Segment sequence error^HL70357|E||||"
+             "required segment MRG is missing\r");
+    assert_slice(ack_of_refused(parse_ok(msg), "MRG"), want);
+
+    /* the first group's: 1, as before */
+    snprintf(msg, sizeof(msg),
+             "MSH|^~\\&|A|B|C|D|2026||ADT^A40^ADT_A39|M1|P|2.3\r"
+             "PID|1||NEW1^^^FAC^MR||Smith^Jo\r"
+             "PID|1||NEW2^^^FAC^MR||Jones^Al\rMRG|OLD2^^^FAC^MR\r");
+    cr_expect(strstr(ack_of_refused(parse_ok(msg), "MRG").p,
+                     "\rERR|MRG^1^^100&") != NULL);
+}
