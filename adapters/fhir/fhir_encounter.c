@@ -151,33 +151,40 @@ static const cJSON *named_in(struct fx *x, const cJSON *o, const char *ref,
     return t && strcmp(t, type) == 0 ? r : NULL;
 }
 
-/* Encounter.location[] element `el` as a place: its Location's name in
- * the member its physicalType names (the description when none does),
- * then each Location it is partOf, up the chain, in the members still
- * empty; a Location not in the message gives the reference's display */
-static void place_read(struct fx *x, const cJSON *o, const cJSON *el,
-                       struct place *p)
+/* `*slot` takes `v` when it holds nothing yet */
+static void fill(const char **slot, const char *v)
 {
-    memset(p, 0, sizeof(*p));
+    if (*slot == NULL)
+        *slot = v;
+}
+
+/* Encounter.location[] element `el` added to the place `p`: its
+ * Location's name in the member its physicalType names (the description
+ * when none does), then each Location it is partOf, up the chain, each in
+ * a member still empty; a Location not in the message gives the
+ * reference's display. Nothing for `el` NULL. */
+static void place_add(struct fx *x, const cJSON *o, const cJSON *el,
+                      struct place *p)
+{
     const cJSON *ref = fx_get(el, "location");
     const char *r = fx_str_of(ref, "reference");
     const cJSON *l = named_in(x, o, r, "Location");
     if (l == NULL) {
-        p->desc = fx_str_of(ref, "display");
+        fill(&p->desc, fx_str_of(ref, "display"));
         return;
     }
     const char *t = physical_type(fx_get(l, "physicalType"));
     if (t == NULL)
         t = physical_type(fx_get(el, "physicalType"));
     const char **slot = place_slot(p, t);
-    *(slot ? slot : &p->desc) = fx_str_of(l, "name");
+    fill(slot ? slot : &p->desc, fx_str_of(l, "name"));
     for (int d = 0; d < LOCATION_DEPTH; d++) {
         r = fx_str_of(fx_get(l, "partOf"), "reference");
         if ((l = named_in(x, o, r, "Location")) == NULL)
             break;
         slot = place_slot(p, physical_type(fx_get(l, "physicalType")));
-        if (slot && *slot == NULL)
-            *slot = fx_str_of(l, "name");
+        if (slot)
+            fill(slot, fx_str_of(l, "name"));
     }
 }
 
@@ -203,26 +210,49 @@ static void put_place(struct jw *w, const char *key, const struct place *p)
     jw_obj_end(w);
 }
 
-/* The Encounter.location[] elements where the patient is (status active,
- * else the first with no status) and was (the last completed: the IG's
- * prior location of a transfer, PV1-6); NULL when none */
-static void locations_pick(const cJSON *o, const cJSON **now,
-                           const cJSON **prior)
+/* Where the patient is, `here`, from Encounter.location[]: each active
+ * element (R4: "the patient is currently at this location"; a sender may
+ * list the ward, the room and the bed as elements of their own, each
+ * with its physicalType: F3300), else the first with no status; once the
+ * encounter is finished, none so, the last completed one (at a discharge
+ * every location is completed: where the visit ended, F3301). `before`,
+ * where the patient was (the IG's prior location of a transfer, PV1-6):
+ * the last completed one before that. `*arrived` the element whose
+ * period.start says when the patient came (the first of `here`'s), or
+ * NULL. */
+static void locations_read(struct fx *x, const cJSON *o, bool finished,
+                           struct place *here, struct place *before,
+                           const cJSON **arrived)
 {
-    const cJSON *locs = fx_get(o, "location"), *bare = NULL;
-    *now = *prior = NULL;
+    const cJSON *locs = fx_get(o, "location"), *bare = NULL, *last = NULL,
+                *earlier = NULL;
+    memset(here, 0, sizeof(*here));
+    memset(before, 0, sizeof(*before));
+    *arrived = NULL;
     for (const cJSON *el = cJSON_IsArray(locs) ? locs->child : NULL; el;
          el = el->next) {
         const char *s = fx_str_of(el, "status");
-        if (s == NULL && bare == NULL)
+        if (s == NULL && bare == NULL) {
             bare = el;
-        else if (s && strcmp(s, "active") == 0 && *now == NULL)
-            *now = el;
-        else if (s && strcmp(s, "completed") == 0)
-            *prior = el;
+        } else if (s && strcmp(s, "active") == 0) {
+            if (*arrived == NULL)
+                *arrived = el;
+            place_add(x, o, el, here);
+        } else if (s && strcmp(s, "completed") == 0) {
+            earlier = last;
+            last = el;
+        }
     }
-    if (*now == NULL)
-        *now = bare;
+    if (*arrived == NULL) {     /* no active one */
+        if (bare) {
+            *arrived = bare;
+        } else if (finished && last) {
+            *arrived = last;
+            last = earlier;
+        }
+        place_add(x, o, *arrived, here);
+    }
+    place_add(x, o, last, before);
 }
 
 /* The name of the Organization `ref` of `o` names (serviceProvider),
@@ -543,11 +573,10 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
     fx_begin_body(x, &w, e);
     if ((rc = put_class(x, &w, o)))
         return rc;
-    const cJSON *now, *prior;
+    const cJSON *now;
     struct place here, before;
-    locations_pick(o, &now, &prior);
-    place_read(x, o, now, &here);
-    place_read(x, o, prior, &before);
+    locations_read(x, o, status && strcmp(status, "finished") == 0, &here,
+                   &before, &now);
     /* PV1-3.4's facility, else PV1-39's servicing facility */
     jw_kv_cstr(&w, "facility", here.facility ? here.facility
                                              : org_name(x, o, "serviceProvider"));

@@ -452,3 +452,75 @@ Test(fhir_notify, an_encounter_with_no_patient_or_in_error_gives_no_event)
                            i);
     }
 }
+
+/* ---- round 203's review (F3300-F3303) ---- */
+
+/* R4's location.physicalType lets a sender list the ward, the room and
+ * the bed as elements of their own, each active: the place is all of
+ * them, as PV1-3 carries them (F3300) */
+Test(fhir_notify, each_active_location_gives_its_level_of_the_place)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"class\":{"
+        "\"code\":\"IMP\"},\"contained\":[{\"resourceType\":\"Location\","
+        "\"id\":\"r9\",\"name\":\"209\"},{\"resourceType\":\"Location\","
+        "\"id\":\"b9\",\"name\":\"B\"}],\"location\":[{\"location\":{"
+        "\"reference\":\"Location/er\"},\"status\":\"active\"},{"
+        "\"location\":{\"reference\":\"#r9\"},\"status\":\"active\","
+        "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":"
+        "\"ro\"}]}},{\"location\":{\"reference\":\"#b9\"},\"status\":"
+        "\"active\",\"physicalType\":{\"coding\":[{\"system\":\"" PHYS
+        "\",\"code\":\"bd\"}]},\"period\":{\"start\":\"2026-01-16T10:05:00"
+        "-05:00\"}},{\"location\":{\"reference\":\"Location/ward1\"},"
+        "\"status\":\"planned\"}]}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.location.point_of_care"), "ER");
+    cr_assert_str_eq(at(ev, "encounter.location.room"), "209",
+                     "the second active element's room");
+    cr_assert_str_eq(at(ev, "encounter.location.bed"), "B");
+    /* a planned one is not where the patient is */
+    cr_assert_null(at(ev, "encounter.location.facility"));
+    cr_assert_str_eq(at(ev, "encounter.facility"), "GENERAL HOSPITAL");
+    cJSON_Delete(ev);
+}
+
+/* A finished Encounter's locations are all completed (R4: "the patient
+ * was at this location"): the last is where the visit ended, PV1-3 of
+ * an A03, not a prior location, and its site the facility routing
+ * reads (F3301) */
+Test(fhir_notify, a_finished_encounter_ended_in_its_last_completed_location)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"finished\",\"class\":{\"code\":"
+        "\"IMP\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00\","
+        "\"end\":\"2026-01-17T11:00:00-05:00\"},\"location\":[{"
+        "\"location\":{\"reference\":\"Location/er\"},\"status\":"
+        "\"completed\"},{\"location\":{\"reference\":\"Location/bed1\"},"
+        "\"status\":\"completed\"}]}";
+    struct canon_list l = fhir_events(notification("notification-discharge",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.discharge");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.location.bed"), "1");
+    cr_assert_str_eq(at(ev, "encounter.location.point_of_care"), "4W");
+    cr_assert_str_eq(at(ev, "encounter.location.facility"), "GENERAL");
+    cr_assert_str_eq(at(ev, "encounter.facility"), "GENERAL",
+                     "the site, as PV1-3.4, not the servicing facility");
+    cr_assert_str_eq(at(ev, "encounter.prior_location.point_of_care"), "ER");
+    cJSON_Delete(ev);
+    /* one still going on with no active location: where it is is not
+     * known, so the completed one stays where the patient was */
+    static const char going[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"location\":[{"
+        "\"location\":{\"reference\":\"Location/er\"},\"status\":"
+        "\"completed\"}]}";
+    l = fhir_events(notification("notification-transfer", going));
+    ev = event_of_type(&l, "adt.transfer");
+    cr_assert_not_null(ev);
+    cr_assert_null(at(ev, "encounter.location.point_of_care"));
+    cr_assert_str_eq(at(ev, "encounter.prior_location.point_of_care"), "ER");
+    cJSON_Delete(ev);
+}
