@@ -284,7 +284,8 @@ static bool is_attender(const cJSON *participant)
 }
 
 /* The first participant of type ATND (PV1-7's attending, as the IG maps
- * it) that names a Practitioner of the message: its NPI (else its first
+ * it) that names a Practitioner of the message or contained in the
+ * Encounter (F3302): its NPI (else its first
  * identifier), its first name's family and first given name */
 static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
 {
@@ -292,13 +293,12 @@ static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
     for (const cJSON *p = cJSON_IsArray(ps) ? ps->child : NULL; p;
          p = p->next) {
         const char *r = fx_str_of(fx_get(p, "individual"), "reference");
-        const struct fx_entry *e =
-            r && is_attender(p) ? fx_resolve_meant(x, r) : NULL;
-        if (e == NULL || e->failed || e->type == NULL ||
-            strcmp(e->type, "Practitioner") != 0)
+        const cJSON *doc =
+            is_attender(p) ? named_in(x, o, r, "Practitioner") : NULL;
+        if (doc == NULL)
             continue;
         const char *id = NULL;
-        const cJSON *ids = fx_get(e->res, "identifier");
+        const cJSON *ids = fx_get(doc, "identifier");
         for (const cJSON *k = cJSON_IsArray(ids) ? ids->child : NULL; k;
              k = k->next) {
             const char *s = fx_str_of(k, "system"), *v = fx_str_of(k, "value");
@@ -309,7 +309,7 @@ static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
             if (v && id == NULL)
                 id = v;
         }
-        const cJSON *names = fx_get(e->res, "name");
+        const cJSON *names = fx_get(doc, "name");
         const cJSON *n0 = cJSON_IsArray(names) ? names->child : NULL;
         const cJSON *given = fx_get(n0, "given");
         const cJSON *g0 = cJSON_IsArray(given) ? given->child : NULL;

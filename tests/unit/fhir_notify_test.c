@@ -524,3 +524,28 @@ Test(fhir_notify, a_finished_encounter_ended_in_its_last_completed_location)
     cr_assert_str_eq(at(ev, "encounter.prior_location.point_of_care"), "ER");
     cJSON_Delete(ev);
 }
+
+/* An attending contained in the Encounter is read as a contained
+ * Location, Condition or Organization is (F3302) */
+Test(fhir_notify, a_contained_attending_is_the_attending)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"contained\":[{\"resourceType\":\"Practitioner\",\"id\":\"dx\","
+        "\"identifier\":[{\"system\":\"http://hl7.org/fhir/sid/us-npi\","
+        "\"value\":\"1999999992\"}],\"name\":[{\"family\":\"Jones\","
+        "\"given\":[\"Al\"]}]},{\"resourceType\":\"Location\",\"id\":"
+        "\"dx2\",\"name\":\"not a person\"}],\"participant\":[{\"type\":[{"
+        "\"coding\":[{\"code\":\"ATND\"}]}],\"individual\":{\"reference\":"
+        "\"#dx2\"}},{\"type\":[{\"coding\":[{\"code\":\"ATND\"}]}],"
+        "\"individual\":{\"reference\":\"#dx\"}}]}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.attending.0.id"), "1999999992");
+    cr_assert_str_eq(at(ev, "encounter.attending.0.family"), "Jones");
+    cr_assert_str_eq(at(ev, "encounter.attending.0.given"), "Al");
+    cJSON_Delete(ev);
+}
