@@ -421,11 +421,11 @@ static bool encounter_diagnosis(const cJSON *c)
     return false;
 }
 
-#define DIAGNOSES_MAX 32        /* Conditions told once (more: again) */
-
+/* The Conditions told as diagnoses, each once: room for every one the
+ * Encounter's diagnosis[] and the message's entries can name (F3303) */
 struct told {
-    const cJSON *c[DIAGNOSES_MAX];
-    size_t n;
+    const cJSON **c;
+    size_t n, cap;
 };
 
 /* Whether Condition `c` was told already, and now it is */
@@ -434,7 +434,7 @@ static bool told_before(struct told *t, const cJSON *c)
     for (size_t i = 0; i < t->n; i++)
         if (t->c[i] == c)
             return true;
-    if (t->n < DIAGNOSES_MAX)
+    if (t->n < t->cap)
         t->c[t->n++] = c;
     return false;
 }
@@ -467,9 +467,12 @@ static bool put_condition(struct fx *x, struct jw *w, bool *open,
 static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
 {
     const cJSON *o = e->res;
-    struct told told = { .n = 0 };
-    bool open = false;
     const cJSON *dx = fx_get(o, "diagnosis");
+    struct told told = { .n = 0 };
+    told.cap = (size_t)cJSON_GetArraySize(cJSON_IsArray(dx) ? dx : NULL) +
+               x->n_ents;
+    told.c = arena_alloc(x->a, told.cap * sizeof(*told.c));
+    bool open = false;
     size_t i = 0;
     for (const cJSON *d = cJSON_IsArray(dx) ? dx->child : NULL; d;
          d = d->next, i++) {

@@ -549,3 +549,47 @@ Test(fhir_notify, a_contained_attending_is_the_attending)
     cr_assert_str_eq(at(ev, "encounter.attending.0.given"), "Al");
     cJSON_Delete(ev);
 }
+
+#define MANY_CONDITIONS 40
+
+/* A Condition named both ways is one diagnosis however many the visit
+ * has: past 32 they were told twice (F3303) */
+Test(fhir_notify, a_condition_is_one_diagnosis_however_many_the_visit_has)
+{
+    size_t n = 64 * 1024;
+    char *enc = arena_alloc(&A, n), *p = enc, *end = enc + n;
+    p += snprintf(p, (size_t)(end - p),
+                  "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+                  "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                  "\"diagnosis\":[");
+    for (int i = 0; i < MANY_CONDITIONS; i++)
+        p += snprintf(p, (size_t)(end - p),
+                      "%s{\"condition\":{\"reference\":\"Condition/q%d\"}}",
+                      i ? "," : "", i);
+    p += snprintf(p, (size_t)(end - p), "]}},");
+    /* each Condition an entry naming the Encounter too */
+    for (int i = 0; i < MANY_CONDITIONS; i++)
+        p += snprintf(p, (size_t)(end - p),
+                      "%s{\"fullUrl\":\"https://ex.org/fhir/Condition/q%d\","
+                      "\"resource\":{\"resourceType\":\"Condition\",\"id\":"
+                      "\"q%d\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                      "\"encounter\":{\"reference\":\"Encounter/e1\"},"
+                      "\"category\":[{\"coding\":[{\"code\":"
+                      "\"encounter-diagnosis\"}]}],\"code\":{\"coding\":[{"
+                      "\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+                      "\"code\":\"R%02d.0\"}]}}}",
+                      i ? "," : "", i, i, i);
+    /* notification() closes the Encounter's entry after it: the
+     * Encounter's is closed above, and the last Condition's left for it */
+    cr_assert(p < end - 2);
+    p[-1] = '\0';
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    const cJSON *dx = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ev, "encounter"), "diagnoses");
+    /* the context's c1 names the Encounter too */
+    cr_assert_eq(cJSON_GetArraySize(dx), MANY_CONDITIONS + 1);
+    cJSON_Delete(ev);
+}
