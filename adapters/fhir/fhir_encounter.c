@@ -17,6 +17,7 @@
     "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
 #define LOCATION_PHYSICAL_TYPE \
     "http://terminology.hl7.org/CodeSystem/location-physical-type"
+#define V2_0112 "http://terminology.hl7.org/CodeSystem/v2-0112"
 #define LOCATION_DEPTH 6        /* partOf steps followed: bed to site */
 
 /* ---- the message's event ---- */
@@ -594,8 +595,10 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
     const cJSON *hosp;
     if ((rc = fx_obj(x, o, "hospitalization", false, &hosp)))
         return rc;
+    /* PV1-36 is table 0112's code: that coding when the sender gives it
+     * beside another (F3304) */
     size_t old = fx_key(x, "hospitalization");
-    if ((rc = fx_cc(x, hosp, "dischargeDisposition", NULL, &disp)))
+    if ((rc = fx_cc(x, hosp, "dischargeDisposition", V2_0112, &disp)))
         return rc;
     fx_pop(x, old);
     jw_kv_cstr(&w, "discharge_disposition", disp.code);

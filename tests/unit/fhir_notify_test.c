@@ -593,3 +593,54 @@ Test(fhir_notify, a_condition_is_one_diagnosis_however_many_the_visit_has)
     cr_assert_eq(cJSON_GetArraySize(dx), MANY_CONDITIONS + 1);
     cJSON_Delete(ev);
 }
+
+/* The same discharge as HL7 v2 ADT^A03 sends it: PV1-36 of table 0112 */
+#define A03 \
+    "MSH|^~\\&|APP|FAC|HUB|HUB|20260117113000-0500||ADT^A03|C3|P|2.5\r" \
+    "EVN|A03|20260117110000-0500\r" \
+    "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F\r" \
+    "PV1|1|I|4W^101^1^GENERAL||||||||||||||||V100|||||||||||||||||01" \
+    "||||||||20260115080000-0500|20260117110000-0500\r"
+
+/* A disposition sent as table 0112's code and as FHIR's own: the table's,
+ * which the A03 of the same discharge carries, not whichever coding's
+ * system sorts first (F3304) */
+Test(fhir_notify, a_discharge_disposition_of_table_0112_is_the_a03s)
+{
+    struct hl7_msg *m;
+    struct canon_list hl = { 0 };
+    struct hub_err err;
+    cr_assert_eq(hl7_parse(&A, A03, strlen(A03), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, D, m, &hl, NULL, &err), HUB_OK);
+    cJSON *v2 = event_of_type(&hl, "adt.discharge");
+    cr_assert_not_null(v2);
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"finished\",\"class\":{\"code\":"
+        "\"IMP\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00\","
+        "\"end\":\"2026-01-17T11:00:00-05:00\"},\"hospitalization\":{"
+        "\"dischargeDisposition\":{\"coding\":[{\"system\":\"http://"
+        "terminology.hl7.org/CodeSystem/v2-0112\",\"code\":\"01\"},{"
+        "\"system\":\"http://terminology.hl7.org/CodeSystem/"
+        "discharge-disposition\",\"code\":\"home\"}]}},\"location\":[{"
+        "\"location\":{\"reference\":\"Location/bed1\"},\"status\":"
+        "\"completed\"}]}";
+    struct canon_list l = fhir_events(notification("notification-discharge",
+                                                   enc));
+    cJSON *fh = event_of_type(&l, "adt.discharge");
+    cr_assert_not_null(fh);
+    static const char *const same[] = {
+        "occurred_at", "encounter.patient_class", "encounter.facility",
+        "encounter.location.point_of_care", "encounter.location.room",
+        "encounter.location.bed", "encounter.location.facility",
+        "encounter.admitted_at", "encounter.discharged_at",
+        "encounter.discharge_disposition", "encounter.visit_number",
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *a = at(v2, same[i]), *b = at(fh, same[i]);
+        cr_assert_not_null(a, "HL7 v2 has no %s", same[i]);
+        cr_assert_not_null(b, "FHIR has no %s (HL7 v2: %s)", same[i], a);
+        cr_assert_str_eq(b, a, "%s", same[i]);
+    }
+    cJSON_Delete(v2);
+    cJSON_Delete(fh);
+}
