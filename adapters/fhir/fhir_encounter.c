@@ -17,6 +17,7 @@
     "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
 #define LOCATION_PHYSICAL_TYPE \
     "http://terminology.hl7.org/CodeSystem/location-physical-type"
+#define V2_0112 "http://terminology.hl7.org/CodeSystem/v2-0112"
 #define LOCATION_DEPTH 6        /* partOf steps followed: bed to site */
 
 /* ---- the message's event ---- */
@@ -151,33 +152,40 @@ static const cJSON *named_in(struct fx *x, const cJSON *o, const char *ref,
     return t && strcmp(t, type) == 0 ? r : NULL;
 }
 
-/* Encounter.location[] element `el` as a place: its Location's name in
- * the member its physicalType names (the description when none does),
- * then each Location it is partOf, up the chain, in the members still
- * empty; a Location not in the message gives the reference's display */
-static void place_read(struct fx *x, const cJSON *o, const cJSON *el,
-                       struct place *p)
+/* `*slot` takes `v` when it holds nothing yet */
+static void fill(const char **slot, const char *v)
 {
-    memset(p, 0, sizeof(*p));
+    if (*slot == NULL)
+        *slot = v;
+}
+
+/* Encounter.location[] element `el` added to the place `p`: its
+ * Location's name in the member its physicalType names (the description
+ * when none does), then each Location it is partOf, up the chain, each in
+ * a member still empty; a Location not in the message gives the
+ * reference's display. Nothing for `el` NULL. */
+static void place_add(struct fx *x, const cJSON *o, const cJSON *el,
+                      struct place *p)
+{
     const cJSON *ref = fx_get(el, "location");
     const char *r = fx_str_of(ref, "reference");
     const cJSON *l = named_in(x, o, r, "Location");
     if (l == NULL) {
-        p->desc = fx_str_of(ref, "display");
+        fill(&p->desc, fx_str_of(ref, "display"));
         return;
     }
     const char *t = physical_type(fx_get(l, "physicalType"));
     if (t == NULL)
         t = physical_type(fx_get(el, "physicalType"));
     const char **slot = place_slot(p, t);
-    *(slot ? slot : &p->desc) = fx_str_of(l, "name");
+    fill(slot ? slot : &p->desc, fx_str_of(l, "name"));
     for (int d = 0; d < LOCATION_DEPTH; d++) {
         r = fx_str_of(fx_get(l, "partOf"), "reference");
         if ((l = named_in(x, o, r, "Location")) == NULL)
             break;
         slot = place_slot(p, physical_type(fx_get(l, "physicalType")));
-        if (slot && *slot == NULL)
-            *slot = fx_str_of(l, "name");
+        if (slot)
+            fill(slot, fx_str_of(l, "name"));
     }
 }
 
@@ -203,26 +211,49 @@ static void put_place(struct jw *w, const char *key, const struct place *p)
     jw_obj_end(w);
 }
 
-/* The Encounter.location[] elements where the patient is (status active,
- * else the first with no status) and was (the last completed: the IG's
- * prior location of a transfer, PV1-6); NULL when none */
-static void locations_pick(const cJSON *o, const cJSON **now,
-                           const cJSON **prior)
+/* Where the patient is, `here`, from Encounter.location[]: each active
+ * element (R4: "the patient is currently at this location"; a sender may
+ * list the ward, the room and the bed as elements of their own, each
+ * with its physicalType: F3300), else the first with no status; once the
+ * encounter is finished, none so, the last completed one (at a discharge
+ * every location is completed: where the visit ended, F3301). `before`,
+ * where the patient was (the IG's prior location of a transfer, PV1-6):
+ * the last completed one before that. `*arrived` the element whose
+ * period.start says when the patient came (the first of `here`'s), or
+ * NULL. */
+static void locations_read(struct fx *x, const cJSON *o, bool finished,
+                           struct place *here, struct place *before,
+                           const cJSON **arrived)
 {
-    const cJSON *locs = fx_get(o, "location"), *bare = NULL;
-    *now = *prior = NULL;
+    const cJSON *locs = fx_get(o, "location"), *bare = NULL, *last = NULL,
+                *earlier = NULL;
+    memset(here, 0, sizeof(*here));
+    memset(before, 0, sizeof(*before));
+    *arrived = NULL;
     for (const cJSON *el = cJSON_IsArray(locs) ? locs->child : NULL; el;
          el = el->next) {
         const char *s = fx_str_of(el, "status");
-        if (s == NULL && bare == NULL)
+        if (s == NULL && bare == NULL) {
             bare = el;
-        else if (s && strcmp(s, "active") == 0 && *now == NULL)
-            *now = el;
-        else if (s && strcmp(s, "completed") == 0)
-            *prior = el;
+        } else if (s && strcmp(s, "active") == 0) {
+            if (*arrived == NULL)
+                *arrived = el;
+            place_add(x, o, el, here);
+        } else if (s && strcmp(s, "completed") == 0) {
+            earlier = last;
+            last = el;
+        }
     }
-    if (*now == NULL)
-        *now = bare;
+    if (*arrived == NULL) {     /* no active one */
+        if (bare) {
+            *arrived = bare;
+        } else if (finished && last) {
+            *arrived = last;
+            last = earlier;
+        }
+        place_add(x, o, *arrived, here);
+    }
+    place_add(x, o, last, before);
 }
 
 /* The name of the Organization `ref` of `o` names (serviceProvider),
@@ -254,7 +285,8 @@ static bool is_attender(const cJSON *participant)
 }
 
 /* The first participant of type ATND (PV1-7's attending, as the IG maps
- * it) that names a Practitioner of the message: its NPI (else its first
+ * it) that names a Practitioner of the message or contained in the
+ * Encounter (F3302): its NPI (else its first
  * identifier), its first name's family and first given name */
 static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
 {
@@ -262,13 +294,12 @@ static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
     for (const cJSON *p = cJSON_IsArray(ps) ? ps->child : NULL; p;
          p = p->next) {
         const char *r = fx_str_of(fx_get(p, "individual"), "reference");
-        const struct fx_entry *e =
-            r && is_attender(p) ? fx_resolve_meant(x, r) : NULL;
-        if (e == NULL || e->failed || e->type == NULL ||
-            strcmp(e->type, "Practitioner") != 0)
+        const cJSON *doc =
+            is_attender(p) ? named_in(x, o, r, "Practitioner") : NULL;
+        if (doc == NULL)
             continue;
         const char *id = NULL;
-        const cJSON *ids = fx_get(e->res, "identifier");
+        const cJSON *ids = fx_get(doc, "identifier");
         for (const cJSON *k = cJSON_IsArray(ids) ? ids->child : NULL; k;
              k = k->next) {
             const char *s = fx_str_of(k, "system"), *v = fx_str_of(k, "value");
@@ -279,7 +310,7 @@ static void put_attending(struct fx *x, struct jw *w, const cJSON *o)
             if (v && id == NULL)
                 id = v;
         }
-        const cJSON *names = fx_get(e->res, "name");
+        const cJSON *names = fx_get(doc, "name");
         const cJSON *n0 = cJSON_IsArray(names) ? names->child : NULL;
         const cJSON *given = fx_get(n0, "given");
         const cJSON *g0 = cJSON_IsArray(given) ? given->child : NULL;
@@ -391,11 +422,11 @@ static bool encounter_diagnosis(const cJSON *c)
     return false;
 }
 
-#define DIAGNOSES_MAX 32        /* Conditions told once (more: again) */
-
+/* The Conditions told as diagnoses, each once: room for every one the
+ * Encounter's diagnosis[] and the message's entries can name (F3303) */
 struct told {
-    const cJSON *c[DIAGNOSES_MAX];
-    size_t n;
+    const cJSON **c;
+    size_t n, cap;
 };
 
 /* Whether Condition `c` was told already, and now it is */
@@ -404,7 +435,7 @@ static bool told_before(struct told *t, const cJSON *c)
     for (size_t i = 0; i < t->n; i++)
         if (t->c[i] == c)
             return true;
-    if (t->n < DIAGNOSES_MAX)
+    if (t->n < t->cap)
         t->c[t->n++] = c;
     return false;
 }
@@ -437,9 +468,12 @@ static bool put_condition(struct fx *x, struct jw *w, bool *open,
 static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
 {
     const cJSON *o = e->res;
-    struct told told = { .n = 0 };
-    bool open = false;
     const cJSON *dx = fx_get(o, "diagnosis");
+    struct told told = { .n = 0 };
+    told.cap = (size_t)cJSON_GetArraySize(cJSON_IsArray(dx) ? dx : NULL) +
+               x->n_ents;
+    told.c = arena_alloc(x->a, told.cap * sizeof(*told.c));
+    bool open = false;
     size_t i = 0;
     for (const cJSON *d = cJSON_IsArray(dx) ? dx->child : NULL; d;
          d = d->next, i++) {
@@ -543,11 +577,10 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
     fx_begin_body(x, &w, e);
     if ((rc = put_class(x, &w, o)))
         return rc;
-    const cJSON *now, *prior;
+    const cJSON *now;
     struct place here, before;
-    locations_pick(o, &now, &prior);
-    place_read(x, o, now, &here);
-    place_read(x, o, prior, &before);
+    locations_read(x, o, status && strcmp(status, "finished") == 0, &here,
+                   &before, &now);
     /* PV1-3.4's facility, else PV1-39's servicing facility */
     jw_kv_cstr(&w, "facility", here.facility ? here.facility
                                              : org_name(x, o, "serviceProvider"));
@@ -562,8 +595,10 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
     const cJSON *hosp;
     if ((rc = fx_obj(x, o, "hospitalization", false, &hosp)))
         return rc;
+    /* PV1-36 is table 0112's code: that coding when the sender gives it
+     * beside another (F3304) */
     size_t old = fx_key(x, "hospitalization");
-    if ((rc = fx_cc(x, hosp, "dischargeDisposition", NULL, &disp)))
+    if ((rc = fx_cc(x, hosp, "dischargeDisposition", V2_0112, &disp)))
         return rc;
     fx_pop(x, old);
     jw_kv_cstr(&w, "discharge_disposition", disp.code);

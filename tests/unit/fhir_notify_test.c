@@ -452,3 +452,195 @@ Test(fhir_notify, an_encounter_with_no_patient_or_in_error_gives_no_event)
                            i);
     }
 }
+
+/* ---- round 203's review (F3300-F3303) ---- */
+
+/* R4's location.physicalType lets a sender list the ward, the room and
+ * the bed as elements of their own, each active: the place is all of
+ * them, as PV1-3 carries them (F3300) */
+Test(fhir_notify, each_active_location_gives_its_level_of_the_place)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"class\":{"
+        "\"code\":\"IMP\"},\"contained\":[{\"resourceType\":\"Location\","
+        "\"id\":\"r9\",\"name\":\"209\"},{\"resourceType\":\"Location\","
+        "\"id\":\"b9\",\"name\":\"B\"}],\"location\":[{\"location\":{"
+        "\"reference\":\"Location/er\"},\"status\":\"active\"},{"
+        "\"location\":{\"reference\":\"#r9\"},\"status\":\"active\","
+        "\"physicalType\":{\"coding\":[{\"system\":\"" PHYS "\",\"code\":"
+        "\"ro\"}]}},{\"location\":{\"reference\":\"#b9\"},\"status\":"
+        "\"active\",\"physicalType\":{\"coding\":[{\"system\":\"" PHYS
+        "\",\"code\":\"bd\"}]},\"period\":{\"start\":\"2026-01-16T10:05:00"
+        "-05:00\"}},{\"location\":{\"reference\":\"Location/ward1\"},"
+        "\"status\":\"planned\"}]}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.location.point_of_care"), "ER");
+    cr_assert_str_eq(at(ev, "encounter.location.room"), "209",
+                     "the second active element's room");
+    cr_assert_str_eq(at(ev, "encounter.location.bed"), "B");
+    /* a planned one is not where the patient is */
+    cr_assert_null(at(ev, "encounter.location.facility"));
+    cr_assert_str_eq(at(ev, "encounter.facility"), "GENERAL HOSPITAL");
+    cJSON_Delete(ev);
+}
+
+/* A finished Encounter's locations are all completed (R4: "the patient
+ * was at this location"): the last is where the visit ended, PV1-3 of
+ * an A03, not a prior location, and its site the facility routing
+ * reads (F3301) */
+Test(fhir_notify, a_finished_encounter_ended_in_its_last_completed_location)
+{
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"finished\",\"class\":{\"code\":"
+        "\"IMP\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00\","
+        "\"end\":\"2026-01-17T11:00:00-05:00\"},\"location\":[{"
+        "\"location\":{\"reference\":\"Location/er\"},\"status\":"
+        "\"completed\"},{\"location\":{\"reference\":\"Location/bed1\"},"
+        "\"status\":\"completed\"}]}";
+    struct canon_list l = fhir_events(notification("notification-discharge",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.discharge");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.location.bed"), "1");
+    cr_assert_str_eq(at(ev, "encounter.location.point_of_care"), "4W");
+    cr_assert_str_eq(at(ev, "encounter.location.facility"), "GENERAL");
+    cr_assert_str_eq(at(ev, "encounter.facility"), "GENERAL",
+                     "the site, as PV1-3.4, not the servicing facility");
+    cr_assert_str_eq(at(ev, "encounter.prior_location.point_of_care"), "ER");
+    cJSON_Delete(ev);
+    /* one still going on with no active location: where it is is not
+     * known, so the completed one stays where the patient was */
+    static const char going[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"in-progress\",\"location\":[{"
+        "\"location\":{\"reference\":\"Location/er\"},\"status\":"
+        "\"completed\"}]}";
+    l = fhir_events(notification("notification-transfer", going));
+    ev = event_of_type(&l, "adt.transfer");
+    cr_assert_not_null(ev);
+    cr_assert_null(at(ev, "encounter.location.point_of_care"));
+    cr_assert_str_eq(at(ev, "encounter.prior_location.point_of_care"), "ER");
+    cJSON_Delete(ev);
+}
+
+/* An attending contained in the Encounter is read as a contained
+ * Location, Condition or Organization is (F3302) */
+Test(fhir_notify, a_contained_attending_is_the_attending)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"contained\":[{\"resourceType\":\"Practitioner\",\"id\":\"dx\","
+        "\"identifier\":[{\"system\":\"http://hl7.org/fhir/sid/us-npi\","
+        "\"value\":\"1999999992\"}],\"name\":[{\"family\":\"Jones\","
+        "\"given\":[\"Al\"]}]},{\"resourceType\":\"Location\",\"id\":"
+        "\"dx2\",\"name\":\"not a person\"}],\"participant\":[{\"type\":[{"
+        "\"coding\":[{\"code\":\"ATND\"}]}],\"individual\":{\"reference\":"
+        "\"#dx2\"}},{\"type\":[{\"coding\":[{\"code\":\"ATND\"}]}],"
+        "\"individual\":{\"reference\":\"#dx\"}}]}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.attending.0.id"), "1999999992");
+    cr_assert_str_eq(at(ev, "encounter.attending.0.family"), "Jones");
+    cr_assert_str_eq(at(ev, "encounter.attending.0.given"), "Al");
+    cJSON_Delete(ev);
+}
+
+#define MANY_CONDITIONS 40
+
+/* A Condition named both ways is one diagnosis however many the visit
+ * has: past 32 they were told twice (F3303) */
+Test(fhir_notify, a_condition_is_one_diagnosis_however_many_the_visit_has)
+{
+    size_t n = 64 * 1024;
+    char *enc = arena_alloc(&A, n), *p = enc, *end = enc + n;
+    p += snprintf(p, (size_t)(end - p),
+                  "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+                  "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                  "\"diagnosis\":[");
+    for (int i = 0; i < MANY_CONDITIONS; i++)
+        p += snprintf(p, (size_t)(end - p),
+                      "%s{\"condition\":{\"reference\":\"Condition/q%d\"}}",
+                      i ? "," : "", i);
+    p += snprintf(p, (size_t)(end - p), "]}},");
+    /* each Condition an entry naming the Encounter too */
+    for (int i = 0; i < MANY_CONDITIONS; i++)
+        p += snprintf(p, (size_t)(end - p),
+                      "%s{\"fullUrl\":\"https://ex.org/fhir/Condition/q%d\","
+                      "\"resource\":{\"resourceType\":\"Condition\",\"id\":"
+                      "\"q%d\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                      "\"encounter\":{\"reference\":\"Encounter/e1\"},"
+                      "\"category\":[{\"coding\":[{\"code\":"
+                      "\"encounter-diagnosis\"}]}],\"code\":{\"coding\":[{"
+                      "\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+                      "\"code\":\"R%02d.0\"}]}}}",
+                      i ? "," : "", i, i, i);
+    /* notification() closes the Encounter's entry after it: the
+     * Encounter's is closed above, and the last Condition's left for it */
+    cr_assert(p < end - 2);
+    p[-1] = '\0';
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    const cJSON *dx = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ev, "encounter"), "diagnoses");
+    /* the context's c1 names the Encounter too */
+    cr_assert_eq(cJSON_GetArraySize(dx), MANY_CONDITIONS + 1);
+    cJSON_Delete(ev);
+}
+
+/* The same discharge as HL7 v2 ADT^A03 sends it: PV1-36 of table 0112 */
+#define A03 \
+    "MSH|^~\\&|APP|FAC|HUB|HUB|20260117113000-0500||ADT^A03|C3|P|2.5\r" \
+    "EVN|A03|20260117110000-0500\r" \
+    "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F\r" \
+    "PV1|1|I|4W^101^1^GENERAL||||||||||||||||V100|||||||||||||||||01" \
+    "||||||||20260115080000-0500|20260117110000-0500\r"
+
+/* A disposition sent as table 0112's code and as FHIR's own: the table's,
+ * which the A03 of the same discharge carries, not whichever coding's
+ * system sorts first (F3304) */
+Test(fhir_notify, a_discharge_disposition_of_table_0112_is_the_a03s)
+{
+    struct hl7_msg *m;
+    struct canon_list hl = { 0 };
+    struct hub_err err;
+    cr_assert_eq(hl7_parse(&A, A03, strlen(A03), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, D, m, &hl, NULL, &err), HUB_OK);
+    cJSON *v2 = event_of_type(&hl, "adt.discharge");
+    cr_assert_not_null(v2);
+    static const char enc[] =
+        "{" ENCOUNTER_HEAD ",\"status\":\"finished\",\"class\":{\"code\":"
+        "\"IMP\"},\"period\":{\"start\":\"2026-01-15T08:00:00-05:00\","
+        "\"end\":\"2026-01-17T11:00:00-05:00\"},\"hospitalization\":{"
+        "\"dischargeDisposition\":{\"coding\":[{\"system\":\"http://"
+        "terminology.hl7.org/CodeSystem/v2-0112\",\"code\":\"01\"},{"
+        "\"system\":\"http://terminology.hl7.org/CodeSystem/"
+        "discharge-disposition\",\"code\":\"home\"}]}},\"location\":[{"
+        "\"location\":{\"reference\":\"Location/bed1\"},\"status\":"
+        "\"completed\"}]}";
+    struct canon_list l = fhir_events(notification("notification-discharge",
+                                                   enc));
+    cJSON *fh = event_of_type(&l, "adt.discharge");
+    cr_assert_not_null(fh);
+    static const char *const same[] = {
+        "occurred_at", "encounter.patient_class", "encounter.facility",
+        "encounter.location.point_of_care", "encounter.location.room",
+        "encounter.location.bed", "encounter.location.facility",
+        "encounter.admitted_at", "encounter.discharged_at",
+        "encounter.discharge_disposition", "encounter.visit_number",
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *a = at(v2, same[i]), *b = at(fh, same[i]);
+        cr_assert_not_null(a, "HL7 v2 has no %s", same[i]);
+        cr_assert_not_null(b, "FHIR has no %s (HL7 v2: %s)", same[i], a);
+        cr_assert_str_eq(b, a, "%s", same[i]);
+    }
+    cJSON_Delete(v2);
+    cJSON_Delete(fh);
+}
