@@ -829,7 +829,7 @@ static const struct sample SAMPLES[] = {
       "{\"resource\":{\"resourceType\":\"Composition\",\"status\":\"final\"}},"
       "{\"resource\":" GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}}]}",
       1, { "goal.updated" },
-      { { 0, "source.resource", "Goal" } } },
+      { { 0, "source.resource", "Bundle.entry[1].resource" } } },
     { "a SHIN-NY panel is found by its local code beside LOINC 100698-0",
       "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
       "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"g\",\"status\":"
@@ -2096,7 +2096,7 @@ Test(fhir, entry_name_of_a_resource_without_id_outlives_the_tree)
         memset(blk[i], 'Z', 16384 + 32);
     }
     int same = res.entries[0].resource &&
-               strcmp(res.entries[0].resource, "Goal") == 0;
+               strcmp(res.entries[0].resource, "Bundle.entry[0].resource") == 0;
     for (int i = 0; i < 16; i++)
         free(blk[i]);
     cr_assert(same, "the entry's name lives in the caller's arena");
@@ -5008,11 +5008,12 @@ Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
                      "\"United Way of Bay County\"}]");
     /* a display that says it is a Practitioner is no organization */
     cr_assert_str_eq(field_of(&out, 1, "referral.organizations"), "(absent)");
-    /* a fullUrl that is no urn leaves the type as the name, as before */
+    /* a fullUrl that is no urn leaves the entry its place (F3362) */
     cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
                      "\"entry\":[" CIE_SR("http://x.org/fhir/ServiceRequest",
                      "") "]}", &out, NULL, &err), HUB_OK, "%s", err.field);
-    cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest");
+    cr_assert_str_eq(field_of(&out, 0, "referral.id"),
+                     "Bundle.entry[0].resource");
 }
 
 /* F74: NHS BARS addresses a referral to a service by a logical reference
@@ -7546,6 +7547,43 @@ Test(fhir, assessment_categories_beside_an_sdoh_domain_stay_a_screening)
         cr_assert_str_eq(out.ev[0].type, "screening.completed", "case %zu", i);
         cr_assert_eq(res.entries[0].n_warnings, 0, "case %zu", i);
     }
+}
+
+/* F3362: entries with neither id nor urn fullUrl are named by their place
+ * in the bundle, as the outcome names them: two screenings of one message
+ * (the BigQuery ML demo's PRAPARE items, dated apart) were both
+ * "Observation" */
+Test(fhir, entries_without_id_nor_urn_are_named_by_their_place)
+{
+#define PRAPARE_ITEM(day, code, ans)                                        \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\"," \
+    "\"subject\":{\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\""   \
+    day "\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","        \
+    "\"code\":\"" code "\"}]},\"valueCodeableConcept\":{\"coding\":[{"      \
+    "\"system\":\"http://loinc.org\",\"code\":\"" ans "\"}]}}}"
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        PRAPARE_ITEM("2021-01-01", "82589-3", "LA38-5") ","
+        PRAPARE_ITEM("2021-02-01", "67875-5", "LA17956-6") "]}";
+#undef PRAPARE_ITEM
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_geq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "screening.id"),
+                     "Bundle.entry[0].resource");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"),
+                     "Bundle.entry[0].resource");
+    const char *second = field_of(&out, out.n - 1, "screening.id");
+    cr_assert_str_eq(second, "Bundle.entry[1].resource");
+    cr_assert_str_eq(res.entries[1].resource, "Bundle.entry[1].resource");
+    /* a lone resource without id is still its type */
+    cr_assert_eq(run(GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}",
+                     &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Goal");
 }
 
 Test(fhir, a_functional_assessment_joins_no_loose_screening)
