@@ -7,7 +7,9 @@
  * per patient and day per message, instrument left out). Also an SDOHCC
  * Observation Assessment (a finding, asserted or denied), what an
  * Observation is to the hub (a screening, a functional assessment,
- * context) and when it was taken.
+ * context) and when it was taken. A survey Observation of nothing the
+ * dictionary knows is context, as a response of an unknown form is
+ * (F3361).
  */
 #include "fhir/fhir_screen_int.h"
 
