@@ -1267,6 +1267,15 @@ static const char *message_id_of(struct fx *x, const cJSON *root,
     return s;
 }
 
+/* "Bundle.entry[3].resource": an entry named by its place */
+static const char *entry_place(struct arena *a, size_t index)
+{
+    size_t n = sizeof "Bundle.entry[].resource" + 20;
+    char *s = arena_alloc(a, n);
+    snprintf(s, n, "Bundle.entry[%zu].resource", index);
+    return s;
+}
+
 /* Read the resource's own bookkeeping: resourceType, id, meta.versionId. */
 static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
 {
@@ -1294,13 +1303,18 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
     /* in the caller's arena: results name entries after the tree is gone.
      * A resource without an id is its entry's urn:uuid / urn:oid fullUrl,
      * the name the bundle gives it and references use (a CIE bundle POSTs
-     * its ServiceRequest so); by its type alone two would be one. */
+     * its ServiceRequest so); by its type alone two would be one. With
+     * neither, an entry is its place, as the outcome names it
+     * ("Bundle.entry[3].resource"): unique in its message, the same on
+     * every re-send (F3362); a lone resource is its type. */
     if (e->id)
         e->name = type_id(x->a, slice_from_cstr(e->type),
                           slice_from_cstr(e->id));
     else if (e->full_url && (strncmp(e->full_url, "urn:uuid:", 9) == 0 ||
                              strncmp(e->full_url, "urn:oid:", 8) == 0))
         e->name = arena_strndup(x->a, e->full_url, strlen(e->full_url));
+    else if (x->bundle)
+        e->name = entry_place(x->a, e->index);
     else
         e->name = arena_strndup(x->a, e->type, strlen(e->type));
     return HUB_OK;

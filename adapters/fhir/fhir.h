@@ -62,6 +62,10 @@
  *        labelled: it is context, no event, and an informational issue at
  *        its entry tells the sender why (fhir_entry_result.note; F1722);
  *        the Observations derived from it are read as if alone (F1802).
+ *        A survey Observation (panel or loose items) of nothing the
+ *        dictionary knows (no instrument, question, answer, domain
+ *        category or finding), not filed under US Core's sdoh category,
+ *        is context with the same note (F3361).
  *   Condition          condition.recorded (domain from the SDOH category, else
  *                      the Z code in any name of ICD-10, F3082, else the
  *                      SNOMED CT finding); occurred_at its recordedDate,
@@ -218,7 +222,9 @@ struct fhir_warning {
 
 /* What happened to one Bundle entry (or to the single resource). */
 struct fhir_entry_result {
-    const char *resource;       /* "Observation/abc", or the type alone */
+    const char *resource;       /* "Observation/abc", its urn: fullUrl, its
+                                   place "Bundle.entry[3].resource" (F3362),
+                                   or a lone resource's type */
     int status;                 /* HUB_OK, or the HUB_E* that refused it */
     struct hub_err err;         /* when status != HUB_OK */
     size_t first_event;         /* its events: out->ev[first_event ..] */

@@ -7,7 +7,9 @@
  * per patient and day per message, instrument left out). Also an SDOHCC
  * Observation Assessment (a finding, asserted or denied), what an
  * Observation is to the hub (a screening, a functional assessment,
- * context) and when it was taken.
+ * context) and when it was taken. A survey Observation of nothing the
+ * dictionary knows is context, as a response of an unknown form is
+ * (F3361).
  */
 #include "fhir/fhir_screen_int.h"
 
@@ -495,6 +497,32 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
  * disability (US Core 5's us-core-observation-category has clinical-test
  * alone) */
 #define USCORE_CATEGORY "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
+#define USCORE_TAGS "http://hl7.org/fhir/us/core/CodeSystem/us-core-tags"
+
+/* Whether a category is US Core's `sdoh` (us-core-category, or
+ * us-core-tags of US Core 5): the sender files the Observation as a
+ * social-needs screening. A PRAPARE or AHC HRSN item the dictionary's
+ * lists lack (household size 63512-8, income 63586-2, physical activity
+ * 89555-7: F3400) is still one, and stays a screening of raw items. A
+ * code without its system says nothing (FHIR R4 Coding). */
+static bool uscore_sdoh(const cJSON *o)
+{
+    const cJSON *cat = fx_get(o, "category");
+    for (const cJSON *cc = cJSON_IsArray(cat) ? cat->child : NULL; cc;
+         cc = cc->next) {
+        const cJSON *codings = fx_get(cc, "coding");
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const char *c = cJSON_GetStringValue(fx_get(k, "code"));
+            const char *sys = cJSON_GetStringValue(fx_get(k, "system"));
+            if (c && sys && strcmp(c, "sdoh") == 0 &&
+                (strcmp(sys, USCORE_CATEGORY) == 0 ||
+                 strcmp(sys, USCORE_TAGS) == 0))
+                return true;
+        }
+    }
+    return false;
+}
 
 /* Whether a component asks a question of the dictionary or is valued
  * with a finding of a domain: SDOH content, which keeps an Observation
@@ -742,6 +770,11 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
      * NYS AHC HRSN questions of one encounter): named by their questions,
      * as a QuestionnaireResponse's are (F27); answers of several
      * encounters, gathered as one screening, are not named */
+    /* nothing in it the dictionary knows: context, and the sender told,
+     * as for a response (F3361), unless the sender files it under US
+     * Core's SDOH category */
+    if (in == NULL && !uscore_sdoh(e->res) && fx_unread_screening(x, e, &s))
+        return HUB_OK;
     if (in == NULL && !panel && one_encounter)
         in = fx_infer_instrument(x, &s);
     return fx_screening_finish(x, e, &s, in, status, when, pstart, pend,

@@ -71,7 +71,6 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
                      dict_derived_find(x->d, NULL, slice_from_cstr(q));
         if (na > 0 || (ns == 0 && known)) {
             struct rsp *r;
-            s->n_known += known;
             if ((rc = fx_rsp_new(x, s, q, &r)))
                 return rc;
             size_t idx = (size_t)(r - s->r);
@@ -211,27 +210,43 @@ static bool answer_names_domain(struct fx *x, const char *code)
            dict_icd10_domain(x->d, c);
 }
 
+/* Whether one item says something the dictionary knows: its question is
+ * an item, a total or a derived item, or known by the label its answer
+ * implies (PHQ-9 item 9, in security-labels.json "loinc"); an answer names
+ * a domain; or, of an Observation, a category or finding names one. */
+static bool item_known(struct fx *x, const struct rsp *r)
+{
+    struct slice q = slice_from_cstr(r->question);
+    if (dict_item_find(x->d, NULL, q) || dict_sum_find(x->d, NULL, q) ||
+        dict_derived_find(x->d, NULL, q) || dict_loinc_sensitivity(x->d, q))
+        return true;
+    if (r->cat_domain || r->n_cat || r->asserted >= 0 || r->q_finding)
+        return true;
+    for (size_t k = 0; k < r->n_answers; k++)
+        if (answer_names_domain(x, r->answers[k]))
+            return true;
+    return false;
+}
+
 /* F1722: a response of no known instrument none of whose questions the
  * dictionary knows and none of whose answers names a domain (local link
  * ids, code-less or local answers: LHC-Forms' PHQ-9; a form of the
  * sender's own answered Yes or No, F1801) cannot be read. Sent on as a
  * screening of raw items, it carried a PHQ-9's self-harm answer with no
  * `psy` label to every screening subscriber: the hub cannot label what
- * it cannot read, so it forwards none of it (the response is context).
- * qr_items counted the questions that are an item, a total or a derived
- * item; a question known only by the label its answer implies (PHQ-9
- * item 9, in security-labels.json "loinc") is known too. */
-static bool unread_response(struct fx *x, const struct scr *s)
+ * it cannot read, so it forwards none of it (the response is context),
+ * and the sender is told. A survey Observation, panel or loose items, is
+ * held to the same rule (F3361): PACIO's functional and cognitive panels
+ * reached every screening subscriber as items of no domain. */
+bool fx_unread_screening(struct fx *x, const struct fx_entry *e,
+                         const struct scr *s)
 {
-    if (s->n_known)
-        return false;
     for (size_t i = 0; i < s->n; i++)
-        if (dict_loinc_sensitivity(x->d, slice_from_cstr(s->r[i].question)))
+        if (item_known(x, &s->r[i]))
             return false;
-    for (size_t i = 0; i < s->n; i++)
-        for (size_t k = 0; k < s->r[i].n_answers; k++)
-            if (answer_names_domain(x, s->r[i].answers[k]))
-                return false;
+    fx_note_entry(x, e, "accepted with no event: a response of no "
+                        "instrument, question or answer the hub knows "
+                        "is not read as a screening");
     return true;
 }
 
@@ -270,12 +285,8 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
     if (in == NULL && foreign_answers(x, &s))
         return HUB_OK;
     /* nothing in it the dictionary knows: context, and the sender told */
-    if (in == NULL && unread_response(x, &s)) {
-        fx_note_entry(x, e, "accepted with no event: a response of no "
-                            "instrument, question or answer the hub knows "
-                            "is not read as a screening");
+    if (in == NULL && fx_unread_screening(x, e, &s))
         return HUB_OK;
-    }
     if (in == NULL)
         in = fx_infer_instrument(x, &s);
     /* the screening's status in one vocabulary, FHIR ObservationStatus, as

@@ -56,9 +56,6 @@ struct scr {
                                        every member is held to it */
     size_t unresolved;
     const char *unresolved_field;
-    size_t n_known;                 /* items whose question is an item, a
-                                       total or a derived item of the
-                                       dictionary (qr_items) */
 };
 
 /* ---- small readers each part keeps its own (inlined, as in one file) ---- */
@@ -105,6 +102,11 @@ const char *fx_linkid_code(struct fx *x, const char *link);
  * at least; a tie is none). */
 const struct dict_instrument *fx_infer_instrument(struct fx *x,
                                                   const struct scr *s);
+/* Whether s, of no instrument, holds nothing the dictionary knows (no
+ * question, answer, domain or label of its tables): then entry e gives
+ * no event and carries the note that says so (F1722, F3361). */
+bool fx_unread_screening(struct fx *x, const struct fx_entry *e,
+                         const struct scr *s);
 
 /* ---- fhir_screen.c ---- */
 

@@ -762,8 +762,9 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
  * by PUT with client UUIDs (its Connect360 projection), and another
  * person's. The MRN names each person once; the Z59.86 Condition sent under
  * sdoh-category-unspecified is stored as financial-insecurity (F1940), so
- * is the CBO referral for it (F1942), and the AUDIT-C score of March is a
- * screening of its own day, not one of January's (F1941). The lab order
+ * is the CBO referral for it (F1942), and the AUDIT-C score of March is
+ * not one of January's screening (F1941): a survey item of no question
+ * the dictionary knows, it is context, the sender told (F3361). The lab order
  * (108252007) is no referral: accepted with no event, the sender told why
  * (F2000); the referral coded only CPT 90791 and its Task carry psy
  * (F2001). */
@@ -774,8 +775,8 @@ Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
         const char *file;
         int events;
     } c[] = {
-        { "real/fhir/r136-rhtp_Bundle-robert-chen.json", 14 },
-        { "real/fhir/r136-rhtp_Bundle-robert-chen-connect360.json", 14 },
+        { "real/fhir/r136-rhtp_Bundle-robert-chen.json", 13 },
+        { "real/fhir/r136-rhtp_Bundle-robert-chen-connect360.json", 13 },
         { "real/fhir/r136-rhtp_Bundle-dorothy-simmons.json", 19 },
     };
     struct http_resp r;
@@ -787,10 +788,12 @@ Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
                      c[i].file, r.body);
         cr_expect((strstr(r.body, "order is not a referral") != NULL) ==
                       (i < 2), "%s: %s", c[i].file, r.body);
+        cr_expect((strstr(r.body, "is not read as a screening") != NULL) ==
+                      (i < 2), "%s: %s", c[i].file, r.body);
         cJSON_Delete(j);
         http_resp_free(&r);
     }
-    cr_expect_eq(events_total(), 47);
+    cr_expect_eq(events_total(), 45);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
                               "LIKE 'referral.%' AND body::jsonb->'referral'"
                               "->'service'->>'code' = '9318-7'"), 0,
@@ -819,7 +822,7 @@ Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
                               "'screening.completed' AND body::jsonb->>"
                               "'occurred_at' = '2026-03-15' AND jsonb_array_"
                               "length(body::jsonb->'screening'->'items') = 1"),
-                 2, "the AUDIT-C score alone, on its own day");
+                 0, "the AUDIT-C score is context (F3361)");
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
                               "'screening.completed' AND body::jsonb->>"
                               "'occurred_at' = '2026-01-08' AND jsonb_array_"

@@ -364,7 +364,8 @@ static const struct sample SAMPLES[] = {
     /* F561: a Chilean transport IG asks PRAPARE 93030-5 as a boolean
      * item; "true" stays text, not scored (F52), and now the sender is
      * told so. A boolean to a question outside the dictionary (WellRx
-     * 93671-6) has no answers to be scored against: no warning */
+     * 93671-6, filed under US Core's sdoh category, so a screening still:
+     * F3361) has no answers to be scored against: no warning */
     { "a boolean answer to a coded question is kept, not scored, warned",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}]},"
           "\"valueBoolean\":true"),
@@ -377,7 +378,9 @@ static const struct sample SAMPLES[] = {
     { "a boolean answer to a question outside the dictionary is no warning",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93671-6\"}]},"
           "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7."
-          "org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"
+          "org/CodeSystem/observation-category\",\"code\":\"survey\"}]},"
+          "{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/core/CodeSystem/"
+          "us-core-category\",\"code\":\"sdoh\"}]}],"
           "\"valueBoolean\":true"),
       1, { NULL },
       { { 0, "screening.items.0.text", "true" },
@@ -829,7 +832,7 @@ static const struct sample SAMPLES[] = {
       "{\"resource\":{\"resourceType\":\"Composition\",\"status\":\"final\"}},"
       "{\"resource\":" GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}}]}",
       1, { "goal.updated" },
-      { { 0, "source.resource", "Goal" } } },
+      { { 0, "source.resource", "Bundle.entry[1].resource" } } },
     { "a SHIN-NY panel is found by its local code beside LOINC 100698-0",
       "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
       "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"g\",\"status\":"
@@ -2096,7 +2099,7 @@ Test(fhir, entry_name_of_a_resource_without_id_outlives_the_tree)
         memset(blk[i], 'Z', 16384 + 32);
     }
     int same = res.entries[0].resource &&
-               strcmp(res.entries[0].resource, "Goal") == 0;
+               strcmp(res.entries[0].resource, "Bundle.entry[0].resource") == 0;
     for (int i = 0; i < 16; i++)
         free(blk[i]);
     cr_assert(same, "the entry's name lives in the caller's arena");
@@ -5008,11 +5011,12 @@ Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
                      "\"United Way of Bay County\"}]");
     /* a display that says it is a Practitioner is no organization */
     cr_assert_str_eq(field_of(&out, 1, "referral.organizations"), "(absent)");
-    /* a fullUrl that is no urn leaves the type as the name, as before */
+    /* a fullUrl that is no urn leaves the entry its place (F3362) */
     cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
                      "\"entry\":[" CIE_SR("http://x.org/fhir/ServiceRequest",
                      "") "]}", &out, NULL, &err), HUB_OK, "%s", err.field);
-    cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest");
+    cr_assert_str_eq(field_of(&out, 0, "referral.id"),
+                     "Bundle.entry[0].resource");
 }
 
 /* F74: NHS BARS addresses a referral to a service by a logical reference
@@ -7528,13 +7532,6 @@ Test(fhir, assessment_categories_beside_an_sdoh_domain_stay_a_screening)
             "\"http://loinc.org\",\"code\":\"88122-7\"}]},"
             "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
             "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}}]"),
-        /* the code in a system that is not US Core's: not its category */
-        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
-            CAT("http://example.org/category", "functional-status") "],"
-            WALK50),
-        /* cognitive-status is not in the decision */
-        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
-            CAT(USCORE_CATS, "cognitive-status") "]," WALK50),
     };
     struct canon_list out;
     struct fhir_result res;
@@ -7546,6 +7543,163 @@ Test(fhir, assessment_categories_beside_an_sdoh_domain_stay_a_screening)
         cr_assert_str_eq(out.ev[0].type, "screening.completed", "case %zu", i);
         cr_assert_eq(res.entries[0].n_warnings, 0, "case %zu", i);
     }
+}
+
+/* F3361: a survey Observation of no instrument, question, answer or
+ * domain the dictionary knows is context, as a QuestionnaireResponse of
+ * an unknown form is (F1722), and the sender gets the same note: PACIO's
+ * functional and cognitive panels, the BHP's M3 and MMSE, a loose item
+ * of a code the hub cannot read. Anything the dictionary knows stays a
+ * screening. */
+#define UNKNOWN_PANEL                                                       \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","               \
+    "\"code\":\"83254-3\"}]},\"hasMember\":[{\"reference\":"                \
+    "\"Observation/m1\"}]"
+Test(fhir, a_survey_observation_the_dictionary_cannot_read_is_context)
+{
+    static const char *const context[] = {
+        /* a panel whose members are not sent (PACIO's Self-Care) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "]," UNKNOWN_PANEL),
+        /* a loose item, its code and answer unknown */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "]," WALK50),
+        /* the code in a system that is not US Core's: not its category */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT("http://example.org/category", "functional-status") "],"
+            WALK50),
+        /* cognitive-status is not in F802's decision, and now context */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "cognitive-status") "]," WALK50),
+        /* components of unknown questions (the BHP's M3) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"71891-6\"}]},\"component\":[{\"code\":{\"coding\":"
+            "[{\"system\":\"http://loinc.org\",\"code\":\"71816-3\"}]},"
+            "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+            "\"http://loinc.org\",\"code\":\"LA14734-0\"}]}}]"),
+        /* `sdoh` with no system says nothing */
+        OBS("\"category\":[{\"coding\":[{\"code\":\"sdoh\"}]}]," WALK50),
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    for (size_t i = 0; i < sizeof(context) / sizeof(context[0]); i++) {
+        cr_assert_eq(run(context[i], &out, &res, &err), HUB_OK, "%zu: %s %s",
+                     i, err.field, err.what ? err.what : "");
+        cr_assert_eq(out.n, 0, "case %zu: no event", i);
+        cr_assert_not_null(res.entries[0].note.what, "case %zu", i);
+        cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+        cr_assert_not_null(strstr(oo.p, "\"severity\":\"information\""),
+                           "%s", oo.p);
+        /* the words a response of an unknown form gets */
+        cr_assert_not_null(strstr(oo.p, "accepted with no event: a response "
+                                        "of no instrument, question or "
+                                        "answer the hub knows is not read as "
+                                        "a screening"), "%s", oo.p);
+        cr_assert_not_null(strstr(oo.p, "[\"Observation\"]"), "%s", oo.p);
+    }
+    static const char *const screening[] = {
+        /* a question of an instrument (HVS) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"88122-7\"}]},\"valueString\":\"sometimes\""),
+        /* a question known by its label alone (PHQ-9 item 9: psy) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"44260-8\"}]},\"valueInteger\":2"),
+        /* an answer that names a domain (a Z code) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"89381-8\"}]},\"valueCodeableConcept\":{\"coding\":"
+            "[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+            "\"code\":\"Z59.4\"}]}"),
+        /* a Gravity domain as category */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(DICT_SDOH_SYSTEM, "food-insecurity") "]," WALK50),
+        /* US Core's sdoh category: the sender's SDOH item (F3400) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "sdoh") "]," WALK50),
+        /* a panel of an instrument, its members not sent */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"88121-9\"}]},\"hasMember\":[{\"reference\":"
+            "\"Observation/m1\"}]"),
+    };
+    for (size_t i = 0; i < sizeof(screening) / sizeof(screening[0]); i++) {
+        cr_assert_eq(run(screening[i], &out, &res, &err), HUB_OK,
+                     "%zu: %s %s", i, err.field, err.what ? err.what : "");
+        cr_assert_geq(out.n, 1, "case %zu", i);
+        cr_assert_str_eq(out.ev[0].type, "screening.completed", "case %zu", i);
+        cr_assert_null(res.entries[0].note.what, "case %zu", i);
+    }
+    /* a panel of an unknown code whose member the dictionary knows is
+     * read; loose unknown items of one patient and day are one context,
+     * noted at the first */
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"p\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"category\":[" CAT(OBS_CATS, "survey") "]," UNKNOWN_PANEL "}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"m1\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"88122-7\"}]},\"valueString\":\"sometimes\"}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p2\"},"
+        "\"effectiveDateTime\":\"2024-01-01\","
+        "\"category\":[" CAT(OBS_CATS, "survey") "]," WALK50 "}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p2\"},"
+        "\"effectiveDateTime\":\"2024-01-01\","
+        "\"category\":[" CAT(OBS_CATS, "survey") "],"
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"71816-3\"}]},\"valueString\":\"x\"}}]}";
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.id"), "Observation/p");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "88122-7");
+    cr_assert_null(res.entries[0].note.what);
+    cr_assert_str_eq(res.entries[2].note.field, "entry[2].resource");
+    cr_assert_null(res.entries[3].note.what);
+}
+
+/* F3362: entries with neither id nor urn fullUrl are named by their place
+ * in the bundle, as the outcome names them: two screenings of one message
+ * (the BigQuery ML demo's PRAPARE items, dated apart) were both
+ * "Observation" */
+Test(fhir, entries_without_id_nor_urn_are_named_by_their_place)
+{
+#define PRAPARE_ITEM(day, code, ans)                                        \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\"," \
+    "\"subject\":{\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\""   \
+    day "\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","        \
+    "\"code\":\"" code "\"}]},\"valueCodeableConcept\":{\"coding\":[{"      \
+    "\"system\":\"http://loinc.org\",\"code\":\"" ans "\"}]}}}"
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        PRAPARE_ITEM("2021-01-01", "82589-3", "LA38-5") ","
+        PRAPARE_ITEM("2021-02-01", "67875-5", "LA17956-6") "]}";
+#undef PRAPARE_ITEM
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_geq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "screening.id"),
+                     "Bundle.entry[0].resource");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"),
+                     "Bundle.entry[0].resource");
+    const char *second = field_of(&out, out.n - 1, "screening.id");
+    cr_assert_str_eq(second, "Bundle.entry[1].resource");
+    cr_assert_str_eq(res.entries[1].resource, "Bundle.entry[1].resource");
+    /* a lone resource without id is still its type */
+    cr_assert_eq(run(GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}",
+                     &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Goal");
 }
 
 Test(fhir, a_functional_assessment_joins_no_loose_screening)
