@@ -1357,6 +1357,8 @@ static int one_entry(struct fx *x, struct fx_entry *e)
     x->n_ewarn = 0;
     x->enote.what = NULL;
     fx_at_entry(x, e);
+    if (e->note)
+        fx_note_entry(x, e, e->note);
     if (e->consumed)
         return HUB_OK;
     if (strcmp(t, "QuestionnaireResponse") == 0)

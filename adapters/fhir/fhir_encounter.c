@@ -6,8 +6,9 @@
  * the Encounter the notification is about. That Encounter gives adt.admit,
  * adt.discharge or adt.transfer with the encounter body HL7 v2 ADT gives
  * (adapters/hl7v2/adt_visit.c), member by member as far as FHIR carries
- * it, mapped as the IG's Direct-to-Da-Vinci table maps PV1 and DG1. Any
- * other Encounter stays context (F516).
+ * it, mapped as the IG's Direct-to-Da-Vinci table maps PV1 and DG1; a
+ * cancelled or planned one the event HL7 v2 gives the same visit (A11-A13,
+ * A05: F3305). Any other Encounter stays context (F516).
  */
 #include <stddef.h>
 
@@ -47,13 +48,23 @@ void fx_mark_notification(struct fx *x)
     if (topic == NULL)
         return;
     const cJSON *focus = fx_get(h->res, "focus");
+    bool named = false;
     for (const cJSON *f = cJSON_IsArray(focus) ? focus->child : NULL; f;
          f = f->next) {
         const char *r = fx_str_of(f, "reference");
         struct fx_entry *e = r ? fx_resolve_meant(x, r) : NULL;
-        if (e && !e->failed && e->type && strcmp(e->type, "Encounter") == 0)
+        if (e && !e->failed && e->type && strcmp(e->type, "Encounter") == 0) {
             e->adt_topic = topic;
+            named = true;
+        }
     }
+    /* a sender whose focus names its Encounter otherwise (an identifier,
+     * a resource contained in the header, an entry left out) learns why
+     * its notification reached no one (F3309) */
+    if (!named)
+        x->ents[0].note = "no admission, discharge or transfer event: the "
+                          "notification's focus names no Encounter entry "
+                          "of the message";
 }
 
 /* ---- class ---- */
@@ -365,16 +376,23 @@ static const char *visit_number(const cJSON *o)
 /* ---- diagnoses ---- */
 
 /* One diagnosis as DG1 gives it: the code of `cc` the Condition's own
- * event would tell (fx_cc_best_system), its domain by the dictionary and
- * its labels; `type` table 0052's code. A concept the reading refuses is
- * left out: the Condition's own pass reports what is wrong with it. */
+ * event would tell (fx_cc_best_system), its labels and its domain: that
+ * of Condition `cond` as its own event tells it (F3307: a Gravity
+ * category first, the catch-all last), else, for a reasonCode, its code's
+ * by the dictionary (what DG1 reads); `type` table 0052's code. A concept
+ * the reading refuses is left out: the Condition's own pass reports what
+ * is wrong with it. */
 static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
-                          const cJSON *cc, const char *type)
+                          const cJSON *cc, const cJSON *cond,
+                          const char *type)
 {
     struct hub_err keep = *x->err;
     size_t saved = x->nsteps;
     struct fx_code k;
+    const char *dom = NULL;
     int rc = fx_cc_node(x, cc, fx_cc_best_system(cc), &k);
+    if (rc == HUB_OK && cond && fx_condition_domain(x, cond, &dom))
+        dom = NULL;
     *x->err = keep;
     x->nsteps = saved;
     if (rc || (!k.code && !k.display))
@@ -386,7 +404,7 @@ static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
     jw_kv_cstr(w, "system", k.system);
     jw_kv_cstr(w, "display", k.display);
     jw_kv_cstr(w, "type", type);
-    jw_kv_cstr(w, "domain", fx_cc_domain(x, cc));
+    jw_kv_cstr(w, "domain", cond ? dom : fx_cc_domain(x, cc));
     jw_obj_end(w);
 }
 
@@ -440,24 +458,28 @@ static bool told_before(struct told *t, const cJSON *c)
     return false;
 }
 
-#define OTHER_PATIENT "diagnosis of another patient than the encounter's: " \
-                      "nothing taken from it"
-
 /* Condition `c` as a diagnosis of Encounter `o`, with its own labels;
- * false for one of another patient, which gives nothing (F2621) */
-static bool put_condition(struct fx *x, struct jw *w, bool *open,
-                          const cJSON *o, const cJSON *c, const char *type)
+ * NULL, or why it gives nothing: it is of another patient (F2621), or
+ * refuted or entered in error, no diagnosis of the visit (F3306: its own
+ * event tells the receiver so) */
+static const char *put_condition(struct fx *x, struct jw *w, bool *open,
+                                 const cJSON *o, const cJSON *c,
+                                 const char *type)
 {
     if (!fx_same_patient(x, fx_get(o, "subject"), fx_get(c, "subject")))
-        return false;
+        return "diagnosis of another patient than the encounter's: "
+               "nothing taken from it";
+    if (fx_condition_withdrawn(c))
+        return "diagnosis refuted or entered in error "
+               "(verificationStatus): left out";
     struct hub_err keep = *x->err;
     size_t saved = x->nsteps;
     if (fx_labels(x, c) != HUB_OK) {
         *x->err = keep;
         x->nsteps = saved;
     }
-    put_diagnosis(x, w, open, fx_get(c, "code"), type);
-    return true;
+    put_diagnosis(x, w, open, fx_get(c, "code"), c, type);
+    return NULL;
 }
 
 /* "diagnoses": each Condition that Encounter.diagnosis names, then each
@@ -479,12 +501,14 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
          d = d->next, i++) {
         const char *r = fx_str_of(fx_get(d, "condition"), "reference");
         const cJSON *c = named_in(x, o, r, "Condition");
-        if (c && !told_before(&told, c) &&
-            !put_condition(x, w, &open, o, c,
-                           diagnosis_type(fx_get(d, "use")))) {
+        const char *why = c && !told_before(&told, c)
+                              ? put_condition(x, w, &open, o, c,
+                                              diagnosis_type(fx_get(d, "use")))
+                              : NULL;
+        if (why) {
             size_t old = fx_key(x, "diagnosis");
             fx_idx(x, i);
-            fx_warn(x, "condition", OTHER_PATIENT);
+            fx_warn(x, "condition", why);
             fx_pop(x, old);
         }
     }
@@ -495,24 +519,52 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
             !encounter_diagnosis(ce->res))
             continue;
         const char *r = fx_str_of(fx_get(ce->res, "encounter"), "reference");
-        if (r && fx_resolve_meant(x, r) == e &&
-            !told_before(&told, ce->res) &&
-            !put_condition(x, w, &open, o, ce->res, NULL)) {
+        const char *why = r && fx_resolve_meant(x, r) == e &&
+                                  !told_before(&told, ce->res)
+                              ? put_condition(x, w, &open, o, ce->res, NULL)
+                              : NULL;
+        if (why) {
             struct fx_saved_path here;
             fx_path_save(x, &here);
             fx_at_entry(x, ce);
-            fx_warn(x, "encounter", OTHER_PATIENT);
+            fx_warn(x, "encounter", why);
             fx_path_restore(x, &here);
         }
     }
     const cJSON *rc = fx_get(o, "reasonCode");
     for (const cJSON *k = cJSON_IsArray(rc) ? rc->child : NULL; k;
          k = k->next)
-        put_diagnosis(x, w, &open, k, NULL);
+        put_diagnosis(x, w, &open, k, NULL, NULL);
     jw_arr_end_if(w, open);
 }
 
 /* ---- the event ---- */
+
+/* The event an Encounter of status `status` gives under the notification
+ * `topic`, as HL7 v2 gives the same visit's (adt.c): a cancelled one
+ * cancels the event the notification names (A11, A12, A13: adt.update,
+ * `*cancel_of` the trigger cancelled); a planned one under an admission
+ * is a pre-admission (A05: adt.register), not "in the hospital now"
+ * (F3305). */
+static const char *status_topic(const char *topic, const char *status,
+                                const char **cancel_of)
+{
+    static const char *const trigger[][2] = {
+        { "adt.admit", "A01" }, { "adt.transfer", "A02" },
+        { "adt.discharge", "A03" },
+    };
+    *cancel_of = NULL;
+    if (status && strcmp(status, "cancelled") == 0) {
+        for (size_t i = 0; i < sizeof(trigger) / sizeof(trigger[0]); i++)
+            if (strcmp(topic, trigger[i][0]) == 0)
+                *cancel_of = trigger[i][1];
+        return "adt.update";
+    }
+    if (status && strcmp(status, "planned") == 0 &&
+        strcmp(topic, "adt.admit") == 0)
+        return "adt.register";
+    return topic;
+}
 
 /* R4 EncounterStatus */
 static const char *const ENCOUNTER_STATUS[] = { "planned", "arrived",
@@ -558,7 +610,7 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
     struct slice patient, body;
     struct jw w;
     struct fx_code svc, disp;
-    const char *status, *adm, *dis;
+    const char *status, *adm, *dis, *cancel_of;
     int rc;
     if (fx_get(o, "subject") == NULL) {
         fx_note_entry(x, e, "accepted with no event: the notification's "
@@ -604,17 +656,22 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "discharge_disposition", disp.code);
     jw_kv_cstr(&w, "visit_number", visit_number(o));
     put_diagnoses(x, &w, e);
+    const char *topic = status_topic(e->adt_topic, status, &cancel_of);
+    jw_kv_cstr(&w, "cancel_of", cancel_of);
     if ((rc = fx_end_body(x, &w, &body)))
         return rc;
     /* when the event happened, as the IG maps EVN-2: the admission's
      * start, the discharge's end, a transfer's arrival in its location;
-     * else when the message was made (MSH-7's Bundle.timestamp) */
-    const char *at = strcmp(e->adt_topic, "adt.admit") == 0       ? adm
-                     : strcmp(e->adt_topic, "adt.discharge") == 0 ? dis
+     * else when the message was made (MSH-7's Bundle.timestamp), which is
+     * when a cancel or a pre-admission was told: the period of a visit
+     * cancelled or planned is when it was to be */
+    const char *at = topic != e->adt_topic                        ? NULL
+                     : strcmp(topic, "adt.admit") == 0            ? adm
+                     : strcmp(topic, "adt.discharge") == 0        ? dis
                      : now ? fx_str_of(fx_get(now, "period"), "start")
                            : NULL;
     if (at && !fx_iso_ok(at))
         at = NULL;
-    return fx_emit(x, e, e->adt_topic, at ? at : x->sent_at, patient,
-                   "encounter", body);
+    return fx_emit(x, e, topic, at ? at : x->sent_at, patient, "encounter",
+                   body);
 }

@@ -73,6 +73,10 @@ struct fx_entry {
                                    adt.admit, adt.discharge or
                                    adt.transfer (fx_mark_notification);
                                    NULL: context (F516, F3160) */
+    const char *note;           /* an informational note its outcome
+                                   gives when it gives no event: the
+                                   MessageHeader of a notification whose
+                                   focus names no Encounter (F3309) */
     bool of_two_panels;         /* a grouping or item with no subject
                                    that panels of two patients name, at
                                    any depth: no one's, read by neither
@@ -640,8 +644,18 @@ const char *fx_reason_code_domain(struct fx *x, const cJSON *o);
  * another patient than `o`'s subject (fx_same_patient): fx_reason_domain
  * and fx_reason_labels take nothing from such a one, so one person's
  * diagnosis never routes or labels another's referral, and the referral
- * is kept (F2621: a referral dropped costs a person a service). */
-void fx_warn_reasons_of_others(struct fx *x, const cJSON *o);
+ * is kept (F2621: a referral dropped costs a person a service); and when
+ * it is refuted or entered in error, from which fx_reason_domain takes
+ * no domain (F3306). */
+void fx_warn_reasons_left_out(struct fx *x, const cJSON *o);
+/* Whether Condition `c`'s verificationStatus is refuted or
+ * entered-in-error: no need of the patient, so no diagnosis of a visit
+ * and no referral's domain (F3306); its own event still tells it. */
+bool fx_condition_withdrawn(const cJSON *c);
+/* The domain of Condition `o` as its own event tells it: a Gravity
+ * category first, then its code (a Z code, a SNOMED CT finding), the
+ * catch-all category last (F3260). */
+int fx_condition_domain(struct fx *x, const cJSON *o, const char **dom);
 void fx_code_labels(struct fx *x, const cJSON *o);
 void fx_reason_labels(struct fx *x, const cJSON *o);
 /* The labels the codings of CodeableConcept `cc` imply, and the domain

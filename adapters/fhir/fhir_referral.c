@@ -127,7 +127,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     int rc;
     /* said once, by the request's own reading, not by a Task's */
     if (authored)
-        fx_warn_reasons_of_others(x, sr);
+        fx_warn_reasons_left_out(x, sr);
     /* the catch-all category says no domain fits: the request's code or
      * a reason that names one goes before it, as a Condition's code does
      * (F3226) */

@@ -279,7 +279,7 @@ int fx_category_domain(struct fx *x, const cJSON *o, const char *key,
  * domain of the value set fits" (Observation.category guidance), so a
  * code the dictionary files under a domain names it: a Z59.86 so sent
  * is financial insecurity. */
-static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
+int fx_condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
     int rc = fx_category_domain(x, o, "category", dom);
     if (rc == HUB_OK && !fx_domain_settled(*dom))
@@ -336,18 +336,43 @@ static const cJSON *reason_condition(struct fx *x, const cJSON *o,
     return c && of_its_patient(x, o, c) ? c : NULL;
 }
 
-void fx_warn_reasons_of_others(struct fx *x, const cJSON *o)
+#define CONDITION_VER_STATUS \
+    "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+#define FX_WITHDRAWN_REASON "reason refuted or entered in error " \
+                            "(verificationStatus): no domain taken from it"
+
+bool fx_condition_withdrawn(const cJSON *c)
+{
+    const cJSON *cd = fx_get(fx_get(c, "verificationStatus"), "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+         k = k->next) {
+        const char *s = fx_str_of(k, "system"), *v = fx_str_of(k, "code");
+        if (v && (s == NULL || strcmp(s, CONDITION_VER_STATUS) == 0) &&
+            (strcmp(v, "refuted") == 0 ||
+             strcmp(v, "entered-in-error") == 0))
+            return true;
+    }
+    return false;
+}
+
+void fx_warn_reasons_left_out(struct fx *x, const cJSON *o)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
     size_t i = 0;
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k;
          k = k->next, i++) {
         const cJSON *c = reason_condition_named(x, o, k);
-        if (c && !of_its_patient(x, o, c)) {
+        const char *why = c == NULL ? NULL
+                          : !of_its_patient(x, o, c)
+                              ? "reason names another patient than the "
+                                "request: nothing taken from it"
+                          : fx_condition_withdrawn(c)
+                              ? FX_WITHDRAWN_REASON
+                              : NULL;
+        if (why) {
             size_t old = fx_key(x, "reasonReference");
             fx_idx(x, i);
-            fx_warn(x, NULL, "reason names another patient than the "
-                             "request: nothing taken from it");
+            fx_warn(x, NULL, why);
             fx_pop(x, old);
         }
     }
@@ -362,8 +387,11 @@ const char *fx_reason_domain(struct fx *x, const cJSON *o)
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k && !dom;
          k = k->next) {
         const cJSON *c = reason_condition(x, o, k);
-        /* the Condition's own pass reports what is wrong with it */
-        if (c && condition_domain(x, c, &dom))
+        /* one refuted or entered in error is no need (F3306); the
+         * Condition's own pass reports what is wrong with it */
+        if (c && fx_condition_withdrawn(c))
+            continue;
+        if (c && fx_condition_domain(x, c, &dom))
             dom = NULL;
     }
     *x->err = keep;
@@ -563,7 +591,7 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     const char *dom, *recorded, *onset, *ostart, *oend, *abate, *astart, *aend;
     int rc;
     if ((rc = fx_prologue(x, e, "subject", &patient)) ||
-        (rc = condition_domain(x, o, &dom)))
+        (rc = fx_condition_domain(x, o, &dom)))
         return rc;
     fx_code_labels(x, o);
     fx_begin_body(x, &w, e);

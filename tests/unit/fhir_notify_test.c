@@ -370,7 +370,8 @@ Test(fhir_notify, a_class_with_no_one_code_of_table_0004_has_none)
                  "\"code\":\"%s\"}}", classes[i][0]);
         struct canon_list l = fhir_events(notification("notification-admit",
                                                        enc));
-        cJSON *ev = event_of_type(&l, "adt.admit");
+        /* planned: a pre-admission (F3305), its class as an admission's */
+        cJSON *ev = event_of_type(&l, "adt.register");
         cr_assert_not_null(ev);
         const char *cls = at(ev, "encounter.class"),
                    *pc = at(ev, "encounter.patient_class");
@@ -643,4 +644,275 @@ Test(fhir_notify, a_discharge_disposition_of_table_0112_is_the_a03s)
     }
     cJSON_Delete(v2);
     cJSON_Delete(fh);
+}
+
+/* ---- round 211: the lead's rulings on F3305-F3309 ---- */
+
+/* ADMIT_ENCOUNTER of another status */
+static const char *admit_encounter(const char *status)
+{
+    static const char from[] = "\"status\":\"in-progress\"";
+    const char *at_status = strstr(ADMIT_ENCOUNTER, from);
+    size_t head = (size_t)(at_status - ADMIT_ENCOUNTER),
+           n = sizeof(ADMIT_ENCOUNTER) + strlen(status);
+    char *s = arena_alloc(&A, n);
+    snprintf(s, n, "%.*s\"status\":\"%s\"%s", (int)head, ADMIT_ENCOUNTER,
+             status, at_status + strlen(from));
+    return s;
+}
+
+/* The same visit as HL7 v2 sends its cancel (A11) and its pre-admission
+ * (A05): `trigger`, the visit's PV1 and DG1, told when the message was
+ * made */
+static cJSON *hl7_event(const char *trigger, const char *type)
+{
+    char msg[1024];
+    struct hl7_msg *m;
+    struct canon_list hl = { 0 };
+    struct hub_err err;
+    snprintf(msg, sizeof(msg),
+             "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000-0500||ADT^%s|C9|P|"
+             "2.5\rEVN|%s|20260115093000-0500\r"
+             "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F\r"
+             "PV1|1|I|4W^101^1^GENERAL||||1234567893^Smith^Ann|||MED|||||||"
+             "||V100|||||||||||||||||||||||||20260115080000-0500\r"
+             "DG1|1||Z59.01^Sheltered homelessness^I10|||A\r",
+             trigger, trigger);
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, D, m, &hl, NULL, &err), HUB_OK);
+    cJSON *ev = event_of_type(&hl, type);
+    cr_assert_not_null(ev, "%s gives no %s", trigger, type);
+    return ev;
+}
+
+/* A cancelled visit's admission is A11's adt.update cancelling A01, and a
+ * planned one A05's adt.register: the same visit means the same event in
+ * both formats (F3305, ruled (c)) */
+Test(fhir_notify, a_cancelled_or_planned_visit_gives_the_event_hl7_v2_gives)
+{
+    static const struct {
+        const char *status, *trigger, *type;
+    } cases[] = {
+        { "cancelled", "A11", "adt.update" },
+        { "planned", "A05", "adt.register" },
+    };
+    static const char *const same[] = {
+        "occurred_at", "encounter.cancel_of", "encounter.patient_class",
+        "encounter.class", "encounter.facility",
+        "encounter.location.point_of_care", "encounter.location.room",
+        "encounter.location.bed", "encounter.attending.0.id",
+        "encounter.hospital_service", "encounter.admitted_at",
+        "encounter.visit_number", "encounter.diagnoses.0.code",
+        "encounter.diagnoses.0.type", "encounter.diagnoses.0.domain",
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        cJSON *v2 = hl7_event(cases[c].trigger, cases[c].type);
+        struct canon_list fl = fhir_events(notification(
+            "notification-admit", admit_encounter(cases[c].status)));
+        cr_assert_eq(count_prefix(&fl, "adt.admit"), 0, "%s: no admission",
+                     cases[c].status);
+        cJSON *fh = event_of_type(&fl, cases[c].type);
+        cr_assert_not_null(fh, "%s: no %s", cases[c].status, cases[c].type);
+        for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+            const char *a = at(v2, same[i]), *b = at(fh, same[i]);
+            cr_assert((a == NULL) == (b == NULL), "%s: %s: HL7 v2 %s, FHIR %s",
+                      cases[c].status, same[i], a ? a : "(none)",
+                      b ? b : "(none)");
+            if (a)
+                cr_assert_str_eq(b, a, "%s: %s", cases[c].status, same[i]);
+        }
+        cJSON_Delete(v2);
+        cJSON_Delete(fh);
+    }
+    /* the cancel names what it cancels */
+    static const char *const cancels[][2] = {
+        { "notification-transfer", "A02" },
+        { "notification-discharge", "A03" },
+        { "notification-admit", "A01" },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct canon_list l = fhir_events(
+            notification(cancels[i][0], admit_encounter("cancelled")));
+        cr_assert_eq(l.n, 2, "%s: the update and the Condition's event",
+                     cancels[i][0]);
+        cJSON *ev = event_of_type(&l, "adt.update");
+        cr_assert_not_null(ev, "%s", cancels[i][0]);
+        cr_assert_str_eq(at(ev, "encounter.cancel_of"), cancels[i][1]);
+        cr_assert_str_eq(at(ev, "occurred_at"), "2026-01-15T09:30:00-05:00");
+        cJSON_Delete(ev);
+    }
+    /* planned under a transfer or a discharge is as before */
+    struct canon_list l = fhir_events(
+        notification("notification-transfer", admit_encounter("planned")));
+    cr_assert_eq(count_prefix(&l, "adt.transfer"), 1);
+}
+
+/* A contained refuted Condition the Encounter names, and an entry one
+ * entered in error that names the Encounter: no diagnosis of the visit,
+ * each warned at its reference, the latter's own event still told with
+ * its verification status (F3306) */
+#define WITHDRAWN_CONDITIONS \
+    "\"contained\":[{\"resourceType\":\"Condition\",\"id\":\"r1\"," \
+    "\"subject\":{\"reference\":\"Patient/p1\"},\"verificationStatus\":{" \
+    "\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/" \
+    "condition-ver-status\",\"code\":\"refuted\"}]},\"code\":{\"coding\":[{" \
+    "\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}" \
+    "}],\"diagnosis\":[{\"condition\":{\"reference\":\"#r1\"}}]}}," \
+    "{\"fullUrl\":\"https://ex.org/fhir/Condition/c2\",\"resource\":{" \
+    "\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":{" \
+    "\"reference\":\"Patient/p1\"},\"encounter\":{\"reference\":" \
+    "\"Encounter/e1\"},\"verificationStatus\":{\"coding\":[{\"code\":" \
+    "\"entered-in-error\"}]},\"category\":[{\"coding\":[{\"code\":" \
+    "\"encounter-diagnosis\"}]}],\"code\":{\"coding\":[{\"system\":" \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.86\"}]}}"
+
+Test(fhir_notify, a_refuted_condition_is_no_diagnosis_of_the_visit)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        WITHDRAWN_CONDITIONS;
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    /* the context's c1 (Z59.01) alone */
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.0.code"), "Z59.01");
+    cr_assert_null(at(ev, "encounter.diagnoses.1.code"));
+    cr_assert(has_warning(ev, "entry[1].resource.diagnosis[0].condition",
+                          "refuted or entered in error"));
+    cr_assert(has_warning(ev, "entry[2].resource.encounter",
+                          "refuted or entered in error"));
+    cJSON_Delete(ev);
+    /* the receiver learns of the withdrawal from the Condition's own */
+    size_t told = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        cJSON *c = cJSON_ParseWithLength(l.ev[i].json.p, l.ev[i].json.len);
+        const char *code = at(c, "condition.code.code");
+        if (code && strcmp(code, "Z59.86") == 0) {
+            cr_assert_str_eq(at(c, "condition.verification_status"),
+                             "entered-in-error");
+            cr_assert_str_eq(at(c, "condition.domain"),
+                             "financial-insecurity");
+            told++;
+        }
+        cJSON_Delete(c);
+    }
+    cr_assert_eq(told, 1);
+}
+
+#define GRAVITY "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/" \
+                "SDOHCC-CodeSystemTemporaryCodes"
+
+/* A named Condition's diagnosis has the domain its own event has (a
+ * Gravity category first, the catch-all last); a reasonCode its code's
+ * (F3307) */
+Test(fhir_notify, a_diagnosis_has_the_domain_of_its_conditions_own_event)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"reasonCode\":[{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/"
+        "icd-10-cm\",\"code\":\"Z59.01\"}]}],"
+        "\"diagnosis\":[{\"condition\":{\"reference\":\"Condition/f1\"}},"
+        "{\"condition\":{\"reference\":\"Condition/h1\"}},"
+        "{\"condition\":{\"reference\":\"Condition/u1\"}}]}},"
+        /* food-insecurity by its category, coded locally */
+        "{\"fullUrl\":\"https://ex.org/fhir/Condition/f1\",\"resource\":{"
+        "\"resourceType\":\"Condition\",\"id\":\"f1\",\"subject\":{"
+        "\"reference\":\"Patient/p1\"},\"category\":[{\"coding\":[{"
+        "\"system\":\"" GRAVITY "\",\"code\":\"food-insecurity\"}]}],"
+        "\"code\":{\"coding\":[{\"system\":\"urn:local\",\"code\":\"F9\"}]}}},"
+        /* housing-instability by its category, its code homelessness */
+        "{\"fullUrl\":\"https://ex.org/fhir/Condition/h1\",\"resource\":{"
+        "\"resourceType\":\"Condition\",\"id\":\"h1\",\"subject\":{"
+        "\"reference\":\"Patient/p1\"},\"category\":[{\"coding\":[{"
+        "\"system\":\"" GRAVITY "\",\"code\":\"housing-instability\"}]}],"
+        "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/"
+        "icd-10-cm\",\"code\":\"Z59.02\"}]}}},"
+        /* the catch-all category: its code's domain */
+        "{\"fullUrl\":\"https://ex.org/fhir/Condition/u1\",\"resource\":{"
+        "\"resourceType\":\"Condition\",\"id\":\"u1\",\"subject\":{"
+        "\"reference\":\"Patient/p1\"},\"category\":[{\"coding\":[{"
+        "\"system\":\"" GRAVITY "\",\"code\":\"sdoh-category-unspecified\"}]}"
+        "],\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/"
+        "icd-10-cm\",\"code\":\"Z59.86\"}]}}";
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    static const char *const want[][2] = {
+        { "F9", "food-insecurity" },
+        { "Z59.02", "housing-instability" },
+        { "Z59.86", "financial-insecurity" },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "encounter.diagnoses.%zu.code", i);
+        cr_assert_str_eq(at(ev, path), want[i][0]);
+        snprintf(path, sizeof(path), "encounter.diagnoses.%zu.domain", i);
+        cr_assert_str_eq(at(ev, path), want[i][1], "%s", want[i][0]);
+        /* as the Condition's own event */
+        bool seen = false;
+        for (size_t k = 0; k < l.n; k++) {
+            cJSON *c = cJSON_ParseWithLength(l.ev[k].json.p,
+                                             l.ev[k].json.len);
+            const char *code = at(c, "condition.code.code");
+            if (code && strcmp(code, want[i][0]) == 0 &&
+                strcmp(l.ev[k].type, "condition.recorded") == 0) {
+                cr_assert_str_eq(at(c, "condition.domain"), want[i][1]);
+                seen = true;
+            }
+            cJSON_Delete(c);
+        }
+        cr_assert(seen, "%s has its own event", want[i][0]);
+    }
+    /* then the context's c1 (its code's), then the reasonCode Z59.01:
+     * no category, the code's domain */
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.3.domain"), "homelessness");
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.4.code"), "Z59.01");
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.4.domain"), "homelessness");
+    cJSON_Delete(ev);
+}
+
+/* A notification whose focus names no Encounter of the message gives no
+ * adt event, and its sender's outcome says why at the MessageHeader
+ * (F3309) */
+Test(fhir_notify, a_focus_on_no_encounter_tells_the_sender_why)
+{
+    static const char *const focus[] = {
+        "Condition/c1", "Encounter/elsewhere", "#e1",
+    };
+    for (size_t i = 0; i < sizeof(focus) / sizeof(focus[0]); i++) {
+        struct fhir_result res;
+        struct canon_list out = { 0 };
+        struct hub_err err;
+        const char *body = message("message", EVENT_SYSTEM,
+                                   "notification-discharge", focus[i],
+                                   ADMIT_ENCOUNTER);
+        cr_assert_eq(fhir_to_events(&A, D, body, strlen(body), &out, &res,
+                                     &err), HUB_OK);
+        cr_assert_eq(count_prefix(&out, "adt."), 0);
+        const char *what = res.entries[0].note.what;
+        cr_assert_not_null(what, "%s: the header says why", focus[i]);
+        cr_assert(strstr(what, "no admission, discharge or transfer event") &&
+                      strstr(what, "focus names no Encounter"),
+                  "%s", what);
+        cr_assert_str_eq(res.entries[0].note.field, "entry[0].resource");
+    }
+    /* one that names its Encounter, and a message of no notification:
+     * no note */
+    const char *bodies[] = {
+        notification("notification-admit", ADMIT_ENCOUNTER),
+        message("message", EVENT_SYSTEM, "notification-referral",
+                "Condition/c1", ADMIT_ENCOUNTER),
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct fhir_result res;
+        struct canon_list out = { 0 };
+        struct hub_err err;
+        cr_assert_eq(fhir_to_events(&A, D, bodies[i], strlen(bodies[i]),
+                                     &out, &res, &err), HUB_OK);
+        cr_assert_null(res.entries[0].note.what, "body %zu", i);
+    }
 }

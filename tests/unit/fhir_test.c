@@ -3204,6 +3204,70 @@ Test(fhir, a_referral_of_no_domain_takes_its_reason_conditions)
                          cases[i].domain, "case %zu", i);
     }
 }
+/* F3306 (round 211): a reason Condition refuted or entered in error is
+ * no need of the patient: the referral takes no domain from it, warned at
+ * the reference; the Condition's own event still tells its status */
+#define WITHDRAWN_COND(id, status)                                          \
+    "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
+    "{\"reference\":\"urn:uuid:p\"},\"verificationStatus\":{\"coding\":"  \
+    "[{\"system\":\"http://terminology.hl7.org/CodeSystem/"                 \
+    "condition-ver-status\",\"code\":\"" status "\"}]},\"code\":{"         \
+    "\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","        \
+    "\"code\":\"Z59.41\"}]}}"
+Test(fhir, a_referral_takes_no_domain_from_a_refuted_reason)
+{
+    static const struct {
+        const char *json, *domain;
+        bool warned;
+    } cases[] = {
+        { REASON_BUNDLE(WITHDRAWN_COND("c1", "refuted"),
+                        REASON_SR("", "urn:uuid:c")), "(absent)", true },
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR("\"contained\":["
+                                  WITHDRAWN_COND("k", "entered-in-error")
+                                  "],", "#k")), "(absent)", true },
+        /* confirmed, and unconfirmed (a need still to be looked at) */
+        { REASON_BUNDLE(WITHDRAWN_COND("c1", "confirmed"),
+                        REASON_SR("", "urn:uuid:c")), "food-insecurity",
+          false },
+        { REASON_BUNDLE(WITHDRAWN_COND("c1", "unconfirmed"),
+                        REASON_SR("", "urn:uuid:c")), "food-insecurity",
+          false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s %s", i, err.field,
+                     err.what ? err.what : "");
+        size_t k = 0;
+        while (k < out.n && strcmp(out.ev[k].type, "referral.created") != 0)
+            k++;
+        cr_assert_lt(k, out.n, "case %zu: no referral", i);
+        cr_assert_str_eq(field_of(&out, k, "referral.domain"),
+                         cases[i].domain, "case %zu", i);
+        cJSON *e = cJSON_ParseWithLength(out.ev[k].json.p,
+                                         out.ev[k].json.len);
+        bool warned = false;
+        const cJSON *ws = cJSON_GetObjectItemCaseSensitive(e, "warnings");
+        for (const cJSON *w = ws ? ws->child : NULL; w; w = w->next) {
+            const char *f = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(w, "field"));
+            const char *what = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(w, "what"));
+            warned |= f && what && strstr(f, "reasonReference[0]") &&
+                      strstr(what, "refuted or entered in error");
+        }
+        cJSON_Delete(e);
+        cr_assert_eq(warned, cases[i].warned, "case %zu", i);
+        /* the entry's Condition still tells its status */
+        if (i == 0)
+            cr_assert_str_eq(field_of(&out, 0,
+                                      "condition.verification_status"),
+                             "refuted");
+    }
+}
 /* F2004 (round 139): a referral whose reasonReference names a Condition
  * the dictionary labels (F32.1, a depressive episode: psy) went out
  * unlabelled while the Condition's own event was labelled, so every
