@@ -140,7 +140,9 @@
  *                      cancelled adt.update with cancel_of A01, A02 or
  *                      A03, one planned under notification-admit
  *                      adt.register, as HL7 v2's A11-A13 and A05
- *                      (F3305). Any other Encounter is context (F516)
+ *                      (F3305); one planned under a transfer or a
+ *                      discharge none, with a note (F3464). Any other
+ *                      Encounter is context (F516)
  *   Patient, Organization, and any other type inside a Bundle:
  *                      context (references resolve to them), no event; a
  *                      message of context only is accepted with no event.

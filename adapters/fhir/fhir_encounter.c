@@ -624,6 +624,14 @@ int fx_encounter(struct fx *x, struct fx_entry *e)
                             "entered in error");
         return HUB_OK;
     }
+    /* a pending transfer or discharge, which HL7 v2 sends as A15 or A16
+     * and the hub refuses there: nothing has happened to route (F3464) */
+    if (status && strcmp(status, "planned") == 0 &&
+        strcmp(e->adt_topic, "adt.admit") != 0) {
+        fx_note_entry(x, e, "accepted with no event: a planned transfer or "
+                            "discharge has not happened yet");
+        return HUB_OK;
+    }
     if ((rc = fx_prologue(x, e, "subject", &patient)))
         return rc;
     fx_begin_body(x, &w, e);

@@ -741,10 +741,27 @@ Test(fhir_notify, a_cancelled_or_planned_visit_gives_the_event_hl7_v2_gives)
         cr_assert_str_eq(at(ev, "occurred_at"), "2026-01-15T09:30:00-05:00");
         cJSON_Delete(ev);
     }
-    /* planned under a transfer or a discharge is as before */
-    struct canon_list l = fhir_events(
-        notification("notification-transfer", admit_encounter("planned")));
-    cr_assert_eq(count_prefix(&l, "adt.transfer"), 1);
+    /* planned under a transfer or a discharge has not happened: no adt
+     * event, the sender told why (F3464; HL7 v2's A15 and A16 are
+     * refused) */
+    static const char *const pending[] = { "notification-transfer",
+                                           "notification-discharge" };
+    for (size_t i = 0; i < 2; i++) {
+        struct fhir_result res;
+        struct canon_list l = { 0 };
+        struct hub_err err;
+        const char *body =
+            notification(pending[i], admit_encounter("planned"));
+        cr_assert_eq(fhir_to_events(&A, D, body, strlen(body), &l, &res,
+                                     &err), HUB_OK);
+        cr_assert_eq(count_prefix(&l, "adt."), 0, "%s", pending[i]);
+        int noted = 0;
+        for (size_t k = 0; k < res.n_entries; k++)
+            noted += res.entries[k].note.what &&
+                     strstr(res.entries[k].note.what,
+                            "planned transfer or discharge") != NULL;
+        cr_assert_eq(noted, 1, "%s: the sender told why", pending[i]);
+    }
 }
 
 /* A contained refuted Condition the Encounter names, and an entry one
