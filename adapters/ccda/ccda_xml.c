@@ -140,6 +140,7 @@ void ccda_xml_init(void)
 struct parse_state {
     bool doctype;           /* a DOCTYPE was seen: refused */
     bool err_placed;        /* err_offset is a byte libxml2 gave (0 too) */
+    bool unreadable;        /* a character conversion failed (on_stray) */
     int xml_err;            /* first libxml2 error code, 0 if none */
     int xml_level;
     size_t err_offset;
@@ -209,6 +210,20 @@ static void on_error(void *ctx, xmlErrorPtr e)
         st->err_placed = off >= 0;
         st->err_offset = off > 0 ? (size_t)off : 0;
     }
+}
+
+/* What libxml2 raises with no parser context, to the thread's structured
+ * handler, else printed on stderr whatever the parse's options: a failed
+ * character conversion (UTF-32, a lone UTF-16 surrogate, a byte the
+ * declared encoding has not) as "input conversion failed ..., bytes 0x..",
+ * the document's own bytes in hubd's log (F3421). Printed nowhere; the
+ * parse is marked as one of unreadable characters, which libxml2 then
+ * refuses as internal, as it does its limits (F3422). */
+static void on_stray_error(void *ctx, xmlErrorPtr e)
+{
+    struct parse_state *st = ctx;
+    if (e && (e->domain == XML_FROM_I18N || e->domain == XML_FROM_IO))
+        st->unreadable = true;
 }
 
 /*
@@ -487,10 +502,12 @@ int ccda_xml_parse_libxml(struct arena *xa, struct arena *a, const char *p,
     /* NONET: no network; no NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or
      * HUGE. NOERROR/NOWARNING: libxml2 prints nothing of its own. NOBLANKS:
      * see sync_probe. */
+    xmlSetStructuredErrorFunc(&st, on_stray_error);   /* this thread's */
     doc = xmlCtxtReadMemory(ctxt, p, (int)len, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR |
                                 XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
                                 XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
+    xmlSetStructuredErrorFunc(NULL, NULL);      /* st dies with this frame */
     /* libxml2 keeps a copy of the last error per thread: made in the arena,
      * it must not outlive it (nor a failure outlive its document) */
     xmlResetLastError();
@@ -511,8 +528,10 @@ int ccda_xml_parse_libxml(struct arena *xa, struct arena *a, const char *p,
         goto fail;
     }
     if (st.xml_err != 0 || !ctxt->wellFormed) {
-        /* libxml2 2.9 reports its depth and size limits as internal */
-        int limit = st.xml_err == XML_ERR_INTERNAL_ERROR;
+        /* libxml2 2.9 reports its depth and size limits as internal, and
+         * an encoding it could not read too (F3422: a UTF-32 document was
+         * 413, "exceeds a parser limit") */
+        int limit = st.xml_err == XML_ERR_INTERNAL_ERROR && !st.unreadable;
         rc = set(err, limit ? HUB_ELIMIT : HUB_ESYNTAX, "/", st.err_offset,
                  limit ? "document exceeds a parser limit"
                        : "document is not well-formed XML");

@@ -457,6 +457,14 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     if ((rc = fx_date(x, p, "birthDate", &bd)) ||
         (rc = fx_str(x, p, "gender", false, &gender)))
         return rc;
+    if (bd && strlen(bd) > 10) {
+        /* birthDate is a FHIR date, of no time: a dateTime sent there
+         * ("1980-01-01T10:00:00Z") was carried whole, where the contract's
+         * birth_date is a date alone (F3424). Its date, as written, is
+         * the birth date, as HL7 v2's PID-7 and C-CDA's birthTime give. */
+        bd = arena_strndup(x->a, bd, 10);
+        fx_warn(x, "birthDate", "birth date has a time; its date kept");
+    }
     jw_kv_cstr(w, "birth_date", bd);
     if (gender) {
         /* FHIR AdministrativeGender -> HL7 table 0001 letters */

@@ -1002,12 +1002,15 @@ static __attribute__((noinline)) bool v27_or_later(const struct ctx *c)
 /* Whether an XTN that gave no number holds one in XTN.4, the e-mail
  * address ("^^CP^0831234567", a component late): no address and not read
  * as the number, but said rather than dropped unsaid (F3341). Out of
- * line: asked only of a repetition that gave no number. */
+ * line: asked only of a repetition that gave no number. An X.400 address
+ * there is where it belongs, digits or not ("C=DE;A=VIAT;P=AOK2;S=Lee"),
+ * and was called a phone number (F3423). */
 static __attribute__((noinline)) bool number_as_email(struct ctx *c,
                                                       const struct parts *pt,
                                                       struct slice use)
 {
-    if (xtn_not_a_phone(use, part(c, pt, 3, 0).s))
+    struct slice equip = part(c, pt, 3, 0).s;
+    if (xtn_not_a_phone(use, equip) || upper_eq(equip, "X.400"))
         return false;
     struct slice e = part(c, pt, 4, 0).s;
     if (!e.len || has_byte(c, e, '@'))

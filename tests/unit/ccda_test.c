@@ -7047,3 +7047,73 @@ Test(ccda_screening, a_sections_subject_is_conducted_to_its_entries,
                         "entry[2]/observation"),
               "%s", warned_at(&r, 0, "another person"));
 }
+
+/* r209 (F3421, F3422): a document whose characters libxml2 cannot convert
+ * (a lone UTF-16 surrogate, UTF-32, a byte Shift_JIS has not) made it
+ * print "encoding error : input conversion failed due to input error,
+ * bytes 0x00 0xD8 0x3C 0x00" on stderr, NOERROR or not (it is raised with
+ * no parser context): the document's own bytes in hubd's log. And a
+ * UTF-32 one, which ends in libxml2's "internal" error as its limits do,
+ * was refused as a limit, 413 "document exceeds a parser limit": the
+ * sender was told to send less. Each is now a document that is not
+ * well-formed XML, and nothing is printed. */
+static size_t utf16le(const char *s, char *out, bool lone_surrogate)
+{
+    size_t n = 0;
+    out[n++] = (char)0xff;
+    out[n++] = (char)0xfe;
+    for (; *s; s++) {
+        out[n++] = *s;
+        out[n++] = 0;
+    }
+    if (lone_surrogate) {       /* U+D800 then "<": no low surrogate */
+        memcpy(out + n - 2 * strlen("</title></ClinicalDocument>") - 2,
+               "\x00\xd8", 2);
+    }
+    return n;
+}
+
+Test(ccda_hostile, an_encoding_libxml2_cannot_read_prints_nothing,
+     .init = redirect)
+{
+    static const char doc[] = "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+                              "<title>Secret PersonX</title>"
+                              "</ClinicalDocument>";
+    struct dict_err de;
+    char path[512], buf[1024];
+    snprintf(path, sizeof(path), "%s/schemas/dict", root_dir());
+    ccda_global_init();
+    cr_assert_eq(dict_files_load(path, &D, &de), HUB_OK);
+    arena_init(&A, 16 * 1024);
+
+    size_t n = utf16le(doc, buf, true);
+    struct run r = run(buf, n);
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+    cr_expect_str_eq(r.err.what, "document is not well-formed XML");
+
+    n = 0;                      /* UTF-32LE, no byte order mark */
+    for (const char *p = doc; *p; p++) {
+        memset(buf + n, 0, 4);
+        buf[n] = *p;
+        n += 4;
+    }
+    r = run(buf, n);
+    cr_expect_eq(r.rc, HUB_ESYNTAX, "%s", r.err.what);
+    cr_expect_str_eq(r.err.what, "document is not well-formed XML");
+
+    r = run_str("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>"
+                "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>\x82\xff"
+                "</title></ClinicalDocument>");
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+
+    /* the same UTF-16 without the surrogate is read */
+    n = utf16le(doc, buf, false);
+    r = run(buf, n);
+    cr_expect_neq(r.rc, HUB_ESYNTAX, "%s", r.err.what);
+    fflush(stderr);
+    fflush(stdout);
+    cr_expect_stderr_eq_str("");
+    cr_expect_stdout_eq_str("");
+    dict_free(D);
+    arena_release(&A);
+}

@@ -4522,6 +4522,46 @@ Test(fhir, a_date_that_is_no_calendar_date_is_not_iso_8601)
     }
 }
 
+/* r209 (F3424): Patient.birthDate is a FHIR date, of no time; a dateTime
+ * sent there passed fx_date (which takes a dateTime wherever a date is
+ * read) and was carried whole as birth_date, which the contract
+ * (canonical-event.schema.json) has as a date alone. Its date as written
+ * is kept, with a warning, as HL7 v2's PID-7 and C-CDA's birthTime give
+ * a birth date. */
+Test(fhir, a_birth_date_with_a_time_gives_its_date)
+{
+    static const char *const sent[][2] = {
+        { "1980-01-01T10:00:00Z", "1980-01-01" },
+        { "1980-01-01T23:30-05:00", "1980-01-01" },
+        { "1980-01-01", NULL }, { "1980-01", NULL },
+    };
+    char j[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                 "\"entry\":[{\"fullUrl\":\"urn:uuid:0a1b2c3d-0000-4000-"
+                 "8000-000000000001\",\"resource\":{\"resourceType\":"
+                 "\"Patient\",\"id\":\"p1\",\"birthDate\":\"%s\"}},"
+                 "{\"resource\":{\"resourceType\":\"Condition\",\"id\":"
+                 "\"c1\",\"onsetDateTime\":\"2016-12-31\",\"code\":{"
+                 "\"coding\":[{\"system\":\"http://snomed.info/sct\","
+                 "\"code\":\"713458007\"}]},\"subject\":{\"reference\":"
+                 "\"urn:uuid:0a1b2c3d-0000-4000-8000-000000000001\"}}}]}",
+                 sent[i][0]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.birth_date"),
+                         sent[i][1] ? sent[i][1] : sent[i][0]);
+        cr_expect_str_eq(field_of(&out, 0, "warnings"),
+                         sent[i][1] ? "[{\"field\":\"entry[0].resource."
+                                      "birthDate\",\"what\":\"birth date "
+                                      "has a time; its date kept\"}]"
+                                    : "(absent)", "%s", sent[i][0]);
+    }
+}
+
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
 Test(fhir, a_middle_name_extension_is_a_further_given_name)
 {

@@ -2838,13 +2838,15 @@ Test(hl7_to_events, leaves_a_phone_with_no_digit_or_zeros_alone_out)
 /* A number sent in XTN.4, the e-mail address, a component late
  * ("^^CP^0831234567", seen in round 205's Irish samples): not read as
  * the number, and no longer left out unsaid (F3341). An e-mail address
- * there, or a fax's number, gives no warning. */
+ * there, an X.400 one with digits (F3423), or a fax's number, gives no
+ * warning. */
 Test(hl7_to_events, warns_of_a_phone_number_in_the_email_component)
 {
     char msg[1024];
     snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5") "%s\r",
              "PID|1||M1||D^J||||||||^^CP^0831234567~^NET^Internet^a@b.ie~"
-             "^^^c@d.ie|^WPN^FX^0123456~^^PH^^^1^2345678");
+             "^^^c@d.ie|^WPN^FX^0123456~^^PH^^^1^2345678~"
+             "^WPN^X.400^C=DE;A=VIAT;P=AOK2;S=Lee");
     cJSON *j = event_of(msg);
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(j, "patient"), "phones");
