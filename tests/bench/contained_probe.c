@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     const char *def[] = { "1000", "9900" };
     int nn = argc > 1 ? argc - 1 : 2;
     for (int a = 0; a < nn; a++) {
-        int n = atoi(argc > 1 ? argv[a + 1] : def[a]);
+        int n = (int)strtol(argc > 1 ? argv[a + 1] : def[a], NULL, 10);
         for (size_t k = 0; k < 2; k++) {
             struct buf b = { 0 };
             make[k](&b, n);
