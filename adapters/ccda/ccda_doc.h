@@ -42,7 +42,6 @@ struct narr_index {
     const struct ccda_node *top;    /* the section's <text> */
     struct narr_id *ids;
     size_t n;
-    struct narr_index *next;
 };
 
 /* template ids more than one part reads (C-CDA R2.1); each part has its own */
@@ -168,7 +167,10 @@ struct doc {
     const struct ccda_node *silent[MAX_SILENT];
     size_t n_silent;
     size_t ref_steps;               /* narrative nodes read so far */
-    struct narr_index *narr;        /* sections' narrative IDs, indexed */
+    /* sections' narrative IDs, indexed: open addressing by the <text>
+     * node, NULL empty, at most half full (F3480) */
+    struct narr_index **narr;
+    size_t narr_n, narr_mask;
 };
 
 /* ---- small tests every part makes --------------------------------------- */

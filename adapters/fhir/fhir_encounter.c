@@ -154,7 +154,7 @@ static const cJSON *named_in(struct fx *x, const cJSON *o, const char *ref,
 {
     const cJSON *r = NULL;
     if (ref && ref[0] == '#') {
-        r = fx_contained(o, ref, NULL);
+        r = fx_contained(x, o, ref, NULL);
     } else if (ref) {
         const struct fx_entry *e = fx_resolve_meant(x, ref);
         r = e && !e->failed ? e->res : NULL;

@@ -127,6 +127,9 @@ struct fx {
      * entry index + 1 per slot, 0 empty; NULL for a single resource */
     uint32_t *by_url, *by_tid;
     size_t slot_mask;
+    /* contained arrays indexed by id (fx_contained), the last used first */
+    struct fx_cindex *cindex;
+    size_t contained_cmps;      /* ids fx_contained compared: its work */
     const char *message_id;
     const char *sent_at;        /* when the sender made the body, or NULL:
                                    what identifiers' periods are held to */
@@ -314,10 +317,12 @@ bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b);
  * an identifier a Patient of the message lists (F2960); NULL if none */
 const struct fx_entry *fx_patient_entry(struct fx *x, const cJSON *p);
 
-/* A local reference "#id": the resource of `res`'s contained array with
- * that id (and its index there in *idx), or NULL. FHIR R4 contained
- * resources have no identity outside their container. */
-const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx);
+/* A local reference "#id": the first resource of `res`'s contained array
+ * with that id (and its index there in *idx), or NULL. FHIR R4 contained
+ * resources have no identity outside their container. A long array is
+ * indexed in x's arena on its first look-up (F3308). */
+const cJSON *fx_contained(struct fx *x, const cJSON *res, const char *ref,
+                          size_t *idx);
 /* The bundle entry a reference points to, or NULL. */
 struct fx_entry *fx_resolve(struct fx *x, const char *ref);
 /* fx_resolve that finds too a batch entry refused in its own reading

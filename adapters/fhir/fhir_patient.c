@@ -744,7 +744,7 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
     if (ref[0] == '#') {
         /* a Patient contained in the resource (SDC forms do this) */
         size_t ci;
-        const cJSON *c = fx_contained(res, ref, &ci);
+        const cJSON *c = fx_contained(x, res, ref, &ci);
         const cJSON *ct = fx_get(c, "resourceType");
         if (!cJSON_IsString(ct) || strcmp(ct->valuestring, "Patient") != 0) {
             fx_key(x, key);

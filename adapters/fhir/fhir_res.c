@@ -115,7 +115,7 @@ static const cJSON *org_target(struct fx *x, const cJSON *host,
 {
     const cJSON *r;
     if (ref && ref[0] == '#') {
-        r = fx_contained(host, ref, NULL);
+        r = fx_contained(x, host, ref, NULL);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "resourceType");
         *type = cJSON_IsString(t) ? t->valuestring : "";
         return r;
@@ -309,7 +309,7 @@ static const cJSON *reason_condition_named(struct fx *x, const cJSON *o,
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(k, "reference");
     if (!cJSON_IsString(ref))
         return NULL;
-    const cJSON *c = fx_contained(o, ref->valuestring, NULL);
+    const cJSON *c = fx_contained(x, o, ref->valuestring, NULL);
     if (c == NULL) {
         struct fx_entry *e = fx_resolve_settled(x, ref->valuestring);
         return e && e->type && strcmp(e->type, "Condition") == 0 ? e->res
