@@ -472,9 +472,11 @@ static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
     return issued ? issued : *pstart;
 }
 
-/* Whether a CodeableConcept (or an array of them) holds `code` of the
- * SDOHCC temporary code system (or its Chilean copy, F166). */
-static bool has_sdohcc_code(const cJSON *v, const char *code)
+/* Whether a CodeableConcept (or an array of them) holds `code` of a
+ * system `in_system` takes. A code without its system says nothing (FHIR
+ * R4 Coding). */
+static bool has_code_of(const cJSON *v, bool (*in_system)(const char *),
+                        const char *code)
 {
     const cJSON *one = cJSON_IsArray(v) ? v->child : v;
     for (; one; one = cJSON_IsArray(v) ? one->next : NULL) {
@@ -483,12 +485,19 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
              k; k = k->next) {
             const cJSON *c = fx_get(k, "code"), *sys = fx_get(k, "system");
             if (cJSON_IsString(c) && cJSON_IsString(sys) &&
-                fx_is_sdoh_system(sys->valuestring) &&
+                in_system(sys->valuestring) &&
                 strcmp(c->valuestring, code) == 0)
                 return true;
         }
     }
     return false;
+}
+
+/* Whether a CodeableConcept (or an array of them) holds `code` of the
+ * SDOHCC temporary code system (or its Chilean copy, F166). */
+static bool has_sdohcc_code(const cJSON *v, const char *code)
+{
+    return has_code_of(v, fx_is_sdoh_system, code);
 }
 
 /* US Core 6 and later (CodeSystem us-core-category): the categories of
@@ -499,29 +508,20 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
 #define USCORE_CATEGORY "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
 #define USCORE_TAGS "http://hl7.org/fhir/us/core/CodeSystem/us-core-tags"
 
+static bool is_uscore_category(const char *sys)
+{
+    return strcmp(sys, USCORE_CATEGORY) == 0 || strcmp(sys, USCORE_TAGS) == 0;
+}
+
 /* Whether a category is US Core's `sdoh` (us-core-category, or
  * us-core-tags of US Core 5): the sender files the Observation as a
  * social-needs screening. A PRAPARE or AHC HRSN item the dictionary's
  * lists lack (household size 63512-8, income 63586-2, physical activity
- * 89555-7: F3400) is still one, and stays a screening of raw items. A
- * code without its system says nothing (FHIR R4 Coding). */
+ * 89555-7: F3400) is still one, and stays a screening of raw items. */
 static bool uscore_sdoh(const cJSON *o)
 {
     const cJSON *cat = fx_get(o, "category");
-    for (const cJSON *cc = cJSON_IsArray(cat) ? cat->child : NULL; cc;
-         cc = cc->next) {
-        const cJSON *codings = fx_get(cc, "coding");
-        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
-             k; k = k->next) {
-            const char *c = cJSON_GetStringValue(fx_get(k, "code"));
-            const char *sys = cJSON_GetStringValue(fx_get(k, "system"));
-            if (c && sys && strcmp(c, "sdoh") == 0 &&
-                (strcmp(sys, USCORE_CATEGORY) == 0 ||
-                 strcmp(sys, USCORE_TAGS) == 0))
-                return true;
-        }
-    }
-    return false;
+    return cJSON_IsArray(cat) && has_code_of(cat, is_uscore_category, "sdoh");
 }
 
 /* Whether a component asks a question of the dictionary or is valued
