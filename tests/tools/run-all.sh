@@ -37,6 +37,11 @@ run_suite() {    # $1 = build dir, $2 = label, $3 = suite
     # Criterion exits non-zero but counts no failure, so count it here
     leaks=$(grep -ac '^hubproc: personal data' "$out")
     [ "$leaks" = 0 ] || line="$line | Failing by personal data in hubd.log: $leaks"
+    # a suite whose tests all passed can still exit non-zero: a sanitizer
+    # report at a test process's exit (a leak), a crash in a fixture's
+    # teardown; say so on its line, not only in the exit status
+    [ -n "$line" ] && [ "$rc" != 0 ] &&
+        line="$line | but exited $rc: see the sanitizer or crash report above"
     summary+=("$label $s ($((SECONDS - t0)) s): ${line:-no summary (exit $rc)}")
     [ "$rc" = 0 ] || failed=$((failed + 1))
     rm -f "$out"
@@ -132,5 +137,6 @@ for l in "${summary[@]}"; do
     total_pass=$((total_pass + ${p:-0}))
     total_fail=$((total_fail + ${f:-0} + ${t:-0}))
 done
+[ "$failed" = 0 ] || echo "$failed step(s) failed: the summary above says which"
 echo "$total_pass passed, $total_fail failed ($SECONDS s in all)"
 [ "$failed" = 0 ] && [ "$total_fail" = 0 ]
