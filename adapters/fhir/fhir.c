@@ -1156,6 +1156,24 @@ const char *fx_name_of(struct fx *x, const char *ref)
 
 /* ---- writing helpers ------------------------------------------------------------ */
 
+bool fx_has_code(const cJSON *v, bool (*in_system)(const char *),
+                 const char *code)
+{
+    const cJSON *one = cJSON_IsArray(v) ? v->child : v;
+    for (; one; one = cJSON_IsArray(v) ? one->next : NULL) {
+        const cJSON *codings = fx_get(one, "coding");
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const char *c = fx_str_of(k, "code");
+            const char *sys = fx_str_of(k, "system");
+            if (c && strcmp(c, code) == 0 &&
+                (!in_system || (sys && in_system(sys))))
+                return true;
+        }
+    }
+    return false;
+}
+
 void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c)
 {
     if (fx_code_empty(c))

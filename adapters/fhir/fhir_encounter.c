@@ -282,17 +282,7 @@ static const char *org_name(struct fx *x, const cJSON *o, const char *key)
 static bool is_attender(const cJSON *participant)
 {
     const cJSON *types = fx_get(participant, "type");
-    for (const cJSON *t = cJSON_IsArray(types) ? types->child : NULL; t;
-         t = t->next) {
-        const cJSON *cd = fx_get(t, "coding");
-        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
-             k = k->next) {
-            const char *c = fx_str_of(k, "code");
-            if (c && strcmp(c, "ATND") == 0)
-                return true;
-        }
-    }
-    return false;
+    return cJSON_IsArray(types) && fx_has_code(types, NULL, "ATND");
 }
 
 /* The first participant of type ATND (PV1-7's attending, as the IG maps
@@ -427,17 +417,8 @@ static const char *diagnosis_type(const cJSON *use)
 static bool encounter_diagnosis(const cJSON *c)
 {
     const cJSON *cats = fx_get(c, "category");
-    for (const cJSON *t = cJSON_IsArray(cats) ? cats->child : NULL; t;
-         t = t->next) {
-        const cJSON *cd = fx_get(t, "coding");
-        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
-             k = k->next) {
-            const char *code = fx_str_of(k, "code");
-            if (code && strcmp(code, "encounter-diagnosis") == 0)
-                return true;
-        }
-    }
-    return false;
+    return cJSON_IsArray(cats) &&
+           fx_has_code(cats, NULL, "encounter-diagnosis");
 }
 
 /* The Conditions told as diagnoses, each once: room for every one the

@@ -250,6 +250,12 @@ int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
 int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
                struct fx_code *out);
 bool fx_code_empty(const struct fx_code *c);
+/* Whether a CodeableConcept (or an array of them) holds `code` of a
+ * system `in_system` takes, or of any system (none needed) when it is
+ * NULL. A code without its system says nothing to `in_system` (FHIR R4
+ * Coding). */
+bool fx_has_code(const cJSON *v, bool (*in_system)(const char *),
+                 const char *code);
 /* One Coding object's code, system and display into out (text untouched);
  * not an object fails with "expected a Coding object". */
 int fx_coding(struct fx *x, const cJSON *c, struct fx_code *out);

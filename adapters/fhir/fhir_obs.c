@@ -472,32 +472,11 @@ static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
     return issued ? issued : *pstart;
 }
 
-/* Whether a CodeableConcept (or an array of them) holds `code` of a
- * system `in_system` takes. A code without its system says nothing (FHIR
- * R4 Coding). */
-static bool has_code_of(const cJSON *v, bool (*in_system)(const char *),
-                        const char *code)
-{
-    const cJSON *one = cJSON_IsArray(v) ? v->child : v;
-    for (; one; one = cJSON_IsArray(v) ? one->next : NULL) {
-        const cJSON *codings = fx_get(one, "coding");
-        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
-             k; k = k->next) {
-            const cJSON *c = fx_get(k, "code"), *sys = fx_get(k, "system");
-            if (cJSON_IsString(c) && cJSON_IsString(sys) &&
-                in_system(sys->valuestring) &&
-                strcmp(c->valuestring, code) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
 /* Whether a CodeableConcept (or an array of them) holds `code` of the
  * SDOHCC temporary code system (or its Chilean copy, F166). */
 static bool has_sdohcc_code(const cJSON *v, const char *code)
 {
-    return has_code_of(v, fx_is_sdoh_system, code);
+    return fx_has_code(v, fx_is_sdoh_system, code);
 }
 
 /* US Core 6 and later (CodeSystem us-core-category): the categories of
@@ -521,7 +500,7 @@ static bool is_uscore_category(const char *sys)
 static bool uscore_sdoh(const cJSON *o)
 {
     const cJSON *cat = fx_get(o, "category");
-    return cJSON_IsArray(cat) && has_code_of(cat, is_uscore_category, "sdoh");
+    return cJSON_IsArray(cat) && fx_has_code(cat, is_uscore_category, "sdoh");
 }
 
 /* Whether a component asks a question of the dictionary or is valued
