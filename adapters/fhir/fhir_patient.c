@@ -569,6 +569,24 @@ static int ref_identifier(struct fx *x, struct jw *w, const cJSON *refobj,
     return HUB_OK;
 }
 
+/* Whether Reference `refobj` carries R4's data-absent-reason extension:
+ * the sender withheld who it names (AU Core's suppressed subject, code
+ * `masked`; F3580), which is another reason for no patient than a
+ * reference left empty. */
+static bool withheld(const cJSON *refobj)
+{
+    static const char dar[] =
+        "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
+    const cJSON *exts = fx_get(refobj, "extension");
+    for (const cJSON *e = cJSON_IsArray(exts) ? exts->child : NULL; e;
+         e = e->next) {
+        const char *url = fx_str_of(e, "url");
+        if (url && strcmp(url, dar) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The system of the id of a Patient the message does not hold. A relative
  * reference is relative to the sender's own server (FHIR R4
  * Reference.reference): its id is scoped by the sender (pid_system). An
@@ -734,8 +752,12 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
         jw_obj_end(&w);
         if (!wrote) {
             fx_key(x, key);
-            return fx_fail(x, HUB_EINVALID, "no patient reference (neither "
-                                            "reference nor identifier.value)");
+            return fx_fail(x, HUB_EINVALID,
+                           withheld(refobj)
+                               ? "no patient: the sender withheld the "
+                                 "reference (data-absent-reason)"
+                               : "no patient reference (neither "
+                                 "reference nor identifier.value)");
         }
         if (jw_finish(&w, out) != HUB_OK)
             return fx_fail(x, HUB_ELIMIT, "patient is larger than the limit");

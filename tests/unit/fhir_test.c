@@ -6211,6 +6211,40 @@ Test(fhir, a_patient_by_identifier_alone_is_that_identifier)
     cr_expect(strstr(err.what, "Jane") == NULL);
 }
 
+/* AU Core's suppressed-subject test data (F3580): a subject that is only
+ * the data-absent-reason extension is valid R4 (a Reference with an
+ * extension), withheld by the sender. Nothing can be routed without a
+ * patient, so it is still refused, saying that it was withheld, not that
+ * the sender forgot it. */
+Test(fhir, a_withheld_subject_is_refused_saying_it_was_withheld)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char j[2048];
+    obs_with_subject(j, sizeof(j), "{\"extension\":[{\"url\":\"http://hl7.org"
+                     "/fhir/StructureDefinition/data-absent-reason\","
+                     "\"valueCode\":\"masked\"}]}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "Observation.subject");
+    cr_expect_str_eq(err.what, "no patient: the sender withheld the "
+                               "reference (data-absent-reason)");
+    cr_expect_eq(out.n, 0);
+    /* another extension is no reason given: the words of any empty one */
+    obs_with_subject(j, sizeof(j), "{\"extension\":[{\"url\":\"http://example"
+                     ".org/ext\",\"valueCode\":\"masked\"}]}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.what, "no patient reference (neither reference nor "
+                               "identifier.value)");
+    /* withheld beside an identifier: the identifier is the patient */
+    obs_with_subject(j, sizeof(j), "{\"extension\":[{\"url\":\"http://hl7.org"
+                     "/fhir/StructureDefinition/data-absent-reason\","
+                     "\"valueCode\":\"masked\"}],\"identifier\":{\"system\":"
+                     "\"urn:oid:1.2.3\",\"value\":\"MRN7\"}}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"), "MRN7");
+}
+
 Test(fhir, references_absolute_versioned_or_urn_reach_the_bundles_patient)
 {
     static const char *const refs[] = {
