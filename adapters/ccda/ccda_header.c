@@ -20,6 +20,21 @@
 #define CONFIDENTIALITY_SYSTEM \
     "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
+/* The next code of a set<CS> attribute (data types R1: codes separated by
+ * blanks) from `u` on, its length in *n; NULL when none is left. */
+static const char *next_set_code(const char *u, size_t *n)
+{
+    while (u && (*u == ' ' || *u == '\t' || *u == '\n' || *u == '\r'))
+        u++;
+    if (u == NULL || *u == '\0')
+        return NULL;
+    *n = 0;
+    while (u[*n] && u[*n] != ' ' && u[*n] != '\t' && u[*n] != '\n' &&
+           u[*n] != '\r')
+        (*n)++;
+    return u;
+}
+
 /* EN/@use is a set of EntityNameUse codes (CDA R2 data types R1: a list
  * separated by blanks, "L IDE"). Its first use code gives the canonical
  * use; its first representation code (ABC alphabetic, e.g. romaji; IDE
@@ -36,38 +51,34 @@ static void name_use(const char *u, const char **use, const char **repr)
         { "IDE", "ideographic", true }, { "SYL", "phonetic", true },
     };
     *use = *repr = NULL;
-    while (u && *u) {
-        size_t n = 0;
-        while (*u == ' ' || *u == '\t' || *u == '\n' || *u == '\r')
-            u++;
-        while (u[n] && u[n] != ' ' && u[n] != '\t' && u[n] != '\n' &&
-               u[n] != '\r')
-            n++;
-        for (size_t i = 0; n && i < sizeof(map) / sizeof(map[0]); i++) {
+    size_t n;
+    for (const char *c = next_set_code(u, &n); c; c = next_set_code(c + n, &n))
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
             const char **slot = map[i].repr ? repr : use;
             if (*slot == NULL && strlen(map[i].code) == n &&
-                memcmp(map[i].code, u, n) == 0)
+                memcmp(map[i].code, c, n) == 0)
                 *slot = map[i].val;
         }
-        u += n;
-    }
 }
 
+/* AD/@use and TEL/@use are sets too ("H WP": home and work, as the CDC's
+ * eICR sends; F3601): the first code the hub knows gives the one use the
+ * canonical address or phone has. */
 static const char *addr_use(const char *u)
 {
-    if (u == NULL)
-        return NULL;
-    if (strcmp(u, "H") == 0 || strcmp(u, "HP") == 0 || strcmp(u, "HV") == 0)
-        return "home";
-    if (strcmp(u, "WP") == 0 || strcmp(u, "DIR") == 0 ||
-        strcmp(u, "PUB") == 0)
-        return "work";
-    if (strcmp(u, "TMP") == 0)
-        return "temp";
-    if (strcmp(u, "BAD") == 0 || strcmp(u, "OLD") == 0)
-        return "old";
-    if (strcmp(u, "MC") == 0)
-        return "mobile";
+    static const struct {
+        const char *code, *val;
+    } map[] = {
+        { "H", "home" },  { "HP", "home" },   { "HV", "home" },
+        { "WP", "work" }, { "DIR", "work" },  { "PUB", "work" },
+        { "TMP", "temp" }, { "BAD", "old" },  { "OLD", "old" },
+        { "MC", "mobile" },
+    };
+    size_t n;
+    for (const char *c = next_set_code(u, &n); c; c = next_set_code(c + n, &n))
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+            if (strlen(map[i].code) == n && memcmp(map[i].code, c, n) == 0)
+                return map[i].val;
     return NULL;
 }
 

@@ -2401,6 +2401,61 @@ Test(ccda_header, a_name_use_set_gives_its_use_and_its_representation,
     }
 }
 
+/* AD/@use and TEL/@use are sets of codes too (CDA R2 data types R1): the
+ * CDC's eICR and RR test patient sends `addr use="H WP"` and `telecom
+ * use="MC WP"` (F3601). The first code the hub knows is the use. */
+Test(ccda_header, an_address_and_phone_use_set_gives_its_first_known_use,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *use, *want_addr, *want_phone;
+    } c[] = {
+        { "H WP", "home", "home" },
+        { "MC WP", "mobile", "mobile" },
+        { " WP\tH ", "work", "work" },
+        { "PHYS H", "home", "home" },   /* PHYS: no use the hub names */
+        { "HP", "home", "home" },
+        { "PHYS", "(absent)", "(absent)" },
+        { "  ", "(absent)", "(absent)" },
+    };
+    char doc[4096];
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(doc, sizeof(doc),
+                 "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                 "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"
+                 "<effectiveTime value=\"20240102030405+0100\"/>"
+                 "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\""
+                 " extension=\"P1\"/><addr use=\"%s\"><city>C</city></addr>"
+                 "<telecom use=\"%s\" value=\"tel:+1-555-555-0001\"/>"
+                 "<patient><name><family>F</family></name>"
+                 "<birthTime value=\"19800131\"/></patient>"
+                 "</patientRole></recordTarget>" BODY_OPEN
+                 "<code code=\"62387-6\"/><entry><act classCode=\"ACT\" "
+                 "moodCode=\"INT\"><templateId root=\"2.16.840.1.113883.10."
+                 "20.22.4.146\"/><id root=\"1.2.7\" extension=\"PI\"/>"
+                 "<entryRelationship typeCode=\"REFR\"><act classCode=\"ACT\""
+                 " moodCode=\"INT\"><id root=\"1.2.7\" extension=\"P1\"/>"
+                 "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6."
+                 "96\"/><statusCode code=\"active\"/></act></entryRelationship>"
+                 "</act></entry>" BODY_CLOSE,
+                 c[i].use, c[i].use);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *pt = cJSON_GetObjectItem(ev, "patient");
+        cJSON *ad = cJSON_GetArrayItem(cJSON_GetObjectItem(pt, "addresses"), 0);
+        cJSON *ph = cJSON_GetArrayItem(cJSON_GetObjectItem(pt, "phones"), 0);
+        cr_assert(ad && ph, "'%s': no address or phone", c[i].use);
+        const char *au = cJSON_GetStringValue(cJSON_GetObjectItem(ad, "use"));
+        const char *pu = cJSON_GetStringValue(cJSON_GetObjectItem(ph, "use"));
+        cr_expect_str_eq(au ? au : "(absent)", c[i].want_addr, "addr '%s'",
+                         c[i].use);
+        cr_expect_str_eq(pu ? pu : "(absent)", c[i].want_phone,
+                         "telecom '%s'", c[i].use);
+        cJSON_Delete(ev);
+    }
+}
+
 /* One Problem Concern Act holding one Problem Observation (PR1) whose
  * <value> element is `value`, in a document of its own. */
 #define PROBLEM_DOC(value)                                                   \
