@@ -1444,6 +1444,122 @@ Test(dispatch, a_2xx_whose_body_is_cut_short_is_delivered)
     short_body(false);
 }
 
+/* A receiver that answers as soon as the request's headers are read,
+ * before the body, and closes the connection with the body unread (its
+ * kernel then resets the connection): a front that takes a webhook by its
+ * headers, or one that answers 410 to whatever comes. An event body over
+ * 64 KiB (a C-CDA event may be 256 KiB, a CSV one 1 MiB) is sent after the
+ * headers, in pieces, into a small receive buffer, so the hub is still
+ * sending when the answer and the reset come. The answer's status decides,
+ * as for a body cut short (F1787). curl stops sending at a status of 300
+ * or more, or at an answer that says it closes; a 2xx that does not say
+ * so was sent on into the reset, recorded as "send" and retried: the
+ * partner got the same delivery at every step of the schedule (F3620). */
+struct early_rx {
+    int ls;
+    const char *answer;
+    int served;
+    pthread_t th;
+};
+
+static void *early_rx_run(void *arg)
+{
+    struct early_rx *r = arg;
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[4096];
+        size_t got = 0;
+        while (got < sizeof(buf) - 1) {         /* the headers, no more */
+            ssize_t n = read(c, buf + got, 1);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (got >= 4 && memcmp(buf + got - 4, "\r\n\r\n", 4) == 0)
+                break;
+        }
+        if (write(c, r->answer, strlen(r->answer)) < 0) {
+            close(c);
+            continue;
+        }
+        __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        close(c);                               /* the body unread */
+    }
+}
+
+static void answered_before_the_body(const char *answer, const char *want,
+                                     long status, int n_events)
+{
+    struct sockaddr_in a;
+    struct early_rx r = { .answer = answer };
+    r.ls = loopback_listener(&a, 16);
+    int small = 4096;       /* the accepted sockets' too: the body cannot
+                               all be in the receiver's buffer */
+    cr_assert_eq(setsockopt(r.ls, SOL_SOCKET, SO_RCVBUF, &small,
+                            sizeof(small)), 0);
+    cr_assert_eq(pthread_create(&r.th, NULL, early_rx_run, &r), 0);
+    char json[512], sub[64];
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/\","
+             "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+             ntohs(a.sin_port));
+    storetest_sub(s, "cbo", json, sub);
+    start_dispatcher(2000, 1000.0, false);
+
+    /* each transfer is a race between curl's read of the answer and its
+     * next write into the reset: for a 2xx, eight of them, so that one
+     * is lost */
+    enum { PAD = 300 * 1024 };
+    const int N = n_events;
+    char *body = malloc(PAD + 512);
+    cr_assert_not_null(body);
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        int n = snprintf(body, 512, "{\"type\":\"adt.admit\",\"k\": \"%s\","
+                         "\"patient\":{\"identifiers\":[{\"system\":\"MRN\","
+                         "\"value\":\"p%d\"}]},\"pad\":\"", key, i);
+        memset(body + n, 'x', PAD);
+        memcpy(body + n + PAD, "\"}", 3);
+        storetest_ingest(s, "hosp", "hl7v2", key, "adt.admit", body);
+    }
+    free(body);
+
+    char sql[512];
+    cr_assert_eq(wait_status(sub, want, N, 15000), N, "%s", want);
+    usleep(300 * 1000);
+    /* an attempt whose answer never came (the reset first) is a retry;
+     * one answered is decided by its status */
+    snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(coalesce("
+             "t.status_code::text, '-') || ' ' || coalesce(t.error, '-'), "
+             "', '), '') FROM delivery_attempts t JOIN deliveries d ON "
+             "d.id = t.delivery_id WHERE d.subscription_id = '%s' AND "
+             "t.status_code IS NOT NULL AND (t.status_code <> %ld OR "
+             "t.error IS NOT NULL)", sub, status);
+    char *bad = storetest_text(s, sql);
+    cr_assert_str_eq(bad, "", "attempts not decided by the %ld: %s", status,
+                     bad);
+    free(bad);
+    dispatch_stop(disp);
+    disp = NULL;
+    shutdown(r.ls, SHUT_RDWR);
+    close(r.ls);
+    pthread_join(r.th, NULL);
+}
+
+Test(dispatch, a_2xx_answered_before_the_body_is_delivered)
+{
+    answered_before_the_body("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                             "\r\n", "delivered", 200, 8);
+}
+
+Test(dispatch, a_410_answered_before_the_body_disables)
+{
+    answered_before_the_body("HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n"
+                             "\r\n", "dead", 410, 1);
+}
+
 
 /* The address is refused before it is connected to, not after: an open
  * internal port (a listener that never accepts, the kernel completes the
