@@ -802,6 +802,13 @@ static int check_url_address(const char *url, struct hub_err *err)
     memcpy(ip, host, hl);
     ip[hl] = '\0';
     enum webhook_addr_class c = webhook_addr_classify(ip);
+    struct in_addr v4;
+    /* the IPv4 forms libcurl reads as an address, never a name
+     * (2130706433, 0x7f.1, 0177.0.0.1, 127.1), as inet_aton reads them:
+     * literals too, connected to as the dotted address */
+    if (c == ADDR_INVALID && host[-1] != '[' && inet_aton(ip, &v4) &&
+        inet_ntop(AF_INET, &v4, ip, sizeof(ip)))
+        c = webhook_addr_classify(ip);
     bool priv = __atomic_load_n(&sub_allow_private, __ATOMIC_ACQUIRE);
     if (c == ADDR_INVALID ||
         webhook_addr_allowed(c, true, priv, strncasecmp(url, "http://", 7)

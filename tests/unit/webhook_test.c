@@ -439,7 +439,9 @@ Test(webhook_sub, refuses_subscription_without_url)
  * never connect to is refused at creation, naming why (F459): a loopback,
  * private or link-local one unless webhook_allow_private, a reserved one
  * always, and an http:// one to a public address (F424); names, and the
- * development profile, are left to the connect-time check. */
+ * development profile, are left to the connect-time check. An IPv4 in
+ * decimal, hex, octal or short form is a literal to libcurl, connected to
+ * without a look-up: refused as its dotted form (F3621). */
 Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
 {
     static const struct {
@@ -460,6 +462,15 @@ Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
         { "http://0.0.0.0:8080/", true, false, false },
         { "https://192.0.2.7/x", true, false, false },
         { "http://224.0.0.1/", true, false, false },
+        /* IPv4 as libcurl also reads it, never a name (F3621) */
+        { "http://2130706433:9000/", true, false, true },
+        { "http://0x7f.1/", true, false, true },
+        { "http://0177.0.0.1/", true, false, true },
+        { "http://127.1/", true, false, true },
+        { "https://0xa9.0xfe.0xa9.0xfe/", true, false, true },
+        { "http://0/", true, false, false },
+        { "https://134744072/x", true, true, true },     /* 8.8.8.8 */
+        { "https://1.2.3.4.example/", true, true, true },  /* a name */
     };
     struct hub_err e;
     char doc[512];
