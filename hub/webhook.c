@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -619,6 +620,32 @@ int webhook_topic_check(const char *pattern, struct hub_err *err)
 
 /* --- URL ------------------------------------------------------------------ */
 
+/* Whether libcurl, which sends every delivery, reads the URL: a host
+ * with a character no host has (`a!b`, `a\b`, a quote), a bracketed one
+ * that is no IPv6 address (`[zz]`, `[1.2.3.4]`, `[::1]x`) passed the checks
+ * above and failed every attempt as "network" for the whole schedule. */
+static int url_parses(const char *url, size_t host_at, struct hub_err *err)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        abort();
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    curl_url_cleanup(u);
+    switch (rc) {
+    case CURLUE_OK:
+        return HUB_OK;
+    case CURLUE_OUT_OF_MEMORY:
+        abort();
+    case CURLUE_BAD_HOSTNAME:
+    case CURLUE_BAD_IPV6:
+        return hub_err_set(err, HUB_EINVALID, "url", host_at,
+                           "url's host is not a host name or IP address");
+    default:
+        return hub_err_set(err, HUB_EINVALID, "url", 0,
+                           "url is not one the dispatcher can send to");
+    }
+}
+
 int webhook_url_check(const char *url, struct hub_err *err)
 {
     size_t n = url ? strlen(url) : 0;
@@ -659,7 +686,7 @@ int webhook_url_check(const char *url, struct hub_err *err)
             return hub_err_set(err, HUB_EINVALID, "url",
                                (size_t)(colon - url), "url port is not 1-65535");
     }
-    return HUB_OK;
+    return url_parses(url, (size_t)(host - url), err);
 }
 
 /* The parts of a proxy URL: scheme length, where the host (after any

@@ -369,6 +369,38 @@ Test(webhook_url, accepts_http_and_https_only)
     cr_assert_eq(webhook_url_check("", &e), HUB_EINVALID);
 }
 
+/* A URL that passed the checks above but that libcurl, which sends every
+ * delivery, does not read: each attempt failed as "network" for the whole
+ * schedule, and a dead letter after three days told the partner nothing
+ * the creation could have (F3622). A fragment, an underscore in a name and
+ * a zone id are read (curl drops the fragment). */
+Test(webhook_url, refuses_a_url_libcurl_cannot_read)
+{
+    static const char *const bad_host[] = {
+        "https://a!b.example/", "https://exa\"mple/", "https://a\\b/",
+        "https://[zz]/", "https://[1.2.3.4]/", "http://[::1]x/",
+        "https://a{b}.example/",
+    };
+    struct hub_err e;
+
+    for (size_t i = 0; i < sizeof(bad_host) / sizeof(bad_host[0]); i++) {
+        cr_expect_eq(webhook_url_check(bad_host[i], &e), HUB_EINVALID, "%s",
+                     bad_host[i]);
+        cr_expect_str_eq(e.field, "url");
+    }
+    cr_assert_eq(webhook_url_check("https://a!b.example/", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "url's host is not a host name or IP address");
+    cr_assert_eq(e.offset, 8);
+    static const char *const good[] = {
+        "https://cbo.example/hook#part", "https://cbo_x.example/",
+        "http://[fe80::1%25lo]:8080/", "https://cbo.example/a%20b?x=^",
+        "https://cbo.example./hook",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        cr_expect_eq(webhook_url_check(good[i], &e), HUB_OK, "%s", good[i]);
+}
+
 /* The egress proxy's URL: http or https, a host and its port, userinfo
  * allowed, nothing after the authority but "/"; each refusal says what is
  * wrong without the value; the redacted form drops the credentials. */
