@@ -418,6 +418,41 @@ Test(dispatch, gone_disables_the_subscription)
     rx_stop(r);
 }
 
+/* A 410 on a retry, after 500s, disables as on a first attempt: the
+ * delivery is dead at its third attempt, not retried on, every attempt
+ * carried the same webhook-id, and nothing more is sent. */
+Test(dispatch, gone_on_a_retry_disables_the_subscription)
+{
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
+    r->fail_n = 1000;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    int64_t until = now_ms() + 10000;
+    while (rx_requests(r) < 2 && now_ms() < until)
+        usleep(2000);
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_GONE;
+    pthread_mutex_unlock(&r->mu);
+    cr_assert_eq(wait_status(sub, "dead", 1, 10000), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE id = "
+             "'%s' AND status = 'disabled' AND status_reason = 'gone'", sub);
+    cr_assert_eq(qlong(sql), 1);
+    ingest("k2", "adt.admit", "p2");
+    usleep(300 * 1000);
+    int n = rx_requests(r);
+    cr_assert_geq(n, 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 410 AND outcome = 'gone'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), n,
+                 "nothing after the 410");
+    for (int i = 1; i < n; i++)
+        cr_assert_str_eq(r->ids[i], r->ids[0], "webhook-id is stable");
+    rx_stop(r);
+}
+
 /* A 3xx is not success and its Location is not followed (issue 4: "follows
  * no redirects"): the receiver it points to gets nothing, the redirect is
  * an attempt that failed (retried), and the delivery succeeds only at the
