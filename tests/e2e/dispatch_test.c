@@ -1682,6 +1682,104 @@ Test(dispatch, production_profile_refuses_every_spelling_of_an_internal_address)
     close(ls);
 }
 
+/* An IPv6 literal URL ([::1]) is delivered to in the development profile,
+ * signed as any other: the endpoint's key, the SSRF check of on_open on an
+ * AF_INET6 address and the Host header all take the brackets. No test
+ * sent to an IPv6 address but through the proxy. */
+struct v6_rx {
+    int ls;
+    int served, verified;
+    pthread_t th;
+};
+
+static const char *hdr_value(const char *head, const char *name, char *out,
+                             size_t cap)
+{
+    const char *p = strstr(head, name);     /* as curl and we write them */
+    if (!p)
+        return NULL;
+    p += strlen(name);
+    size_t n = strcspn(p, "\r\n");
+    if (n >= cap)
+        return NULL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+static void *v6_rx_run(void *arg)
+{
+    struct v6_rx *r = arg;
+    struct webhook_secret k;
+    cr_assert_eq(webhook_secret_parse(SECRET, &k, NULL), HUB_OK);
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[16384];
+        size_t got = 0;
+        char *body = NULL;
+        long len = -1;
+        while (got < sizeof(buf) - 1) {
+            ssize_t n = read(c, buf + got, sizeof(buf) - 1 - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (!body && (body = strstr(buf, "\r\n\r\n"))) {
+                char v[64];
+                body += 4;
+                len = hdr_value(buf, "\nContent-Length: ", v, sizeof(v))
+                      ? strtol(v, NULL, 10) : 0;
+            }
+            if (body && (long)(buf + got - body) >= len)
+                break;
+        }
+        char id[64], ts[64], sig[WEBHOOK_SIG_HEADER_MAX];
+        if (body && hdr_value(buf, "\nwebhook-id: ", id, sizeof(id)) &&
+            hdr_value(buf, "\nwebhook-timestamp: ", ts, sizeof(ts)) &&
+            hdr_value(buf, "\nwebhook-signature: ", sig, sizeof(sig)) &&
+            webhook_verify(&k, id, ts, body, (size_t)len, sig))
+            __atomic_add_fetch(&r->verified, 1, __ATOMIC_SEQ_CST);
+        static const char ans[] = "HTTP/1.1 204 No Content\r\n\r\n";
+        if (write(c, ans, sizeof(ans) - 1) > 0)
+            __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        close(c);
+    }
+}
+
+Test(dispatch, an_ipv6_literal_url_is_delivered_to_in_development)
+{
+    struct v6_rx r = { 0 };
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    socklen_t alen = sizeof(a);
+    r.ls = socket(AF_INET6, SOCK_STREAM, 0);
+    cr_assert_geq(r.ls, 0);
+    cr_assert_eq(bind(r.ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(r.ls, 16), 0);
+    cr_assert_eq(getsockname(r.ls, (struct sockaddr *)&a, &alen), 0);
+    cr_assert_eq(pthread_create(&r.th, NULL, v6_rx_run, &r), 0);
+    char json[512], sub[64];
+    snprintf(json, sizeof(json), "{\"url\":\"http://[::1]:%d/hook\","
+             "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+             ntohs(a.sin6_port));
+    storetest_sub(s, "cbo", json, sub);
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_eq(__atomic_load_n(&r.verified, __ATOMIC_SEQ_CST), 1,
+                 "signed as any other");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE endpoint "
+                       "LIKE 'http://[::1]:%'"), 1);
+    dispatch_stop(disp);
+    disp = NULL;
+    shutdown(r.ls, SHUT_RDWR);
+    close(r.ls);
+    pthread_join(r.th, NULL);
+}
+
 /* --- several processes ----------------------------------------------------- */
 
 static pid_t spawn_hubd(const char *node, int lease_ms)
