@@ -818,9 +818,9 @@ static int check_url_address(const char *url, struct hub_err *err)
     size_t hl, at = (size_t)(host - url);
     char ip[64];
 
-    if (host[0] == '[') {                   /* [v6]:port */
+    if (host[0] == '[') {                   /* [v6]:port, [v6%25zone] */
         host++;
-        hl = strcspn(host, "]");
+        hl = strcspn(host, "]%");
     } else {
         hl = strcspn(host, ":/?#");
     }

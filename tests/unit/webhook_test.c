@@ -473,7 +473,8 @@ Test(webhook_sub, refuses_subscription_without_url)
  * always, and an http:// one to a public address (F424); names, and the
  * development profile, are left to the connect-time check. An IPv4 in
  * decimal, hex, octal or short form is a literal to libcurl, connected to
- * without a look-up: refused as its dotted form (F3621). */
+ * without a look-up: refused as its dotted form; so is an IPv6 one with a
+ * zone id (F3621). */
 Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
 {
     static const struct {
@@ -503,6 +504,7 @@ Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
         { "http://0/", true, false, false },
         { "https://134744072/x", true, true, true },     /* 8.8.8.8 */
         { "https://1.2.3.4.example/", true, true, true },  /* a name */
+        { "http://[fe80::1%25eth0]:8080/", true, false, true },  /* zone */
     };
     struct hub_err e;
     char doc[512];
