@@ -484,13 +484,17 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
         /* the answer's status had come, and the transfer failed in its
          * body: on_body stopped reading a long one, or it never ended
          * (the timeout) or was cut short (fewer bytes than announced, a
-         * reset). The status decides (a 2xx is delivered, a 410 gone, a
-         * 503's Retry-After waited for, if its headers came): the body is
-         * nothing the hub reads, and a 2xx retried would be sent again at
-         * every step of the schedule */
+         * reset); or in ours: a 2xx that came before the receiver read
+         * the whole request (curl stops sending only for a status of 300
+         * or more, or one that says it closes), which then closed unread
+         * and reset what was still being sent. The status decides (a 2xx
+         * is delivered, a 410 gone, a 503's Retry-After waited for, if
+         * its headers came): the body is nothing the hub reads, and a 2xx
+         * retried would be sent again at every step of the schedule */
         if (j->answered && code >= 200 && !is_proxy_error(err) &&
             (rc == CURLE_WRITE_ERROR || rc == CURLE_OPERATION_TIMEDOUT ||
-             rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR))
+             rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR ||
+             rc == CURLE_SEND_ERROR))
             err = NULL;
         else if (is_proxy_error(err))
             code = 0;               /* no answer of the receiver's */

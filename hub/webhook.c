@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -619,6 +620,32 @@ int webhook_topic_check(const char *pattern, struct hub_err *err)
 
 /* --- URL ------------------------------------------------------------------ */
 
+/* Whether libcurl, which sends every delivery, reads the URL: a host
+ * with a character no host has (`a!b`, `a\b`, a quote), a bracketed one
+ * that is no IPv6 address (`[zz]`, `[1.2.3.4]`, `[::1]x`) passed the checks
+ * above and failed every attempt as "network" for the whole schedule. */
+static int url_parses(const char *url, size_t host_at, struct hub_err *err)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        abort();
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    curl_url_cleanup(u);
+    switch (rc) {
+    case CURLUE_OK:
+        return HUB_OK;
+    case CURLUE_OUT_OF_MEMORY:
+        abort();
+    case CURLUE_BAD_HOSTNAME:
+    case CURLUE_BAD_IPV6:
+        return hub_err_set(err, HUB_EINVALID, "url", host_at,
+                           "url's host is not a host name or IP address");
+    default:
+        return hub_err_set(err, HUB_EINVALID, "url", 0,
+                           "url is not one the dispatcher can send to");
+    }
+}
+
 int webhook_url_check(const char *url, struct hub_err *err)
 {
     size_t n = url ? strlen(url) : 0;
@@ -659,7 +686,7 @@ int webhook_url_check(const char *url, struct hub_err *err)
             return hub_err_set(err, HUB_EINVALID, "url",
                                (size_t)(colon - url), "url port is not 1-65535");
     }
-    return HUB_OK;
+    return url_parses(url, (size_t)(host - url), err);
 }
 
 /* The parts of a proxy URL: scheme length, where the host (after any
@@ -791,9 +818,9 @@ static int check_url_address(const char *url, struct hub_err *err)
     size_t hl, at = (size_t)(host - url);
     char ip[64];
 
-    if (host[0] == '[') {                   /* [v6]:port */
+    if (host[0] == '[') {                   /* [v6]:port, [v6%25zone] */
         host++;
-        hl = strcspn(host, "]");
+        hl = strcspn(host, "]%");
     } else {
         hl = strcspn(host, ":/?#");
     }
@@ -802,6 +829,13 @@ static int check_url_address(const char *url, struct hub_err *err)
     memcpy(ip, host, hl);
     ip[hl] = '\0';
     enum webhook_addr_class c = webhook_addr_classify(ip);
+    struct in_addr v4;
+    /* the IPv4 forms libcurl reads as an address, never a name
+     * (2130706433, 0x7f.1, 0177.0.0.1, 127.1), as inet_aton reads them:
+     * literals too, connected to as the dotted address */
+    if (c == ADDR_INVALID && host[-1] != '[' && inet_aton(ip, &v4) &&
+        inet_ntop(AF_INET, &v4, ip, sizeof(ip)))
+        c = webhook_addr_classify(ip);
     bool priv = __atomic_load_n(&sub_allow_private, __ATOMIC_ACQUIRE);
     if (c == ADDR_INVALID ||
         webhook_addr_allowed(c, true, priv, strncasecmp(url, "http://", 7)

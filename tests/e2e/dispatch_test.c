@@ -418,6 +418,41 @@ Test(dispatch, gone_disables_the_subscription)
     rx_stop(r);
 }
 
+/* A 410 on a retry, after 500s, disables as on a first attempt: the
+ * delivery is dead at its third attempt, not retried on, every attempt
+ * carried the same webhook-id, and nothing more is sent. */
+Test(dispatch, gone_on_a_retry_disables_the_subscription)
+{
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
+    r->fail_n = 1000;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    int64_t until = now_ms() + 10000;
+    while (rx_requests(r) < 2 && now_ms() < until)
+        usleep(2000);
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_GONE;
+    pthread_mutex_unlock(&r->mu);
+    cr_assert_eq(wait_status(sub, "dead", 1, 10000), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE id = "
+             "'%s' AND status = 'disabled' AND status_reason = 'gone'", sub);
+    cr_assert_eq(qlong(sql), 1);
+    ingest("k2", "adt.admit", "p2");
+    usleep(300 * 1000);
+    int n = rx_requests(r);
+    cr_assert_geq(n, 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 410 AND outcome = 'gone'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), n,
+                 "nothing after the 410");
+    for (int i = 1; i < n; i++)
+        cr_assert_str_eq(r->ids[i], r->ids[0], "webhook-id is stable");
+    rx_stop(r);
+}
+
 /* A 3xx is not success and its Location is not followed (issue 4: "follows
  * no redirects"): the receiver it points to gets nothing, the redirect is
  * an attempt that failed (retried), and the delivery succeeds only at the
@@ -1444,6 +1479,122 @@ Test(dispatch, a_2xx_whose_body_is_cut_short_is_delivered)
     short_body(false);
 }
 
+/* A receiver that answers as soon as the request's headers are read,
+ * before the body, and closes the connection with the body unread (its
+ * kernel then resets the connection): a front that takes a webhook by its
+ * headers, or one that answers 410 to whatever comes. An event body over
+ * 64 KiB (a C-CDA event may be 256 KiB, a CSV one 1 MiB) is sent after the
+ * headers, in pieces, into a small receive buffer, so the hub is still
+ * sending when the answer and the reset come. The answer's status decides,
+ * as for a body cut short (F1787). curl stops sending at a status of 300
+ * or more, or at an answer that says it closes; a 2xx that does not say
+ * so was sent on into the reset, recorded as "send" and retried: the
+ * partner got the same delivery at every step of the schedule (F3620). */
+struct early_rx {
+    int ls;
+    const char *answer;
+    int served;
+    pthread_t th;
+};
+
+static void *early_rx_run(void *arg)
+{
+    struct early_rx *r = arg;
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[4096];
+        size_t got = 0;
+        while (got < sizeof(buf) - 1) {         /* the headers, no more */
+            ssize_t n = read(c, buf + got, 1);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (got >= 4 && memcmp(buf + got - 4, "\r\n\r\n", 4) == 0)
+                break;
+        }
+        if (write(c, r->answer, strlen(r->answer)) < 0) {
+            close(c);
+            continue;
+        }
+        __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        close(c);                               /* the body unread */
+    }
+}
+
+static void answered_before_the_body(const char *answer, const char *want,
+                                     long status, int n_events)
+{
+    struct sockaddr_in a;
+    struct early_rx r = { .answer = answer };
+    r.ls = loopback_listener(&a, 16);
+    int small = 4096;       /* the accepted sockets' too: the body cannot
+                               all be in the receiver's buffer */
+    cr_assert_eq(setsockopt(r.ls, SOL_SOCKET, SO_RCVBUF, &small,
+                            sizeof(small)), 0);
+    cr_assert_eq(pthread_create(&r.th, NULL, early_rx_run, &r), 0);
+    char json[512], sub[64];
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/\","
+             "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+             ntohs(a.sin_port));
+    storetest_sub(s, "cbo", json, sub);
+    start_dispatcher(2000, 1000.0, false);
+
+    /* each transfer is a race between curl's read of the answer and its
+     * next write into the reset: for a 2xx, eight of them, so that one
+     * is lost */
+    enum { PAD = 300 * 1024 };
+    const int N = n_events;
+    char *body = malloc(PAD + 512);
+    cr_assert_not_null(body);
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        int n = snprintf(body, 512, "{\"type\":\"adt.admit\",\"k\": \"%s\","
+                         "\"patient\":{\"identifiers\":[{\"system\":\"MRN\","
+                         "\"value\":\"p%d\"}]},\"pad\":\"", key, i);
+        memset(body + n, 'x', PAD);
+        memcpy(body + n + PAD, "\"}", 3);
+        storetest_ingest(s, "hosp", "hl7v2", key, "adt.admit", body);
+    }
+    free(body);
+
+    char sql[512];
+    cr_assert_eq(wait_status(sub, want, N, 15000), N, "%s", want);
+    usleep(300 * 1000);
+    /* an attempt whose answer never came (the reset first) is a retry;
+     * one answered is decided by its status */
+    snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(coalesce("
+             "t.status_code::text, '-') || ' ' || coalesce(t.error, '-'), "
+             "', '), '') FROM delivery_attempts t JOIN deliveries d ON "
+             "d.id = t.delivery_id WHERE d.subscription_id = '%s' AND "
+             "t.status_code IS NOT NULL AND (t.status_code <> %ld OR "
+             "t.error IS NOT NULL)", sub, status);
+    char *bad = storetest_text(s, sql);
+    cr_assert_str_eq(bad, "", "attempts not decided by the %ld: %s", status,
+                     bad);
+    free(bad);
+    dispatch_stop(disp);
+    disp = NULL;
+    shutdown(r.ls, SHUT_RDWR);
+    close(r.ls);
+    pthread_join(r.th, NULL);
+}
+
+Test(dispatch, a_2xx_answered_before_the_body_is_delivered)
+{
+    answered_before_the_body("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                             "\r\n", "delivered", 200, 8);
+}
+
+Test(dispatch, a_410_answered_before_the_body_disables)
+{
+    answered_before_the_body("HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n"
+                             "\r\n", "dead", 410, 1);
+}
+
 
 /* The address is refused before it is connected to, not after: an open
  * internal port (a listener that never accepts, the kernel completes the
@@ -1529,6 +1680,104 @@ Test(dispatch, production_profile_refuses_every_spelling_of_an_internal_address)
     int c = accept(ls, NULL, NULL);
     cr_assert_lt(c, 0, "a refused address was connected to");
     close(ls);
+}
+
+/* An IPv6 literal URL ([::1]) is delivered to in the development profile,
+ * signed as any other: the endpoint's key, the SSRF check of on_open on an
+ * AF_INET6 address and the Host header all take the brackets. No test
+ * sent to an IPv6 address but through the proxy. */
+struct v6_rx {
+    int ls;
+    int served, verified;
+    pthread_t th;
+};
+
+static const char *hdr_value(const char *head, const char *name, char *out,
+                             size_t cap)
+{
+    const char *p = strstr(head, name);     /* as curl and we write them */
+    if (!p)
+        return NULL;
+    p += strlen(name);
+    size_t n = strcspn(p, "\r\n");
+    if (n >= cap)
+        return NULL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+static void *v6_rx_run(void *arg)
+{
+    struct v6_rx *r = arg;
+    struct webhook_secret k;
+    cr_assert_eq(webhook_secret_parse(SECRET, &k, NULL), HUB_OK);
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[16384];
+        size_t got = 0;
+        char *body = NULL;
+        long len = -1;
+        while (got < sizeof(buf) - 1) {
+            ssize_t n = read(c, buf + got, sizeof(buf) - 1 - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (!body && (body = strstr(buf, "\r\n\r\n"))) {
+                char v[64];
+                body += 4;
+                len = hdr_value(buf, "\nContent-Length: ", v, sizeof(v))
+                      ? strtol(v, NULL, 10) : 0;
+            }
+            if (body && (long)(buf + got - body) >= len)
+                break;
+        }
+        char id[64], ts[64], sig[WEBHOOK_SIG_HEADER_MAX];
+        if (body && hdr_value(buf, "\nwebhook-id: ", id, sizeof(id)) &&
+            hdr_value(buf, "\nwebhook-timestamp: ", ts, sizeof(ts)) &&
+            hdr_value(buf, "\nwebhook-signature: ", sig, sizeof(sig)) &&
+            webhook_verify(&k, id, ts, body, (size_t)len, sig))
+            __atomic_add_fetch(&r->verified, 1, __ATOMIC_SEQ_CST);
+        static const char ans[] = "HTTP/1.1 204 No Content\r\n\r\n";
+        if (write(c, ans, sizeof(ans) - 1) > 0)
+            __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        close(c);
+    }
+}
+
+Test(dispatch, an_ipv6_literal_url_is_delivered_to_in_development)
+{
+    struct v6_rx r = { 0 };
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    socklen_t alen = sizeof(a);
+    r.ls = socket(AF_INET6, SOCK_STREAM, 0);
+    cr_assert_geq(r.ls, 0);
+    cr_assert_eq(bind(r.ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(r.ls, 16), 0);
+    cr_assert_eq(getsockname(r.ls, (struct sockaddr *)&a, &alen), 0);
+    cr_assert_eq(pthread_create(&r.th, NULL, v6_rx_run, &r), 0);
+    char json[512], sub[64];
+    snprintf(json, sizeof(json), "{\"url\":\"http://[::1]:%d/hook\","
+             "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+             ntohs(a.sin6_port));
+    storetest_sub(s, "cbo", json, sub);
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_eq(__atomic_load_n(&r.verified, __ATOMIC_SEQ_CST), 1,
+                 "signed as any other");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE endpoint "
+                       "LIKE 'http://[::1]:%'"), 1);
+    dispatch_stop(disp);
+    disp = NULL;
+    shutdown(r.ls, SHUT_RDWR);
+    close(r.ls);
+    pthread_join(r.th, NULL);
 }
 
 /* --- several processes ----------------------------------------------------- */

@@ -369,6 +369,38 @@ Test(webhook_url, accepts_http_and_https_only)
     cr_assert_eq(webhook_url_check("", &e), HUB_EINVALID);
 }
 
+/* A URL that passed the checks above but that libcurl, which sends every
+ * delivery, does not read: each attempt failed as "network" for the whole
+ * schedule, and a dead letter after three days told the partner nothing
+ * the creation could have (F3622). A fragment, an underscore in a name and
+ * a zone id are read (curl drops the fragment). */
+Test(webhook_url, refuses_a_url_libcurl_cannot_read)
+{
+    static const char *const bad_host[] = {
+        "https://a!b.example/", "https://exa\"mple/", "https://a\\b/",
+        "https://[zz]/", "https://[1.2.3.4]/", "http://[::1]x/",
+        "https://a{b}.example/",
+    };
+    struct hub_err e;
+
+    for (size_t i = 0; i < sizeof(bad_host) / sizeof(bad_host[0]); i++) {
+        cr_expect_eq(webhook_url_check(bad_host[i], &e), HUB_EINVALID, "%s",
+                     bad_host[i]);
+        cr_expect_str_eq(e.field, "url");
+    }
+    cr_assert_eq(webhook_url_check("https://a!b.example/", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "url's host is not a host name or IP address");
+    cr_assert_eq(e.offset, 8);
+    static const char *const good[] = {
+        "https://cbo.example/hook#part", "https://cbo_x.example/",
+        "http://[fe80::1%25lo]:8080/", "https://cbo.example/a%20b?x=^",
+        "https://cbo.example./hook",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        cr_expect_eq(webhook_url_check(good[i], &e), HUB_OK, "%s", good[i]);
+}
+
 /* The egress proxy's URL: http or https, a host and its port, userinfo
  * allowed, nothing after the authority but "/"; each refusal says what is
  * wrong without the value; the redacted form drops the credentials. */
@@ -439,7 +471,10 @@ Test(webhook_sub, refuses_subscription_without_url)
  * never connect to is refused at creation, naming why (F459): a loopback,
  * private or link-local one unless webhook_allow_private, a reserved one
  * always, and an http:// one to a public address (F424); names, and the
- * development profile, are left to the connect-time check. */
+ * development profile, are left to the connect-time check. An IPv4 in
+ * decimal, hex, octal or short form is a literal to libcurl, connected to
+ * without a look-up: refused as its dotted form; so is an IPv6 one with a
+ * zone id (F3621). */
 Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
 {
     static const struct {
@@ -460,6 +495,16 @@ Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
         { "http://0.0.0.0:8080/", true, false, false },
         { "https://192.0.2.7/x", true, false, false },
         { "http://224.0.0.1/", true, false, false },
+        /* IPv4 as libcurl also reads it, never a name (F3621) */
+        { "http://2130706433:9000/", true, false, true },
+        { "http://0x7f.1/", true, false, true },
+        { "http://0177.0.0.1/", true, false, true },
+        { "http://127.1/", true, false, true },
+        { "https://0xa9.0xfe.0xa9.0xfe/", true, false, true },
+        { "http://0/", true, false, false },
+        { "https://134744072/x", true, true, true },     /* 8.8.8.8 */
+        { "https://1.2.3.4.example/", true, true, true },  /* a name */
+        { "http://[fe80::1%25eth0]:8080/", true, false, true },  /* zone */
     };
     struct hub_err e;
     char doc[512];
