@@ -114,8 +114,6 @@ static bool occ_text(struct slice v, char *out)
 {
     const char *p = v.p;
     size_t n = v.len, i = 10;
-    static const int mdays[12] = { 31, 29, 31, 30, 31, 30,
-                                   31, 31, 30, 31, 30, 31 };
 
     if (n < 10 || !ascii_digits(p, 4) || p[4] != '-' ||
         !ascii_digits(p + 5, 2) || p[7] != '-' || !ascii_digits(p + 8, 2) ||
@@ -123,10 +121,7 @@ static bool occ_text(struct slice v, char *out)
         return false;
     int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + ascii_num2(p + 2);
     int mo = ascii_num2(p + 5), d = ascii_num2(p + 8);
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-        return false;
-    if (mo == 2 && d == 29 &&
-        !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return false;
     if (i < n && (p[i] == 'T' || p[i] == ' ')) {
         if (n - i < 6 || !ascii_digits(p + i + 1, 2) || p[i + 3] != ':' ||
