@@ -108,14 +108,17 @@ static struct slice json_no_nul(struct arena *a, struct slice j)
  * offset is UTC: "Z" appended); false where it gives NULL. The same pattern
  *   YYYY-MM-DD[(T| )hh:mm[:ss[.f{1,9}]]][Z|(+|-)hh[:]mm]
  * with year 0000 refused, months 01-12, days up to the month's last, hours
- * 00-23, minutes and seconds 00-59. `out` holds at least n + 2 bytes.
+ * 00-23, minutes 00-59, seconds 00-60. Second 60, a leap second (HL7 v2's
+ * TS and FHIR's dateTime take it), is the next minute's start, as
+ * PostgreSQL's cast reads it; its fraction is dropped, for the cast
+ * refuses one there (F3420). `out` holds at least n + 2 bytes.
  */
 static bool occ_text(struct slice v, char *out)
 {
     const char *p = v.p;
     size_t n = v.len, i = 10;
-    static const int mdays[12] = { 31, 29, 31, 30, 31, 30,
-                                   31, 31, 30, 31, 30, 31 };
+    size_t leap_at = 0, leap_len = 0; /* a leap second's fraction: where,
+                                       * and its length with the '.' */
 
     if (n < 10 || !ascii_digits(p, 4) || p[4] != '-' ||
         !ascii_digits(p + 5, 2) || p[7] != '-' || !ascii_digits(p + 8, 2) ||
@@ -123,10 +126,7 @@ static bool occ_text(struct slice v, char *out)
         return false;
     int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + ascii_num2(p + 2);
     int mo = ascii_num2(p + 5), d = ascii_num2(p + 8);
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-        return false;
-    if (mo == 2 && d == 29 &&
-        !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return false;
     if (i < n && (p[i] == 'T' || p[i] == ' ')) {
         if (n - i < 6 || !ascii_digits(p + i + 1, 2) || p[i + 3] != ':' ||
@@ -136,7 +136,7 @@ static bool occ_text(struct slice v, char *out)
         i += 6;
         if (i < n && p[i] == ':') {
             if (n - i < 3 || !ascii_digits(p + i + 1, 2) ||
-                ascii_num2(p + i + 1) > 59)
+                ascii_num2(p + i + 1) > 60)
                 return false;
             i += 3;
             if (i < n && p[i] == '.') {
@@ -146,6 +146,10 @@ static bool occ_text(struct slice v, char *out)
                     f++;
                 if (f < 1 || f > 9)
                     return false;
+                if (ascii_num2(p + i - 2) == 60) {
+                    leap_at = i;
+                    leap_len = 1 + f;
+                }
                 i += 1 + f;
             }
         }
@@ -173,7 +177,13 @@ static bool occ_text(struct slice v, char *out)
     }
     if (i != n)
         return false;
-    memcpy(out, p, n);
+    if (leap_len) {
+        memcpy(out, p, leap_at);
+        memcpy(out + leap_at, p + leap_at + leap_len, n - leap_at - leap_len);
+        n -= leap_len;
+    } else {
+        memcpy(out, p, n);
+    }
     if (!zone)
         out[n++] = 'Z';
     out[n] = '\0';
@@ -197,7 +207,8 @@ static bool is_iso_ms(const char *t)
  * (microseconds since 2000-01-01 00:00 UTC): what its cast of that text
  * gives. False for what this does not reproduce exactly, left to the cast:
  * more than 6 digits of a second (the cast rounds them), an offset past
- * 15:59 (which the cast refuses). `p` has passed occ_text().
+ * 15:59 (which the cast refuses). `p` has passed occ_text(): second 60
+ * counts as 60 (the next minute's start), its fraction dropped as there.
  */
 static bool occ_micros(const char *p, size_t n, int64_t *out)
 {
@@ -210,16 +221,21 @@ static bool occ_micros(const char *p, size_t n, int64_t *out)
         sec = ascii_num2(p + i + 1) * 3600 + ascii_num2(p + i + 4) * 60;
         i += 6;
         if (i < n && p[i] == ':') {
-            sec += ascii_num2(p + i + 1);
+            int s = ascii_num2(p + i + 1);
+            sec += s;
             i += 3;
             if (i < n && p[i] == '.') {
                 size_t f = 0;
                 for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, f++)
                     us = us * 10 + (p[i] - '0');
-                if (f > 6)
-                    return false;
-                for (; f < 6; f++)
-                    us *= 10;
+                if (s == 60) {
+                    us = 0;         /* dropped, as occ_text() drops it */
+                } else {
+                    if (f > 6)
+                        return false;
+                    for (; f < 6; f++)
+                        us *= 10;
+                }
             }
         }
     }

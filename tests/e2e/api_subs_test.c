@@ -544,6 +544,68 @@ Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
     http_resp_free(&r);
 }
 
+/* An admit at a leap second (HL7 v2's TS takes second 60) was stored with
+ * no time: a since= read of the feed never showed it, and a since= at
+ * second 60 was refused (F3420). It is the next minute's start, as
+ * PostgreSQL reads 23:59:60, so both find it; the event keeps the time as
+ * sent. */
+Test(api_subs, an_admit_at_a_leap_second_is_found_by_since,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char msg[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20161231235960-0500||"
+        "ADT^A01^ADT_A01|R213-1|P|2.5.1\r"
+        "EVN|A01|20161231235960-0500\r"
+        "PID|1||MRN-L1^^^TESTFAC^MR||Zzcanaryfam^Zzcanarygiv||19310217|F\r"
+        "PV1|1|I|WARD^101^A^TESTFAC\r";
+    static const struct {
+        const char *since;
+        bool found;
+    } reads[] = {
+        { "2017-01-01T05:00:00Z", true },
+        { "2016-12-31T23:59:60-05:00", true },
+        { "2016-12-31T23:59:60.999-05:00", true },
+        { "2017-01-01T05:00:00.001Z", false },
+    };
+    struct http_resp r;
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64], path[128];
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 201,
+                 "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_assert_str_eq(code, "AA", "%s", ack);
+
+    int64_t end = rx_now_ms() + 15000;
+    bool read = false;
+    while (!read && rx_now_ms() < end) {
+        cr_assert_eq(call("GET", "/v1/events?after=0", "tok-cbo", NULL, &r),
+                     200, "%s", r.body);
+        read = strstr(r.body, "\"R213-1\"") != NULL;
+        cr_assert(!read || strstr(r.body, "\"occurred_at\": "
+                                  "\"2016-12-31T23:59:60-05:00\""), "%s",
+                  r.body);
+        http_resp_free(&r);
+        if (!read)
+            usleep(50000);
+    }
+    cr_assert(read, "the admit is in the CBO's feed");
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        snprintf(path, sizeof(path), "/v1/events?since=%s", reads[i].since);
+        cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200, "%s: %s",
+                     path, r.body);
+        cr_expect_eq(strstr(r.body, "\"R213-1\"") != NULL, reads[i].found,
+                     "%s: %s", path, r.body);
+        http_resp_free(&r);
+    }
+}
+
 /* hubd checks filters.domains against the dictionary it loaded: a food
  * bank that wrote "food" got 201 and a subscription that matched nothing. */
 Test(api_subs, a_domain_the_dictionary_does_not_have_is_refused,

@@ -2845,13 +2845,74 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
         /* offsets past PostgreSQL's 15:59, and its last one */
         "\"2026-01-15T09:30+16:00\"", "\"2026-01-15T09:30-1600\"",
         "\"2026-01-15T09:30+05:75\"", "\"2026-01-15T09:30-15:59\"",
+        /* a leap second, with more digits of it than the cast rounds, and
+         * second 61 (F3420) */
+        "\"2016-12-31T23:59:60.123456789-05:00\"", "\"2016-12-31T23:59:61Z\"",
+        "\"2016-12-31T23:59:60.Z\"", "\"2016-12-31T23:59:6\"",
     };
     enum { N = sizeof(when) / sizeof(when[0]) };
     ingest_times(when, N, "T");
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS NOT "
                        "DISTINCT FROM hub_parse_ts(body::jsonb->>'occurred_at')"), N);
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS "
-                       "NOT NULL"), 8);
+                       "NOT NULL"), 10);
+}
+
+/* Second 60, a leap second (HL7 v2's TS and FHIR R4's dateTime take it),
+ * was stored as no time, so a since= read of the feed passed its event by
+ * (F3420). It is the next minute's start, as PostgreSQL's cast reads
+ * 23:59:60, its fraction dropped (the cast refuses one there), in C (sent
+ * as text, then in binary) as in hub_parse_ts; the body keeps it as sent. */
+Test(store, a_leap_second_is_the_next_minutes_start)
+{
+    static const struct {
+        const char *when, *utc;
+    } leap[] = {
+        { "2016-12-31T23:59:60Z", "2017-01-01 00:00:00" },
+        { "2016-12-31T23:59:60-05:00", "2017-01-01 05:00:00" },
+        { "2016-12-31T18:59:60-0500", "2017-01-01 00:00:00" },
+        { "2015-06-30T23:59:60+00:00", "2015-07-01 00:00:00" },
+        { "2017-01-01T00:59:60+01:00", "2017-01-01 00:00:00" },
+        { "2016-12-31T23:59:60.5Z", "2017-01-01 00:00:00" },
+        { "2016-12-31T23:59:60", "2017-01-01 00:00:00" },
+        { "2016-12-31T23:59:60.25", "2017-01-01 00:00:00" },
+        { "2016-02-29T23:59:60+02:00", "2016-02-29 22:00:00" },
+        { "2015-02-28T23:59:60", "2015-03-01 00:00:00" },
+        { "2026-01-15T09:30:60.0+05:30", "2026-01-15 04:01:00" },
+        { "9999-12-31T23:59:60Z", "10000-01-01 00:00:00" },
+        /* last: more digits than the binary form took before (below) */
+        { "2016-12-31 23:59:60.999999999-15:59", "2017-01-01 15:59:00" },
+    };
+    enum { N = sizeof(leap) / sizeof(leap[0]) };
+    static char quoted[N + 1][48];
+    const char *when[N + 1];
+    char sql[320];
+
+    for (size_t i = 0; i < N; i++) {
+        snprintf(quoted[i], sizeof(quoted[i]), "\"%s\"", leap[i].when);
+        when[i] = quoted[i];
+    }
+    /* sent as text: a time of the batch the binary form does not take
+     * (more digits of a second than the cast rounds) */
+    when[N] = "\"2026-01-15T09:30:00.1234567Z\"";
+    ingest_times(when, N + 1, "L");
+    /* sent in binary: every time of the batch takes it (the last one
+     * alone: were its 9 digits not taken, the batch would go as text) */
+    ingest_times(when, N - 1, "M");
+    ingest_times(when + N - 1, 1, "M9");
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at = "
+                       "hub_parse_ts(body::jsonb->>'occurred_at')"), 2 * N + 1);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM events e JOIN "
+                 "messages m ON m.id = e.message_id WHERE m.idem_key IN "
+                 "('L-%zu', 'M-%zu', 'M9-0') AND e.body::jsonb->>"
+                 "'occurred_at' = '%s' AND e.occurred_at = '%s+00'", i, i,
+                 leap[i].when, leap[i].utc);
+        cr_expect_eq(qlong(sql), 2, "%s", leap[i].when);
+        snprintf(sql, sizeof(sql), "SELECT count(*) WHERE hub_parse_ts('%s') "
+                 "= '%s+00'", leap[i].when, leap[i].utc);
+        cr_expect_eq(qlong(sql), 1, "%s", leap[i].when);
+    }
 }
 
 /* A batch whose times all convert goes to the SQL as timestamptz binary
