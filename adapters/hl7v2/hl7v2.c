@@ -1166,13 +1166,26 @@ static bool declared_sbcs(const struct hl7_msg *m, bool *l9,
     return true;
 }
 
+/* Whether cs, MSH-18's first repetition, declares UTF-8: table 0211's
+ * "UNICODE UTF-8" (v2.5 on) or the IANA name an engine writes ("UTF-8",
+ * "UTF8"; any case). "UNICODE" alone (v2.3, ISO/IEC 10646) names no
+ * encoding. */
+static bool names_utf8(struct slice cs)
+{
+    return slice_eq(cs, "UNICODE UTF-8") ||
+           (cs.len == 5 && strncasecmp(cs.p, "UTF-8", 5) == 0) ||
+           (cs.len == 4 && strncasecmp(cs.p, "UTF8", 4) == 0);
+}
+
 /*
  * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL),
  * read in the set MSH-18 declares (declared_sbcs; *out_l9 and *out_sb say
  * which). A message that is valid UTF-8 stays as it is whatever MSH-18
  * says (senders declare 8859/1 and send UTF-8: reading that as Latin-1
  * would garble it); another declared set is not guessed at, and m->high
- * says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
+ * says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD), and
+ * a text declared UTF-8 is told apart (HL7_HIGH_BAD_UTF8: only its bytes
+ * that are not UTF-8 become U+FFFD).
  */
 static const char *from_latin(struct arena *a, struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
@@ -1187,7 +1200,10 @@ static const char *from_latin(struct arena *a, struct hl7_msg *m,
     bool l9;
     const uint16_t *sb;
     if (!declared_sbcs(m, &l9, &sb)) {
-        m->high |= HL7_HIGH_UNREAD;     /* adt.c warns */
+        /* adt.c warns: of the stray bytes of a text declared UTF-8 (its
+         * letters that are UTF-8 are kept), else of a set not read */
+        m->high |= names_utf8(msh(m, 18, 0)) ? HL7_HIGH_BAD_UTF8
+                                              : HL7_HIGH_UNREAD;
         return NULL;
     }
     /* every byte of p becomes at most three (U+20AC, the euro sign, and
