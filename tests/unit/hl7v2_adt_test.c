@@ -1568,7 +1568,8 @@ Test(hl7_to_events, reads_msh18_iana_latin_names_and_warns_of_unread_text)
  * the stray byte was replaced, its other letters kept. */
 Test(hl7_to_events, warns_of_stray_bytes_in_text_declared_utf8)
 {
-    static const char *const utf8[] = { "UNICODE UTF-8", "UTF-8", "utf8" };
+    static const char *const utf8[] = { "UNICODE UTF-8", "UTF-8", "utf8",
+                                         "Unicode UTF-8" };
     for (size_t k = 0; k < sizeof(utf8) / sizeof(utf8[0]); k++) {
         char msg[512];
         snprintf(msg, sizeof(msg),
