@@ -369,9 +369,9 @@ static __attribute__((cold)) void cut_fields(struct ctx *c,
             warn_seq(c, k.warn[n].field, CUT_SHORT_WHAT, k.warn[n].seq);
 }
 
-/* What one_event says of a message with HL7_HIGH_UNREAD or HL7_HIGH_CUT;
- * out of line and rare, so that one_event's code is that of every other
- * message. */
+/* What one_event says of a message with HL7_HIGH_UNREAD, HL7_HIGH_BAD_UTF8
+ * or HL7_HIGH_CUT; out of line and rare, so that one_event's code is that
+ * of every other message. */
 static __attribute__((noinline)) void event_rare(struct ctx *c,
                                                  const char *topic,
                                                  const char *cancel_of,
@@ -383,6 +383,10 @@ static __attribute__((noinline)) void event_rare(struct ctx *c,
     if (m->high & HL7_HIGH_UNREAD)
         adt_warn(c, "MSH-18", "text is not UTF-8 nor in a character set read "
                               "here; letters past ASCII replaced");
+    /* declared UTF-8: only the bytes that are not UTF-8 were replaced */
+    if (m->high & HL7_HIGH_BAD_UTF8)
+        adt_warn(c, "MSH-18", "text declared UTF-8 has bytes that are not "
+                              "UTF-8; each replaced");
     /* values the sender cut short; not again in the run of cut_fields */
     if ((m->high & HL7_HIGH_CUT) && m->cut->heard == NULL)
         cut_fields(c, topic, cancel_of, src);
@@ -428,7 +432,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         adt_warn(c, "EVN-1",
                  "event type differs from MSH-9.2, which was taken");
     /* text not read, values cut short (event_rare) */
-    if (__builtin_expect(m->high & (HL7_HIGH_UNREAD | HL7_HIGH_CUT), 0))
+    if (__builtin_expect(m->high & (HL7_HIGH_UNREAD | HL7_HIGH_BAD_UTF8 |
+                                   HL7_HIGH_CUT), 0))
         event_rare(c, topic, cancel_of, src);
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;

@@ -1091,6 +1091,17 @@ static const char *from_iso2022_jp(struct arena *a, const struct hl7_msg *m,
     return j->o;
 }
 
+/* Whether cs is one of the n charset names of `names`, in any case */
+static bool charset_one_of(struct slice cs, const char *const *names,
+                           size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (cs.len == strlen(names[k]) &&
+            strncasecmp(cs.p, names[k], cs.len) == 0)
+            return true;
+    return false;
+}
+
 /*
  * The Latin set an MSH-18 that is no table 0211 code names by its IANA
  * name, as engines that hand MSH-18 to their platform's charset lookup
@@ -1105,12 +1116,10 @@ static int latin_alias(struct slice cs)
                                       "ISO8859-1", "LATIN1" };
     static const char *const l9[] = { "ISO-8859-15", "ISO_8859-15",
                                       "ISO8859-15", "LATIN9" };
-    for (size_t k = 0; k < sizeof(l1) / sizeof(l1[0]); k++)
-        if (cs.len == strlen(l1[k]) && strncasecmp(cs.p, l1[k], cs.len) == 0)
-            return 1;
-    for (size_t k = 0; k < sizeof(l9) / sizeof(l9[0]); k++)
-        if (cs.len == strlen(l9[k]) && strncasecmp(cs.p, l9[k], cs.len) == 0)
-            return 2;
+    if (charset_one_of(cs, l1, sizeof(l1) / sizeof(l1[0])))
+        return 1;
+    if (charset_one_of(cs, l9, sizeof(l9) / sizeof(l9[0])))
+        return 2;
     return 0;
 }
 
@@ -1166,13 +1175,25 @@ static bool declared_sbcs(const struct hl7_msg *m, bool *l9,
     return true;
 }
 
+/* Whether cs, MSH-18's first repetition, declares UTF-8: table 0211's
+ * "UNICODE UTF-8" (v2.5 on) or the IANA name an engine writes ("UTF-8",
+ * "UTF8"), in any case. "UNICODE" alone (v2.3, ISO/IEC 10646) names no
+ * encoding. */
+static bool names_utf8(struct slice cs)
+{
+    static const char *const utf8[] = { "UNICODE UTF-8", "UTF-8", "UTF8" };
+    return charset_one_of(cs, utf8, sizeof(utf8) / sizeof(utf8[0]));
+}
+
 /*
  * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL),
  * read in the set MSH-18 declares (declared_sbcs; *out_l9 and *out_sb say
  * which). A message that is valid UTF-8 stays as it is whatever MSH-18
  * says (senders declare 8859/1 and send UTF-8: reading that as Latin-1
  * would garble it); another declared set is not guessed at, and m->high
- * says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
+ * says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD), and
+ * a text declared UTF-8 is told apart (HL7_HIGH_BAD_UTF8: only its bytes
+ * that are not UTF-8 become U+FFFD).
  */
 static const char *from_latin(struct arena *a, struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
@@ -1187,7 +1208,10 @@ static const char *from_latin(struct arena *a, struct hl7_msg *m,
     bool l9;
     const uint16_t *sb;
     if (!declared_sbcs(m, &l9, &sb)) {
-        m->high |= HL7_HIGH_UNREAD;     /* adt.c warns */
+        /* adt.c warns: of the stray bytes of a text declared UTF-8 (its
+         * letters that are UTF-8 are kept), else of a set not read */
+        m->high |= names_utf8(msh(m, 18, 0)) ? HL7_HIGH_BAD_UTF8
+                                              : HL7_HIGH_UNREAD;
         return NULL;
     }
     /* every byte of p becomes at most three (U+20AC, the euro sign, and

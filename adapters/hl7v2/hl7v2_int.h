@@ -168,6 +168,9 @@ struct hl7_cut {
 /* ... and the text is not UTF-8 in a set MSH-18 names that hl7_parse does
  * not read (its letters past ASCII are written as U+FFFD: adt.c warns) */
 #define HL7_HIGH_UNREAD 4u
+/* ... or, MSH-18 declaring UTF-8, the text has bytes that are not UTF-8
+ * (each is written as U+FFFD, the rest kept: adt.c warns) */
+#define HL7_HIGH_BAD_UTF8 16u
 /* a byte after MSH-2 is the truncation character MSH-2 declares
  * (mark_truncation; m->cut is set): adt.c warns of the values it marks */
 #define HL7_HIGH_CUT 8u

@@ -1561,6 +1561,44 @@ Test(hl7_to_events, reads_msh18_iana_latin_names_and_warns_of_unread_text)
     }
 }
 
+/* F3560: a text declared UTF-8 (table 0211 "UNICODE UTF-8", the IANA
+ * "UTF-8") with a stray byte that is no UTF-8 (kcenon/pacs_bridge's
+ * MSG_INVALID_UTF8) was told "text is not UTF-8 nor in a character set
+ * read here; letters past ASCII replaced": UTF-8 is read here, and only
+ * the stray byte was replaced, its other letters kept. */
+Test(hl7_to_events, warns_of_stray_bytes_in_text_declared_utf8)
+{
+    static const char *const utf8[] = { "UNICODE UTF-8", "UTF-8", "utf8",
+                                         "Unicode UTF-8" };
+    for (size_t k = 0; k < sizeof(utf8) / sizeof(utf8[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A04|C1|P|"
+                 "2.5||||||%s\rEVN|A04\rPID|1||MRN1^^^FAC^MR||M\xc3\x9c"
+                 "LLER^JOHN\x80\rPV1|1|O\r", utf8[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *name = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"), 0);
+        cr_assert_str_eq(str_at(name, "family", NULL), "M\xc3\x9cLLER",
+                         "%s", utf8[k]);
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                             cJSON_GetObjectItemCaseSensitive(name, "given"),
+                             0)),
+                         "JOHN\xef\xbf\xbd", "%s", utf8[k]);
+        cr_assert_str_eq(warnings_of(msg),
+                         "MSH-18:text declared UTF-8 has bytes that are not "
+                         "UTF-8; each replaced;", "%s", utf8[k]);
+        cJSON_Delete(j);
+    }
+    /* "UNICODE" alone names no encoding: a set not read, as before */
+    cr_assert_str_eq(warnings_of("MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||"
+                                 "ADT^A04|C1|P|2.3||||||UNICODE\rEVN|A04\r"
+                                 "PID|1||MRN1^^^FAC^MR||JOHN\x80\rPV1|1|O\r"),
+                     "MSH-18:text is not UTF-8 nor in a character set read "
+                     "here; letters past ASCII replaced;");
+}
+
 /* F600: the single-byte sets of table 0211 past Latin-1 and Latin-9
  * ("8859/2" to "8859/9") and the Windows pages Central and Eastern
  * European senders name (an Eskulap feed declares "CP1250") are read by

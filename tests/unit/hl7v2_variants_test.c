@@ -63,13 +63,16 @@ static struct variant_outcome normalize(const struct dict *d, const char *p,
     return o;
 }
 
-/* Where the message's MSH starts (after a BOM or blanks), or NULL. */
+/* Where the message's MSH starts (after a BOM, blanks or line ends), or
+ * NULL: a message that starts with another segment (glossolalia's PID
+ * before its MSH, r215) is refused as sent, and a variant cut at its MSH
+ * would be another message. */
 static const char *find_msh(const char *msg, size_t len)
 {
-    for (size_t i = 0; i + 3 <= len; i++)
-        if (memcmp(msg + i, "MSH", 3) == 0)
-            return msg + i;
-    return NULL;
+    size_t i = len >= 3 && memcmp(msg, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    while (i < len && (unsigned char)msg[i] <= ' ')
+        i++;
+    return i + 3 <= len && memcmp(msg + i, "MSH", 3) == 0 ? msg + i : NULL;
 }
 
 /* The segments of a message, whatever ends them (CR, LF or CRLF; blank
