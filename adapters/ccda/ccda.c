@@ -286,12 +286,16 @@ static void find_left_out(struct doc *dc, const struct ccda_node *sec,
         const struct ccda_node *st = ccda_first_elem(en);
         if (st == NULL)
             continue;
-        const struct ccda_node **first =
-            entry_act(en) == NULL        ? &dc->no_information
-            : about_other(conducted, st) ? &dc->not_patient
-                                         : NULL;
-        if (first && *first == NULL && entry_speaks(dc, kind, st))
-            *first = st;
+        if (entry_act(en) == NULL) {
+            /* an outcome is read too, for its goal (index_outcomes) */
+            if (dc->no_information == NULL &&
+                (entry_speaks(dc, kind, st) ||
+                 ccda_has_template(st, T_OUTCOME_OBS)))
+                dc->no_information = st;
+        } else if (dc->not_patient == NULL && about_other(conducted, st) &&
+                   entry_speaks(dc, kind, st)) {
+            dc->not_patient = st;
+        }
     }
     CCDA_FOREACH(comp, sec, "component")
         find_left_out(dc, ccda_child(comp, "section"), conducted, depth + 1);

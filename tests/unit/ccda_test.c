@@ -7239,3 +7239,50 @@ Test(ccda_entries, an_encounter_of_no_information_says_nothing,
     cJSON_Delete(ev);
     each_warns_of_no_information(&r, "entry[1]/encounter/@nullFlavor");
 }
+
+/* F3540: an Outcome Observation of no information gave its goal an
+ * achievement status (index_outcomes reads it before the walk) */
+Test(ccda_entries, an_outcome_of_no_information_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    static const char doc_fmt[] =
+        HEAD "<component><structuredBody><component><section>" GOALS_SEC
+        GOAL_ENTRY("<code code=\"29463-7\" "
+                   "codeSystem=\"2.16.840.1.113883.6.1\"/>", "", "")
+        "</section></component><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.61\"/>"
+        "<code code=\"11383-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"%s>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.144\"/>"
+        "<entryRelationship typeCode=\"GEVL\"><act classCode=\"ACT\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.122\"/>"
+        "<id root=\"1.2.9\" extension=\"G1\"/><code nullFlavor=\"NP\"/></act>"
+        "</entryRelationship><entryRelationship typeCode=\"SPRT\" "
+        "inversionInd=\"true\"><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.110\"/>"
+        "<code code=\"ASSERTION\" codeSystem=\"2.16.840.1.113883.5.4\"/>"
+        "<value xsi:type=\"CD\" code=\"390802008\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></observation>"
+        "</entryRelationship></observation></entry></section></component>"
+        "</structuredBody></component></ClinicalDocument>";
+    static const char *const attrs[] = { "", " nullFlavor=\"NI\"" };
+    for (size_t i = 0; i < 2; i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), doc_fmt, attrs[i]);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "goal"), "achievement_status"));
+        if (i == 0) {
+            cr_expect(got && strcmp(got, "achieved") == 0, "%s",
+                      got ? got : "none");
+            cr_expect_eq(warned(&r, 0, NO_INFO_WARNING), 0);
+        } else {
+            cr_expect_null(got, "%s", got);
+            each_warns_of_no_information(
+                &r, "component[2]/section/entry/observation/@nullFlavor");
+        }
+        cJSON_Delete(ev);
+    }
+}
