@@ -63,6 +63,18 @@ enum section_kind {
 
 /* ---- body walk ----------------------------------------------------------- */
 
+/* The act entry `en` states, or NULL when it states none to read: an act
+ * that carries a nullFlavor of its own is "no information" (HL7 v3: the
+ * act is not known, whatever it holds), so nothing of it is read, neither
+ * an event nor a domain or outcome it would lend (F3540). A nullFlavor of
+ * its code, value or time is no such thing: read where each is. Every
+ * walk of a section's entries takes them here. */
+static const struct ccda_node *entry_act(const struct ccda_node *en)
+{
+    const struct ccda_node *st = ccda_first_elem(en);
+    return ccda_null(st) ? NULL : st;
+}
+
 /* Remember each concern act's id and SDOH domain, before the walk, so
  * that goals and plans pointing at it (in any section order) know it. */
 static void index_concerns(struct doc *dc, const struct ccda_node *sec,
@@ -71,7 +83,7 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
     if (depth > MAX_SECTION_NEST)
         return;
     CCDA_FOREACH(en, sec, "entry") {
-        const struct ccda_node *act = ccda_first_elem(en);
+        const struct ccda_node *act = entry_act(en);
         if (!ccda_is(act, "act") || negated(act) ||
             !(ccda_has_template(act, T_PROBLEM_CONCERN) ||
               ccda_has_template(act, T_HEALTH_CONCERN) ||
@@ -120,7 +132,7 @@ static void index_outcomes(struct doc *dc, const struct ccda_node *sec,
     if (depth > MAX_SECTION_NEST)
         return;
     CCDA_FOREACH(en, sec, "entry") {
-        const struct ccda_node *o = ccda_first_elem(en);
+        const struct ccda_node *o = entry_act(en);
         const char *goal = NULL, *status = NULL;
         if (!ccda_is(o, "observation") || !ccda_has_template(o, T_OUTCOME_OBS))
             continue;
@@ -260,24 +272,33 @@ static bool entry_speaks(const struct doc *dc, enum section_kind kind,
 }
 
 /* Before any event (each warns of it, as of the header's flaws): the first
- * entry the hub would read that is about another person (F3221). */
-static void find_not_patient(struct doc *dc, const struct ccda_node *sec,
-                             bool conducted, int depth)
+ * entry the hub would read that is about another person (F3221), and the
+ * first whose act is "no information" (entry_act, F3540). */
+static void find_left_out(struct doc *dc, const struct ccda_node *sec,
+                          bool conducted, int depth)
 {
-    if (sec == NULL || depth > MAX_SECTION_NEST || dc->not_patient)
+    if (sec == NULL || depth > MAX_SECTION_NEST ||
+        (dc->not_patient && dc->no_information))
         return;
     enum section_kind kind = section_kind(sec);
     conducted = about_other(conducted, sec);
     CCDA_FOREACH(en, sec, "entry") {
         const struct ccda_node *st = ccda_first_elem(en);
-        if (st && about_other(conducted, st) && entry_speaks(dc, kind, st)) {
+        if (st == NULL)
+            continue;
+        if (entry_act(en) == NULL) {
+            /* an outcome is read too, for its goal (index_outcomes) */
+            if (dc->no_information == NULL &&
+                (entry_speaks(dc, kind, st) ||
+                 ccda_has_template(st, T_OUTCOME_OBS)))
+                dc->no_information = st;
+        } else if (dc->not_patient == NULL && about_other(conducted, st) &&
+                   entry_speaks(dc, kind, st)) {
             dc->not_patient = st;
-            return;
         }
     }
     CCDA_FOREACH(comp, sec, "component")
-        find_not_patient(dc, ccda_child(comp, "section"), conducted,
-                         depth + 1);
+        find_left_out(dc, ccda_child(comp, "section"), conducted, depth + 1);
 }
 
 static int do_entry(struct doc *dc, enum section_kind kind,
@@ -347,7 +368,7 @@ static int do_section(struct doc *dc, const struct ccda_node *sec,
                            "sections nested too deep");
     conducted = about_other(conducted, sec);
     CCDA_FOREACH(en, sec, "entry") {
-        const struct ccda_node *st = ccda_first_elem(en);
+        const struct ccda_node *st = entry_act(en);
         /* about another person: not the patient's (F3221) */
         if (st == NULL || about_other(conducted, st))
             continue;
@@ -380,7 +401,7 @@ static int read_body(struct doc *dc)
          * wherever it stands (F96) */
         if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))
             ccda_doc_labels(dc, sec);
-        find_not_patient(dc, sec, false, 0);
+        find_left_out(dc, sec, false, 0);
     }
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");

@@ -169,6 +169,14 @@
  *   Care Plan document (template 2.16.840.1.113883.10.20.22.1.15 or LOINC
  *     52521-2): one careplan.updated for the whole document (concerns, goals,
  *     activities), besides the events above.
+ * An entry whose act (its observation, act, organizer, encounter,
+ * procedure, substanceAdministration or supply) carries a nullFlavor of its
+ * own is "no information": nothing of it is read (no event, item, concern,
+ * goal, activity or referral, nor a domain or outcome it would lend), and
+ * every event of the document warns of the first such entry the hub would
+ * otherwise read, at its @nullFlavor (F3540). A nullFlavor of one of its
+ * parts (code, value, time) is read as said above; a section's leaves it
+ * empty.
  * A well-formed ClinicalDocument with nothing the hub routes (an unstructured
  * document, a CCD without social data) gives HUB_OK and no events: the hub
  * stores it and answers 202 with no events.

@@ -132,6 +132,9 @@ struct doc {
     const struct ccda_node *not_patient;    /* the first entry the hub would
                                                read whose subject is another
                                                person (F3221) */
+    const struct ccda_node *no_information; /* the first one the hub would
+                                               read whose act carries a
+                                               nullFlavor (F3540) */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const struct ccda_node **acts;  /* careplan activities, document order */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "common/idsys.h"
+#include "common/ptrset.h"
 
 #define MAX_ACTIVITIES 500      /* activities of one care plan */
 #define MAX_GOAL_REFS 16        /* what one goal addresses */
@@ -398,8 +399,7 @@ static int narr_id_cmp(const void *pa, const void *pb)
 static struct narr_index **narr_slot(struct narr_index **tab, size_t mask,
                                      const struct ccda_node *top)
 {
-    uint64_t h = (uint64_t)(uintptr_t)top * 0x9e3779b97f4a7c15u;
-    size_t k = (size_t)(h >> 32) & mask;
+    size_t k = ptr_hash(top, mask);
     while (tab[k] && tab[k]->top != top)
         k = (k + 1) & mask;
     return &tab[k];

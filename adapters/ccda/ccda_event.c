@@ -205,6 +205,10 @@ void ccda_ev_init(struct doc *dc, struct ev *e)
         warn_add(e, dc->not_patient, NULL,
                  "entry is about another person than the document's patient "
                  "(subject); left out");
+    if (dc->no_information)
+        warn_add(e, dc->no_information, "@nullFlavor",
+                 "entry's act is null (nullFlavor: no information); "
+                 "nothing read of it");
 }
 
 /* Envelope up to the body's key. */

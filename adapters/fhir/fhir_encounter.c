@@ -12,6 +12,7 @@
  */
 #include <stddef.h>
 
+#include "common/ptrset.h"
 #include "fhir/fhir_int.h"
 
 #define NOTIFICATION_EVENT \
@@ -421,24 +422,6 @@ static bool encounter_diagnosis(const cJSON *c)
            fx_has_code(cats, NULL, "encounter-diagnosis");
 }
 
-/* The Conditions told as diagnoses, each once: room for every one the
- * Encounter's diagnosis[] and the message's entries can name (F3303) */
-struct told {
-    const cJSON **c;
-    size_t n, cap;
-};
-
-/* Whether Condition `c` was told already, and now it is */
-static bool told_before(struct told *t, const cJSON *c)
-{
-    for (size_t i = 0; i < t->n; i++)
-        if (t->c[i] == c)
-            return true;
-    if (t->n < t->cap)
-        t->c[t->n++] = c;
-    return false;
-}
-
 /* Condition `c` as a diagnosis of Encounter `o`, with its own labels;
  * NULL, or why it gives nothing: it is of another patient (F2621), or
  * refuted or entered in error, no diagnosis of the visit (F3306: its own
@@ -472,17 +455,20 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
 {
     const cJSON *o = e->res;
     const cJSON *dx = fx_get(o, "diagnosis");
-    struct told told = { .n = 0 };
-    told.cap = (size_t)cJSON_GetArraySize(cJSON_IsArray(dx) ? dx : NULL) +
-               x->n_ents;
-    told.c = arena_alloc(x->a, told.cap * sizeof(*told.c));
+    /* the Conditions told, each once: room for every one diagnosis[]
+     * and the message's entries can name (F3303); a set, not a scan of
+     * those told (F3481: 9,900 diagnoses were 49 million compares) */
+    struct ptrset told;
+    ptrset_init(&told, x->a,
+                (size_t)cJSON_GetArraySize(cJSON_IsArray(dx) ? dx : NULL) +
+                    x->n_ents);
     bool open = false;
     size_t i = 0;
     for (const cJSON *d = cJSON_IsArray(dx) ? dx->child : NULL; d;
          d = d->next, i++) {
         const char *r = fx_str_of(fx_get(d, "condition"), "reference");
         const cJSON *c = named_in(x, o, r, "Condition");
-        const char *why = c && !told_before(&told, c)
+        const char *why = c && !ptrset_seen(&told, c)
                               ? put_condition(x, w, &open, o, c,
                                               diagnosis_type(fx_get(d, "use")))
                               : NULL;
@@ -501,7 +487,7 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
             continue;
         const char *r = fx_str_of(fx_get(ce->res, "encounter"), "reference");
         const char *why = r && fx_resolve_meant(x, r) == e &&
-                                  !told_before(&told, ce->res)
+                                  !ptrset_seen(&told, ce->res)
                               ? put_condition(x, w, &open, o, ce->res, NULL)
                               : NULL;
         if (why) {

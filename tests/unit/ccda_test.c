@@ -7172,3 +7172,172 @@ Test(ccda_hostile, an_encoding_libxml2_cannot_read_prints_nothing,
     dict_free(D);
     arena_release(&A);
 }
+
+/* ---- round 214: an entry's act-level nullFlavor (F3540) --------------- */
+
+/* A Social History Observation of `value` with `attrs`, id `id` */
+#define SH_ENTRY(attrs, id, value)                                           \
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\" " attrs ">"      \
+    SH_TEMPLATE "<id root=\"1.2.8\" extension=\"" id "\"/>" SH_CODE          \
+    "<statusCode code=\"completed\"/><effectiveTime value=\"20210412\"/>"    \
+    value "</observation></entry>"
+#define NO_INFO_WARNING "nullFlavor: no information"
+
+/* How many events of `r` are of type `type` */
+static size_t events_of(const struct run *r, const char *type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->out.n; i++)
+        n += strcmp(r->out.ev[i].type, type) == 0;
+    return n;
+}
+
+/* Each event of `r` warns once of the act at the path ending `at` */
+static void each_warns_of_no_information(const struct run *r, const char *at)
+{
+    for (size_t i = 0; i < r->out.n; i++) {
+        cr_expect_eq(warned(r, i, NO_INFO_WARNING), 1, "event %zu", i);
+        cr_expect(ends_with(warned_at(r, i, NO_INFO_WARNING), at),
+                  "event %zu: %s", i, warned_at(r, i, NO_INFO_WARNING));
+    }
+}
+
+/* F3540: an observation whose own nullFlavor says "no information" held
+ * a real SDOH finding (733423003, food insecurity) and was read as that
+ * finding asserted: a positive screening. It is no statement: nothing
+ * read of it, and the document's events warn of it at its place. */
+Test(ccda_entries, an_observation_of_no_information_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(social_doc(
+        SH_ENTRY("nullFlavor=\"NI\"", "SH1", SNOMED_VALUE("733423003"))));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    /* beside a finding the sender states: that one alone */
+    r = run_str(social_doc(
+        SH_ENTRY("nullFlavor=\"NI\"", "SH1", SNOMED_VALUE("733423003"))
+        SH_ENTRY("", "SH2", SNOMED_VALUE("32911000"))));
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    char *items = items_of(&r, 0);
+    cr_expect(strstr(items, "32911000") != NULL, "%s", items);
+    cr_expect(strstr(items, "733423003") == NULL, "%s", items);
+    free(items);
+    each_warns_of_no_information(&r, "entry[1]/observation/@nullFlavor");
+    /* a nullFlavor of its parts is read as before: a time not known */
+    r = run_str(social_doc("<entry><observation classCode=\"OBS\" "
+                           "moodCode=\"EVN\">" SH_TEMPLATE SH_CODE
+                           "<effectiveTime nullFlavor=\"UNK\"/>"
+                           SNOMED_VALUE("733423003") "</observation>"
+                           "</entry>"));
+    cr_expect_eq(r.out.n, 2, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, NO_INFO_WARNING), 0);
+}
+
+/* F3540: a Health Concern act of no information held a Z59.4 problem,
+ * which was read as the patient's condition */
+Test(ccda_entries, a_concern_act_of_no_information_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(HEAD BODY_OPEN CONCERN_SEC DENIED_CONCERN(
+        "C1", "nullFlavor=\"NI\"", "", "", "Z59.4") BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    r = run_str(HEAD BODY_OPEN CONCERN_SEC
+                DENIED_CONCERN("C1", "nullFlavor=\"NI\"", "", "", "Z59.4")
+                DENIED_CONCERN("C2", "", "", "", "Z59.0") BODY_CLOSE);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cJSON *ev = cJSON_ParseWithLength(r.out.ev[0].json.p,
+                                      r.out.ev[0].json.len);
+    cr_expect_str_eq(cond_field(ev, "code", "code"), "Z59.0");
+    cJSON_Delete(ev);
+    each_warns_of_no_information(&r, "entry[1]/act/@nullFlavor");
+}
+
+/* F3540: a planned encounter of no information was a plan's activity
+ * (INT) or a referral (RQO) */
+Test(ccda_entries, an_encounter_of_no_information_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    static const char *const moods[] = { "INT", "RQO" };
+    char doc[8192];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(doc, sizeof(doc),
+                 HEAD BODY_OPEN PLAN_SEC "<entry><encounter moodCode=\"%s\" "
+                 "nullFlavor=\"UNK\"><id root=\"1.2.9\" extension=\"E1\"/>"
+                 "<code code=\"11429006\" codeSystem=\"2.16.840.1.113883.6."
+                 "96\"/><effectiveTime value=\"20260101\"/></encounter>"
+                 "</entry>" BODY_CLOSE,
+                 moods[i]);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "%s: %zu events", moods[i], r.out.n);
+    }
+    /* beside a planned encounter the sender states: one activity */
+    arena_reset(&A);
+    struct run r = run_str(
+        HEAD BODY_OPEN PLAN_SEC "<entry><encounter moodCode=\"INT\" "
+        "nullFlavor=\"UNK\"><code code=\"11429006\" codeSystem=\"2.16.840.1."
+        "113883.6.96\"/></encounter></entry><entry><encounter moodCode="
+        "\"INT\"><code code=\"185389009\" codeSystem=\"2.16.840.1.113883.6."
+        "96\"/></encounter></entry>" BODY_CLOSE);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_eq(events_of(&r, "careplan.updated"), 1);
+    cJSON *ev = cJSON_ParseWithLength(r.out.ev[0].json.p,
+                                      r.out.ev[0].json.len);
+    cJSON *acts = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                      "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 1);
+    char *s = cJSON_PrintUnformatted(acts);
+    cr_expect(strstr(s, "185389009") && !strstr(s, "11429006"), "%s", s);
+    free(s);
+    cJSON_Delete(ev);
+    each_warns_of_no_information(&r, "entry[1]/encounter/@nullFlavor");
+}
+
+/* F3540: an Outcome Observation of no information gave its goal an
+ * achievement status (index_outcomes reads it before the walk) */
+Test(ccda_entries, an_outcome_of_no_information_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    static const char doc_fmt[] =
+        HEAD "<component><structuredBody><component><section>" GOALS_SEC
+        GOAL_ENTRY("<code code=\"29463-7\" "
+                   "codeSystem=\"2.16.840.1.113883.6.1\"/>", "", "")
+        "</section></component><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.61\"/>"
+        "<code code=\"11383-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"%s>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.144\"/>"
+        "<entryRelationship typeCode=\"GEVL\"><act classCode=\"ACT\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.122\"/>"
+        "<id root=\"1.2.9\" extension=\"G1\"/><code nullFlavor=\"NP\"/></act>"
+        "</entryRelationship><entryRelationship typeCode=\"SPRT\" "
+        "inversionInd=\"true\"><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.110\"/>"
+        "<code code=\"ASSERTION\" codeSystem=\"2.16.840.1.113883.5.4\"/>"
+        "<value xsi:type=\"CD\" code=\"390802008\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></observation>"
+        "</entryRelationship></observation></entry></section></component>"
+        "</structuredBody></component></ClinicalDocument>";
+    static const char *const attrs[] = { "", " nullFlavor=\"NI\"" };
+    for (size_t i = 0; i < 2; i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), doc_fmt, attrs[i]);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "goal"), "achievement_status"));
+        if (i == 0) {
+            cr_expect(got && strcmp(got, "achieved") == 0, "%s",
+                      got ? got : "none");
+            cr_expect_eq(warned(&r, 0, NO_INFO_WARNING), 0);
+        } else {
+            cr_expect_null(got, "%s", got);
+            each_warns_of_no_information(
+                &r, "component[2]/section/entry/observation/@nullFlavor");
+        }
+        cJSON_Delete(ev);
+    }
+}

@@ -595,6 +595,72 @@ Test(fhir_notify, a_condition_is_one_diagnosis_however_many_the_visit_has)
     cJSON_Delete(ev);
 }
 
+#define THOUSANDS_OF_CONDITIONS 3000
+
+/* Thousands of diagnoses, each Condition named twice (F3481: the set of
+ * those told is a hash set, not a scan): each is told once, in the order
+ * first named, then the entries' Conditions that name the visit; the
+ * same Condition twice is one diagnosis. A behaviour check, not a timing. */
+Test(fhir_notify, thousands_of_diagnoses_are_each_told_once_in_order)
+{
+    const int n = THOUSANDS_OF_CONDITIONS;
+    size_t cap = (size_t)n * 200 + 4096;
+    char *enc = arena_alloc(&A, cap), *p = enc, *end = enc + cap;
+    p += snprintf(p, (size_t)(end - p),
+                  "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+                  "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                  "\"contained\":[");
+    for (int i = 0; i < n; i++)
+        p += snprintf(p, (size_t)(end - p),
+                      "%s{\"resourceType\":\"Condition\",\"id\":\"c%d\","
+                      "\"code\":{\"coding\":[{\"system\":\"urn:oid:9.9.9\","
+                      "\"code\":\"k%d\"}]}}",
+                      i ? "," : "", i, i);
+    p += snprintf(p, (size_t)(end - p), "],\"diagnosis\":[");
+    /* each in order, then each again backwards, the entry's q in the
+     * middle of the second pass */
+    for (int i = 0; i < 2 * n; i++) {
+        int k = i < n ? i : 2 * n - 1 - i;
+        if (i == n + n / 2)
+            p += snprintf(p, (size_t)(end - p),
+                          ",{\"condition\":{\"reference\":\"Condition/q\"}}");
+        p += snprintf(p, (size_t)(end - p),
+                      "%s{\"condition\":{\"reference\":\"#c%d\"}}",
+                      i ? "," : "", k);
+    }
+    /* q names the Encounter too: told once, by diagnosis[] */
+    p += snprintf(p, (size_t)(end - p),
+                  "]}},{\"fullUrl\":\"https://ex.org/fhir/Condition/q\","
+                  "\"resource\":{\"resourceType\":\"Condition\",\"id\":\"q\","
+                  "\"subject\":{\"reference\":\"Patient/p1\"},\"encounter\":{"
+                  "\"reference\":\"Encounter/e1\"},\"category\":[{\"coding\":"
+                  "[{\"code\":\"encounter-diagnosis\"}]}],\"code\":{"
+                  "\"coding\":[{\"system\":\"urn:oid:9.9.9\",\"code\":"
+                  "\"kq\"}]}}}");
+    /* notification() closes the last entry */
+    cr_assert(p < end - 2);
+    p[-1] = '\0';
+    struct canon_list l = fhir_events(notification("notification-admit",
+                                                   enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    const cJSON *dx = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ev, "encounter"), "diagnoses");
+    /* c0..c2999, q, then the context's c1 (which names the Encounter) */
+    cr_assert_eq(cJSON_GetArraySize(dx), n + 2);
+    char want[32];
+    int i = 0;
+    for (const cJSON *d = dx->child; d; d = d->next, i++) {
+        if (i < n)
+            snprintf(want, sizeof(want), "k%d", i);
+        else
+            snprintf(want, sizeof(want), "%s", i == n ? "kq" : "Z59.01");
+        cr_assert_str_eq(at(d, "code"), want, "diagnosis %d", i);
+    }
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(ev, "warnings"));
+    cJSON_Delete(ev);
+}
+
 /* The same discharge as HL7 v2 ADT^A03 sends it: PV1-36 of table 0112 */
 #define A03 \
     "MSH|^~\\&|APP|FAC|HUB|HUB|20260117113000-0500||ADT^A03|C3|P|2.5\r" \
