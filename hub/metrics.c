@@ -6,6 +6,7 @@
 #include "metrics.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,8 +199,13 @@ static void put(struct out *o, const char *fmt, ...)
     }
 }
 
+/* A histogram's _sum, a count of micro-units (us_sum: microseconds, shown
+ * as seconds) or of units, printed whole: "%g" kept six digits, so a
+ * month's sum moved only in steps of many seconds or messages and a
+ * rate() of it over a scrape interval read 0 or a jump (F3660) */
 static void histogram(struct out *o, const char *name, const double *bounds,
-                      size_t nb, const uint64_t *bucket, double sum)
+                      size_t nb, const uint64_t *bucket, uint64_t sum,
+                      bool us_sum)
 {
     uint64_t cum = 0;
     for (size_t i = 0; i < nb; i++) {
@@ -209,8 +215,13 @@ static void histogram(struct out *o, const char *name, const double *bounds,
     }
     cum += GET(bucket[nb]);
     put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
-    put(o, "%s_sum %g\n%s_count %llu\n", name, sum, name,
-        (unsigned long long)cum);
+    if (us_sum)
+        put(o, "%s_sum %llu.%06llu\n", name,
+            (unsigned long long)(sum / 1000000),
+            (unsigned long long)(sum % 1000000));
+    else
+        put(o, "%s_sum %llu\n", name, (unsigned long long)sum);
+    put(o, "%s_count %llu\n", name, (unsigned long long)cum);
 }
 
 char *metrics_render(size_t *len)
@@ -231,11 +242,11 @@ char *metrics_render(size_t *len)
             "answer, commit included.\n# TYPE hub_ack_latency_seconds "
             "histogram\n");
     histogram(&o, "hub_ack_latency_seconds", lat_bounds, NLAT, lat_bucket,
-              (double)GET(lat_sum_us) / 1e6);
+              GET(lat_sum_us), true);
     put(&o, "# HELP hub_commit_batch_size Messages per ingest transaction.\n"
             "# TYPE hub_commit_batch_size histogram\n");
     histogram(&o, "hub_commit_batch_size", batch_bounds, NBATCH, batch_bucket,
-              (double)GET(batch_sum));
+              GET(batch_sum), false);
     put(&o, "# HELP hub_commit_retries_total Ingest transactions retried "
             "after a database failure.\n# TYPE hub_commit_retries_total "
             "counter\nhub_commit_retries_total %llu\n",
@@ -327,7 +338,7 @@ char *metrics_render(size_t *len)
             "send to answer or error.\n# TYPE hub_webhook_latency_seconds "
             "histogram\n");
     histogram(&o, "hub_webhook_latency_seconds", lat_bounds, NLAT,
-              wh_lat_bucket, (double)GET(wh_lat_sum_us) / 1e6);
+              wh_lat_bucket, GET(wh_lat_sum_us), true);
     static const char *const ds[] = { "due", "scheduled", "leased", "held",
                                        "dead", "blocked" };
     if (GET(dlv_state[0]) >= 0) {

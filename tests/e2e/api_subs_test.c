@@ -328,6 +328,16 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
         { "/v1/deliveries?subscription=dlv_1", "tok-cbo", "subscription" },
         { "/v1/audit?limit=abc", "tok-ops", "limit" },
         { "/v1/audit?after=-1", "tok-ops", "after" },
+        /* the feed's limit and cursor at their edges (round 220) */
+        { "/v1/events?limit=0", "tok-cbo", "limit" },
+        { "/v1/events?limit=-1", "tok-cbo", "limit" },
+        { "/v1/events?limit=1001", "tok-cbo", "limit" },
+        { "/v1/events?limit=1e3", "tok-cbo", "limit" },
+        { "/v1/events?limit=99999999999999999999", "tok-cbo", "limit" },
+        { "/v1/events?after=-1", "tok-cbo", "after" },
+        { "/v1/events?after=12abc", "tok-cbo", "after" },
+        { "/v1/events?after=99999999999999999999", "tok-cbo", "after" },
+        { "/v1/events?after=1&after=2", "tok-cbo", "after" },
         { "/v1/audit?patient=0123456789012345678901234567890123456789"
           "0123456789012345678901234", "tok-ops", "patient" },
     };
@@ -345,6 +355,10 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
         http_resp_free(&r);
     }
     cr_assert_eq(call("GET", "/v1/deliveries?status=dead&limit=1000&before=5",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    /* the feed's largest page, and a wildcard percent-encoded (%2A) */
+    cr_assert_eq(call("GET", "/v1/events?limit=1000&after=0&topic=adt.%2A",
                       "tok-cbo", NULL, &r), 200, "%s", r.body);
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/deliveries?status=", "tok-cbo", NULL, &r),
