@@ -36,6 +36,13 @@
 int dispatch_db_connect(const struct dispatch *d, struct store **out);
 
 #define DISPATCH_MAX_ENDPOINTS 4096     /* remembered breaker states */
+/* The longest a 429's or 503's Retry-After holds its whole endpoint (the
+ * delivery it answered still waits all it asked, up to 24 h): the hold
+ * stops every subscription that shares the scheme://host:port, a
+ * multi-tenant receiver's other tenants too, so one answer (a wrong
+ * header, a date far ahead) stops them for an hour at most, on the
+ * schedule's scale (F3623). */
+#define DISPATCH_RETRY_AFTER_HOLD_MAX_MS (3600 * 1000)
 #define DISPATCH_ENDPOINT_MAX 300
 #define DISPATCH_RESPONSE_MAX (64 * 1024)   /* read and dropped */
 /* Claimed work kept ready per endpoint (x per_endpoint) and in all (x

@@ -73,9 +73,9 @@ static bool endpoint_can_send(struct dispatch *d, struct endpoint *e,
 
 /* The breaker's log lines name the endpoint (scheme://host:port: no
  * path, which may carry a partner's token) and the attempt's delivery and
- * subscription, so that on-call knows whose endpoint it is. */
-static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
-                             const struct job *j)
+ * subscription, so that on-call knows whose endpoint it is. The
+ * subscription of job `j`, its length into *len. */
+static const char *job_sub_id(const struct job *j, int *len)
 {
     int sbl = (int)j->ids.sb;
     const char *sb = j->ids.buf + j->ids.ev + j->ids.rc;
@@ -84,6 +84,28 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
         sb++;
         sbl -= 2;
     }
+    *len = sbl;
+    return sb;
+}
+
+/* Opens the breaker until `until` (monotonic), unless it is open longer;
+ * after the pause, one probe. */
+static void endpoint_open(struct endpoint *e, int64_t until)
+{
+    if (until > e->open_until_ms)
+        e->open_until_ms = until;
+    e->half_open = true;
+    if (!e->counted_open) {
+        e->counted_open = true;
+        metrics_breakers_open(1);
+    }
+}
+
+static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
+                             const struct job *j)
+{
+    int sbl;
+    const char *sb = job_sub_id(j, &sbl);
 
     if (ok) {
         if (e->half_open || e->failures >= d->cfg.breaker_failures)
@@ -101,18 +123,34 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
     }
     e->failures++;
     if (e->half_open || e->failures >= d->cfg.breaker_failures) {
-        e->open_until_ms = mono_ms() + scaled(d, d->cfg.breaker_open_ms);
-        e->half_open = true;        /* after the pause: one probe */
-        if (!e->counted_open) {
-            e->counted_open = true;
-            metrics_breakers_open(1);
-        }
+        endpoint_open(e, mono_ms() + scaled(d, d->cfg.breaker_open_ms));
         if (e->failures == d->cfg.breaker_failures)
             log_warn("dispatch.breaker_open", "endpoint=%s "
                      "subscription=%.*s delivery=dlv_%" PRId64 " failures=%d "
                      "open_ms=%" PRId64, e->key, sbl, sb, j->id, e->failures,
                      scaled(d, d->cfg.breaker_open_ms));
     }
+}
+
+/* A 429 or 503 whose Retry-After asks `asked_ms` (> 0) is the endpoint's
+ * answer, not only the delivery's: its breaker opens until then (at most
+ * DISPATCH_RETRY_AFTER_HOLD_MAX_MS), so that its other deliveries wait in
+ * the queue unattempted instead of each spending an attempt on the same
+ * answer (F3623). Transfers already under way finish. In this process's
+ * memory: each hubd learns it from its own answers. */
+static void endpoint_hold(struct dispatch *d, struct endpoint *e,
+                          long code, int64_t asked_ms, const struct job *j)
+{
+    int sbl;
+    const char *sb = job_sub_id(j, &sbl);
+    int64_t ms = scaled(d, asked_ms < DISPATCH_RETRY_AFTER_HOLD_MAX_MS
+                               ? asked_ms
+                               : DISPATCH_RETRY_AFTER_HOLD_MAX_MS);
+
+    endpoint_open(e, mono_ms() + ms);
+    log_info("dispatch.breaker_open", "endpoint=%s subscription=%.*s "
+             "delivery=dlv_%" PRId64 " code=%ld retry_after_ms=%" PRId64,
+             e->key, sbl, sb, j->id, code, ms);
 }
 
 /* --- curl glue ------------------------------------------------------------ */
@@ -415,6 +453,7 @@ void job_finish(struct dispatch *d, struct job *j, long code,
     const char *outcome;
     enum metrics_webhook m;
     int64_t delay = 0;
+    int64_t asked = -1;             /* a 429's or 503's Retry-After */
 
     if (!err && code >= 200 && code < 300) {
         outcome = "delivered";
@@ -426,6 +465,9 @@ void job_finish(struct dispatch *d, struct job *j, long code,
         m = METRIC_WH_GONE;
         stat_add(d, &d->stats.gone, 1);
     } else {
+        if (!err && (code == 429 || code == 503))
+            asked = webhook_retry_after_ms(
+                j->retry_after[0] ? j->retry_after : NULL, (int64_t)time(NULL));
         int64_t b = webhook_backoff_ms(j->attempt,
                                        (double)rand_r(&d->rand_state) /
                                            ((double)RAND_MAX + 1.0));
@@ -434,13 +476,8 @@ void job_finish(struct dispatch *d, struct job *j, long code,
             m = METRIC_WH_DEAD;
             stat_add(d, &d->stats.dead, 1);
         } else {
-            if (!err && (code == 429 || code == 503)) {
-                int64_t ra = webhook_retry_after_ms(
-                    j->retry_after[0] ? j->retry_after : NULL,
-                    (int64_t)time(NULL));
-                if (ra > b)
-                    b = ra;
-            }
+            if (asked > b)
+                b = asked;
             outcome = "retry";
             m = METRIC_WH_RETRY;
             delay = scaled(d, b);
@@ -457,6 +494,8 @@ void job_finish(struct dispatch *d, struct job *j, long code,
     bool unwell = err != NULL || code >= 500 || code == 429;
     if (!is_proxy_error(err))
         endpoint_outcome(d, j->ep, !unwell, j);
+    if (asked > 0)                  /* 0 or none: the breaker as it was */
+        endpoint_hold(d, j->ep, code, asked, j);
     /* a success is in the database and the metrics; the log line is for
      * what needs a look (thousands of successes a second would drown it) */
     log_write(m == METRIC_WH_DELIVERED ? LOG_DEBUG : LOG_INFO,

@@ -517,6 +517,54 @@ Test(dispatch, retry_after_of_429_and_503_is_honoured)
         rx_stop(r[i]);
 }
 
+/* A 429 or 503 with Retry-After is the endpoint's answer (F3623): none of
+ * its other deliveries is sent before the time asked (3000 s, 3 s at
+ * time_scale 1000), none spends an attempt, and another endpoint's keep
+ * flowing meanwhile; then they all go. One transfer at a time per
+ * endpoint, so that the 503 comes before any other is sent: before, the
+ * next one went at once, and each got a 503 of its own. */
+Test(dispatch, a_retry_after_holds_the_whole_endpoint)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    struct rx *fine = rx_start(RX_OK, SECRET);
+    busy->fail_n = 1;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "3000");
+    const char *bsub = sub_for(busy->port, "[\"*\"]", "/");
+    const char *fsub = sub_for(fine->port, "[\"*\"]", "/");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1000.0, false);
+    c.per_endpoint = 1;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    for (int i = 0; i < 6; i++) {       /* six patients: none waits for */
+        char key[8], pid[8];            /* another's order */
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+        if (i == 2)                     /* the rest come while it is held */
+            cr_assert_eq(wait_status(fsub, "delivered", 3, 10000), 3);
+    }
+    cr_assert_eq(wait_status(fsub, "delivered", 6, 10000), 6);
+    cr_assert_eq(wait_status(bsub, "delivered", 6, 20000), 6);
+    cr_assert_eq(rx_requests(busy), 7, "one 503, then each delivery once");
+    int64_t gap = busy->at_ms[1] - busy->at_ms[0];
+    cr_assert_geq(gap, 2900, "the endpoint's next request came %lld ms "
+                  "after its 503, Retry-After says 3000 ms", (long long)gap);
+    cr_assert_lt(fine->at_ms[5], busy->at_ms[1], "the other endpoint's "
+                 "deliveries went during the hold");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 503"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 13,
+                 "no attempt spent while held");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+    rx_stop(fine);
+}
+
 /* The status line and headers decide an attempt, not the length of the
  * page that comes with them. A 410, or a 503 with Retry-After, whose body
  * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an
