@@ -134,6 +134,7 @@ struct doc {
                                                person (F3221) */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
+    bool us_realm;                  /* claims the US realm (F3640) */
     const struct ccda_node **acts;  /* careplan activities, document order */
     size_t n_acts;
     const struct ccda_node **concerns;  /* care plan concern acts */
