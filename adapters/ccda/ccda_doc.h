@@ -137,6 +137,7 @@ struct doc {
                                                nullFlavor (F3540) */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
+    bool us_realm;                  /* claims the US realm (F3640) */
     const struct ccda_node **acts;  /* careplan activities, document order */
     size_t n_acts;
     const struct ccda_node **concerns;  /* care plan concern acts */

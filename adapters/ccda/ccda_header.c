@@ -16,6 +16,7 @@
 
 /* template ids (C-CDA R2.1) */
 #define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
+#define T_US_REALM_HEADER "2.16.840.1.113883.10.20.22.1.1"
 
 #define CONFIDENTIALITY_SYSTEM \
     "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -148,15 +149,29 @@ static bool qualifier_has(const char *q, const char *code)
 }
 
 /* A given name part the person is called by (qualifier CL, "callme": the
- * Progress Note's "Adam" with "Frankie"), which is no part of the name it
- * sits in. */
+ * Progress Note's "Adam" with "Frankie"). */
 static bool given_is_callme(const struct ccda_node *g)
 {
     return qualifier_has(ccda_attr(g, "qualifier"), "CL");
 }
 
-/* The name `nm`: its family, given parts (those of `callme` or the others),
- * prefix, suffix, and `use` (NULL: EN/@use's own). */
+/* Whether the given part `g` belongs in the call-me name (`callme`) or in
+ * the legal name. In a US Realm document a CL part is no part of the legal
+ * name (F100: HL7's US examples call "Adam" "Frankie"); elsewhere it marks
+ * which legal given name is the call name (the Finnish kutsumanimi, the
+ * German Rufname: the eHDSI ePrescription's "Katriina", F3640), so the
+ * legal name keeps it where it stands. */
+static bool given_in_name(const struct doc *dc, const struct ccda_node *g,
+                          bool callme)
+{
+    if (callme)
+        return given_is_callme(g);
+    return !dc->us_realm || !given_is_callme(g);
+}
+
+/* The name `nm`: its family, given parts (those of the call-me name or of
+ * the legal name, given_in_name), prefix, suffix, and `use` (NULL: EN/@use's
+ * own). */
 static void write_name_parts(struct doc *dc, struct jw *w,
                              const struct ccda_node *nm, bool callme,
                              const char *use)
@@ -175,7 +190,7 @@ static void write_name_parts(struct doc *dc, struct jw *w,
     jw_kv_str(w, "family", fam);
     CCDA_FOREACH(g, nm, "given") {
         struct slice s = ccda_text(dc->a, g);
-        if (slice_empty(s) || given_is_callme(g) != callme)
+        if (slice_empty(s) || !given_in_name(dc, g, callme))
             continue;
         jw_arr_lazy(w, "given", &given);
         jw_str(w, s);
@@ -193,10 +208,10 @@ static void write_name_parts(struct doc *dc, struct jw *w,
 }
 
 /* A person name. A given part qualified CL is the name the person is
- * called by, not a part of the legal name beside it (HL7 v3
- * EntityNamePartQualifier): it is written as a name of its own, the same
- * family with that given and use nickname, as C-CDA to FHIR converters map
- * it, so that the legal name keeps only the legal given names. */
+ * called by (HL7 v3 EntityNamePartQualifier): it is written as a name of
+ * its own, the same family with that given and use nickname, as C-CDA to
+ * FHIR converters map it; whether the legal name keeps it too is
+ * given_in_name's to say. */
 static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
 {
     bool plain = false, callme = false;
@@ -206,7 +221,7 @@ static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
             continue;
         if (given_is_callme(g))
             callme = true;
-        else
+        if (given_in_name(dc, g, false))
             plain = true;
     }
     if (plain || !callme)
@@ -454,6 +469,22 @@ static int read_patient(struct doc *dc)
     return HUB_OK;
 }
 
+/* Whether the document claims the US realm: a realmCode US on the
+ * ClinicalDocument (CDA R2: a set, any of its codes), or the US Realm
+ * Header's templateId there, whatever its extension (R1.1 none, R2.1
+ * 2015-08-01). Nothing else is read as that claim: a document template of
+ * C-CDA alone, an entry's template or a US address is no claim, and the
+ * reading outside the claim (given_in_name) keeps every given name sent. */
+static bool claims_us_realm(const struct ccda_node *root)
+{
+    if (ccda_has_template(root, T_US_REALM_HEADER))
+        return true;
+    CCDA_FOREACH(r, root, "realmCode")
+        if (ccda_attr_eq(r, "code", "US"))
+            return true;
+    return false;
+}
+
 int ccda_read_header(struct doc *dc, struct slice *message_id)
 {
     const struct ccda_node *root = dc->root;
@@ -519,5 +550,6 @@ int ccda_read_header(struct doc *dc, struct slice *message_id)
     dc->care_plan = ccda_has_template(root, T_CARE_PLAN_DOC) ||
                     (ccda_code_of(root) &&
                      strcmp(ccda_code_of(root), "52521-2") == 0);
+    dc->us_realm = claims_us_realm(root);
     return read_patient(dc);
 }

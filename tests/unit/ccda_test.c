@@ -5160,11 +5160,32 @@ Test(ccda_entries, an_outcome_gives_its_goal_an_achievement_status,
     }
 }
 
+/* A document of one entry whose patient has the name `name`, its root's
+ * realmCode and templateId elements `head` ("" for none). */
+static void name_doc(char *doc, size_t cap, const char *head,
+                     const char *name)
+{
+    snprintf(doc, cap,
+             "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+             "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">%s"
+             "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"
+             "<effectiveTime value=\"20240102030405+0100\"/>"
+             "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\""
+             " extension=\"P1\"/><patient>%s<birthTime value=\"19800131\"/>"
+             "</patient></patientRole></recordTarget>" BODY_OPEN
+             "<code code=\"62387-6\"/><entry><act classCode=\"ACT\" "
+             "moodCode=\"INT\"><id root=\"1.2.7\" extension=\"P1\"/>"
+             "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6."
+             "96\"/><statusCode code=\"active\"/></act></entry>"
+             BODY_CLOSE, head, name);
+}
+
 /* F100: the HL7 C-CDA R2 Progress Note's patient is <given>Adam</given>
  * <given qualifier="CL">Frankie</given> (CL: "call me"). The call-me name
  * was read as a second legal given name ("Adam Frankie"), which a record
  * of "Adam" then matched less well; it is a name of its own, nickname. A
- * name whose only given part is a call-me name is that nickname alone. */
+ * name whose only given part is a call-me name is that nickname alone.
+ * The rule of a US Realm document (realmCode US here; F3640). */
 Test(ccda_header, a_call_me_given_name_is_a_nickname_not_a_legal_given_name,
      .init = setup, .fini = teardown)
 {
@@ -5184,19 +5205,7 @@ Test(ccda_header, a_call_me_given_name_is_a_nickname_not_a_legal_given_name,
     };
     char doc[4096];
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        snprintf(doc, sizeof(doc),
-                 "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
-                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
-                 "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"
-                 "<effectiveTime value=\"20240102030405+0100\"/>"
-                 "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\""
-                 " extension=\"P1\"/><patient>%s<birthTime value=\"19800131\"/>"
-                 "</patient></patientRole></recordTarget>" BODY_OPEN
-                 "<code code=\"62387-6\"/><entry><act classCode=\"ACT\" "
-                 "moodCode=\"INT\"><id root=\"1.2.7\" extension=\"P1\"/>"
-                 "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6."
-                 "96\"/><statusCode code=\"active\"/></act></entry>"
-                 BODY_CLOSE, c[i].name);
+        name_doc(doc, sizeof(doc), "<realmCode code=\"US\"/>", c[i].name);
         struct run r = run_str(doc);
         cJSON *ev = first_event(&r, 1);
         cJSON *names = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
@@ -5218,6 +5227,98 @@ Test(ccda_header, a_call_me_given_name_is_a_nickname_not_a_legal_given_name,
         }
         cJSON_Delete(ev);
     }
+}
+
+/* The patient's names of the document name_doc(head, name) writes, each
+ * as "use: given given family" joined by " | ", into buf. */
+static const char *names_read(char *buf, size_t cap, const char *head,
+                              const char *name)
+{
+    char doc[4096];
+    size_t len = 0;
+
+    name_doc(doc, sizeof(doc), head, name);
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cJSON *names = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                       "names");
+    buf[0] = '\0';
+    for (int k = 0; k < cJSON_GetArraySize(names); k++) {
+        cJSON *nm = cJSON_GetArrayItem(names, k);
+        const char *use = cJSON_GetStringValue(cJSON_GetObjectItem(nm, "use"));
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s:", k ? " | " : "",
+                                use ? use : "-");
+        cJSON *given = cJSON_GetObjectItem(nm, "given");
+        for (int g = 0; g < cJSON_GetArraySize(given); g++)
+            len += (size_t)snprintf(buf + len, cap - len, " %s",
+                cJSON_GetStringValue(cJSON_GetArrayItem(given, g)));
+        len += (size_t)snprintf(buf + len, cap - len, " %s",
+            cJSON_GetStringValue(cJSON_GetObjectItem(nm, "family")));
+        cr_assert_lt(len, cap);
+    }
+    cJSON_Delete(ev);
+    return buf;
+}
+
+#define FINNISH_NAME                                                          \
+    "<name use=\"L\"><given qualifier=\"CL\">Katriina</given><given>"       \
+    "Kastehelmi</given><family>Kukko</family></name>"
+#define CALLME_ONLY_NAME                                                      \
+    "<name use=\"L\"><given qualifier=\"CL\">Katriina</given><family>Kukko"  \
+    "</family></name>"
+
+/* F3640: in a document that claims no realm, as the eHDSI ePrescription
+ * of Finland (r217-cda-pharma_eP_L3_W6_Canesten.xml), CL marks which legal
+ * given name is the call name: the legal name keeps it where it stands,
+ * and the nickname is written as F100 writes it. Before, the official name
+ * was "Kastehelmi Kukko", its first legal given name lost (F3600). A realm
+ * other than the US, or a C-CDA document template without the US Realm
+ * Header, is no claim of the US realm either. */
+Test(ccda_header, a_call_me_given_name_stays_in_the_legal_name_outside_the_us_realm,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *head, *name, *want;
+    } c[] = {
+        { "", FINNISH_NAME,
+          "official: Katriina Kastehelmi Kukko | nickname: Katriina Kukko" },
+        { "<realmCode code=\"FI\"/>", FINNISH_NAME,
+          "official: Katriina Kastehelmi Kukko | nickname: Katriina Kukko" },
+        { "<templateId root=\"2.16.840.1.113883.10.20.22.1.2\"/>", FINNISH_NAME,
+          "official: Katriina Kastehelmi Kukko | nickname: Katriina Kukko" },
+        { "", CALLME_ONLY_NAME,
+          "official: Katriina Kukko | nickname: Katriina Kukko" },
+    };
+    char got[512];
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        cr_expect_str_eq(names_read(got, sizeof(got), c[i].head, c[i].name),
+                         c[i].want, "case %zu", i);
+}
+
+/* F3640: a document that claims the US realm, by a realmCode US (among
+ * others) or by the US Realm Header's templateId (with or without its
+ * extension), keeps F100's reading: the call-me name is no legal given
+ * name. Fails if the realm is not read (the CL part kept everywhere). */
+Test(ccda_header, a_call_me_given_name_is_no_legal_name_in_the_us_realm,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *head, *name, *want;
+    } c[] = {
+        { "<realmCode code=\"US\"/>", FINNISH_NAME,
+          "official: Kastehelmi Kukko | nickname: Katriina Kukko" },
+        { "<realmCode code=\"UV\"/><realmCode code=\"US\"/>", FINNISH_NAME,
+          "official: Kastehelmi Kukko | nickname: Katriina Kukko" },
+        { "<templateId root=\"2.16.840.1.113883.10.20.22.1.1\" "
+          "extension=\"2015-08-01\"/>", FINNISH_NAME,
+          "official: Kastehelmi Kukko | nickname: Katriina Kukko" },
+        { "<templateId root=\"2.16.840.1.113883.10.20.22.1.1\"/>",
+          CALLME_ONLY_NAME, "nickname: Katriina Kukko" },
+    };
+    char got[512];
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        cr_expect_str_eq(names_read(got, sizeof(got), c[i].head, c[i].name),
+                         c[i].want, "case %zu", i);
 }
 
 /* F101: a Planned Medication Activity (4.42) or Planned Immunization
