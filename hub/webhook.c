@@ -804,6 +804,37 @@ void webhook_sub_use_address_policy(bool production, bool allow_private)
     __atomic_store_n(&sub_allow_private, allow_private, __ATOMIC_RELEASE);
 }
 
+/* The URL's host as libcurl connects to it: percent-decoded, an IPv4 in
+ * any form it reads as one written dotted, an IPv6's brackets and zone id
+ * dropped, and a trailing dot too (curl drops it before the look-up):
+ * `%31%32%37.0.0.1`, `127.0.0.1.` reach 127.0.0.1 (F3700). False when it
+ * does not fit `ip` (no literal is that long). */
+static bool url_host(const char *url, char *ip, size_t size)
+{
+    CURLU *u = curl_url();
+    char *h = NULL;
+    if (!u)
+        abort();
+    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK;
+    curl_url_cleanup(u);
+    size_t hl = ok ? strlen(h) : 0;
+    const char *p = h;
+    if (hl >= 2 && p[0] == '[' && p[hl - 1] == ']') {
+        p++;
+        hl -= 2;
+    } else if (hl > 1 && p[hl - 1] == '.') {
+        hl--;
+    }
+    ok = ok && hl < size;
+    if (ok) {
+        memcpy(ip, p, hl);
+        ip[hl] = '\0';
+    }
+    curl_free(h);
+    return ok;
+}
+
 /* In the production profile, a URL (already webhook_url_check'ed) whose
  * host is an IP literal the dispatcher would never connect to is refused
  * now, naming why, rather than taken and dead-lettered after days of
@@ -815,25 +846,17 @@ static int check_url_address(const char *url, struct hub_err *err)
     if (!__atomic_load_n(&sub_production, __ATOMIC_ACQUIRE))
         return HUB_OK;
     const char *host = url + (strncasecmp(url, "https://", 8) == 0 ? 8 : 7);
-    size_t hl, at = (size_t)(host - url);
+    size_t at = (size_t)(host - url);
     char ip[64];
 
-    if (host[0] == '[') {                   /* [v6]:port, [v6%25zone] */
-        host++;
-        hl = strcspn(host, "]%");
-    } else {
-        hl = strcspn(host, ":/?#");
-    }
-    if (hl >= sizeof(ip))
+    if (!url_host(url, ip, sizeof(ip)))
         return HUB_OK;
-    memcpy(ip, host, hl);
-    ip[hl] = '\0';
     enum webhook_addr_class c = webhook_addr_classify(ip);
     struct in_addr v4;
-    /* the IPv4 forms libcurl reads as an address, never a name
-     * (2130706433, 0x7f.1, 0177.0.0.1, 127.1), as inet_aton reads them:
-     * literals too, connected to as the dotted address */
-    if (c == ADDR_INVALID && host[-1] != '[' && inet_aton(ip, &v4) &&
+    /* libcurl writes an IPv4 in any form (2130706433, 0x7f.1, 127.1)
+     * dotted, but a percent-encoded one (%32%31...) only after, as a name
+     * the look-up reads as inet_aton does: the dotted address is classed */
+    if (c == ADDR_INVALID && host[0] != '[' && inet_aton(ip, &v4) &&
         inet_ntop(AF_INET, &v4, ip, sizeof(ip)))
         c = webhook_addr_classify(ip);
     bool priv = __atomic_load_n(&sub_allow_private, __ATOMIC_ACQUIRE);

@@ -76,11 +76,18 @@ static const char *addr_use(const char *u)
         { "MC", "mobile" },
     };
     size_t n;
+    const char *use = NULL;
     for (const char *c = next_set_code(u, &n); c; c = next_set_code(c + n, &n))
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-            if (strlen(map[i].code) == n && memcmp(map[i].code, c, n) == 0)
-                return map[i].val;
-    return NULL;
+            if (strlen(map[i].code) == n && memcmp(map[i].code, c, n) == 0) {
+                /* BAD or OLD says of the whole address that it is not to
+                 * be used: "H OLD" is a home one no longer in use (F3701) */
+                if (strcmp(map[i].val, "old") == 0)
+                    return map[i].val;
+                if (use == NULL)
+                    use = map[i].val;
+            }
+    return use;
 }
 
 static void kv_text(struct doc *dc, struct jw *w, const char *key,

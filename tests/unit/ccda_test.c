@@ -2417,6 +2417,10 @@ Test(ccda_header, an_address_and_phone_use_set_gives_its_first_known_use,
         { "HP", "home", "home" },
         { "PHYS", "(absent)", "(absent)" },
         { "  ", "(absent)", "(absent)" },
+        /* one no longer in use, or wrong, whatever else it was (F3701) */
+        { "H OLD", "old", "old" },
+        { "WP BAD", "old", "old" },
+        { "MC TMP", "mobile", "mobile" },
     };
     char doc[4096];
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {

@@ -505,6 +505,20 @@ Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
         { "https://134744072/x", true, true, true },     /* 8.8.8.8 */
         { "https://1.2.3.4.example/", true, true, true },  /* a name */
         { "http://[fe80::1%25eth0]:8080/", true, false, true },  /* zone */
+        /* the host as libcurl reads it: percent-decoded, a trailing dot
+         * dropped before the look-up (F3700) */
+        { "http://127.0.0.1./", true, false, true },
+        { "http://127.1.:9000/", true, false, true },
+        { "http://%31%32%37.0.0.1/", true, false, true },
+        { "http://%32%31%33%30%37%30%36%34%33%33/", true, false, true },
+        { "http://127.0.0.1%2e/", true, false, true },
+        { "http://0X7F.1/", true, false, true },
+        { "http://[::ffff:7f00:1]/", true, false, true },
+        { "http://[0:0:0:0:0:0:0:1]/", true, false, true },
+        { "http://[::]/", true, false, false },
+        { "https://8.8.8.8./hook", true, true, true },
+        { "https://partner.example./hook", true, true, true },
+        { "https://%70artner.example/hook", true, true, true },
     };
     struct hub_err e;
     char doc[512];
