@@ -159,7 +159,7 @@ static void events(struct api_req *r)
     }
     if (since && *since) {
         if (strlen(since) >= sizeof(p->since) ||
-            !only(since, "0123456789-T:.+Z ")) {
+            !only(since, "0123456789-Tt:.+Zz ")) {
             free(p);
             api_reply_error(r, 400, "invalid", "since is not a date or "
                             "time (2026-12-05, 2026-12-05T04:00:00Z)",
@@ -169,10 +169,15 @@ static void events(struct api_req *r)
         memcpy(p->since, since, strlen(since) + 1);
         /* a '+' of a UTC offset arrives as ' ' when not percent-encoded;
          * not the date's separator from the time ("2026-12-05 04:00:00",
-         * which hub_parse_ts reads: made '+', it was refused, F524) */
-        for (char *c = p->since; *c; c++)
+         * which hub_parse_ts reads: made '+', it was refused, F524); RFC
+         * 3339 lets 'T' and 'Z' be lower case, the store takes upper
+         * (F3664) */
+        for (char *c = p->since; *c; c++) {
             if (*c == ' ' && c - p->since != 10)
                 *c = '+';
+            else if (*c == 't' || *c == 'z')
+                *c = (char)(*c - 'a' + 'A');
+        }
     }
     api_db(r, work, done, p);
 }

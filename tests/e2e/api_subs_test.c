@@ -556,6 +556,10 @@ Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
     cr_assert_eq(call("GET", "/v1/events?since=2026-02-28%2010:00:00Z",
                       "tok-cbo", NULL, &r), 200, "%s", r.body);
     http_resp_free(&r);
+    /* RFC 3339 5.6: 'T' and 'Z' may be lower case (F3664) */
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28t10:00:00z",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
 }
 
 /* An admit at a leap second (HL7 v2's TS takes second 60) was stored with
