@@ -75,6 +75,23 @@ static const struct ccda_node *entry_act(const struct ccda_node *en)
     return ccda_null(st) ? NULL : st;
 }
 
+/* CDA R2's subject, of a section or an entry: the person what it holds is
+ * about, conducted to what it holds unless overridden; none is the
+ * recordTarget (F3221). Whether `n`'s names another person than the
+ * patient, given what its section conducts (`conducted`): a relatedSubject
+ * whose code is not SELF (RoleClass) or ONESELF (PersonalRelationshipRoleType:
+ * the mother is MTH); one that names no relation is the patient. */
+static bool about_other(bool conducted, const struct ccda_node *n)
+{
+    const struct ccda_node *s = ccda_child(n, "subject");
+    if (s == NULL)
+        return conducted;
+    struct slice code = ccda_token(
+        ccda_attr(ccda_path(s, "relatedSubject/code"), "code"));
+    return !slice_empty(code) && !slice_eq(code, "SELF") &&
+           !slice_eq(code, "ONESELF");
+}
+
 /* Remember each concern act's id and SDOH domain, before the walk, so
  * that goals and plans pointing at it (in any section order) know it. */
 static void index_concerns(struct doc *dc, const struct ccda_node *sec,
@@ -92,7 +109,7 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
         const char *id = ccda_ii_string(dc->a, ccda_child(act, "id"));
         const char *dom = NULL;
         CCDA_FOREACH(er, act, "entryRelationship") {
-            const struct ccda_node *o = held_obs(er);
+            const struct ccda_node *o = held_obs(dc, er);
             const struct ccda_node *coded;
             if (dom == NULL && o)
                 dom = ccda_problem_domain(dc, ccda_child(o, "value"), &coded);
@@ -125,23 +142,32 @@ static const char *achievement_of(const struct ccda_node *v)
  * how far each goal got: GEVL names the goal (an Entry Reference or the
  * goal itself), SPRT a Progress Toward Goal observation. Read before the
  * goals are, wherever the section stands; a later outcome of the same goal
- * overrides an earlier one (document order). */
+ * overrides an earlier one (document order). One about another person
+ * (`conducted` as do_section's) says nothing of the patient's goals
+ * (F3542, as F3221). */
 static void index_outcomes(struct doc *dc, const struct ccda_node *sec,
-                           int depth)
+                           bool conducted, int depth)
 {
-    if (depth > MAX_SECTION_NEST)
+    if (sec == NULL || depth > MAX_SECTION_NEST)
         return;
+    conducted = about_other(conducted, sec);
     CCDA_FOREACH(en, sec, "entry") {
         const struct ccda_node *o = entry_act(en);
         const char *goal = NULL, *status = NULL;
-        if (!ccda_is(o, "observation") || !ccda_has_template(o, T_OUTCOME_OBS))
+        if (!ccda_is(o, "observation") ||
+            !ccda_has_template(o, T_OUTCOME_OBS) || about_other(conducted, o))
             continue;
         CCDA_FOREACH(er, o, "entryRelationship") {
             const struct ccda_node *c = ccda_first_elem(er);
-            if (ccda_attr_eq(er, "typeCode", "GEVL") && goal == NULL)
+            bool names = ccda_attr_eq(er, "typeCode", "GEVL") && goal == NULL;
+            bool tells = !names && ccda_attr_eq(er, "typeCode", "SPRT") &&
+                         ccda_has_template(c, T_PROGRESS_GOAL) &&
+                         status == NULL;
+            if (!(names || tells) || (c = held_act(dc, c)) == NULL)
+                continue;
+            if (names)
                 goal = ccda_ii_string(dc->a, ccda_child(c, "id"));
-            else if (ccda_attr_eq(er, "typeCode", "SPRT") &&
-                     ccda_has_template(c, T_PROGRESS_GOAL) && status == NULL)
+            else
                 status = achievement_of(ccda_child(c, "value"));
         }
         if (goal == NULL || status == NULL)
@@ -155,7 +181,7 @@ static void index_outcomes(struct doc *dc, const struct ccda_node *sec,
             dc->outcomes[dc->n_outcomes++] = (struct outcome){ goal, status };
     }
     CCDA_FOREACH(comp, sec, "component")
-        index_outcomes(dc, ccda_child(comp, "section"), depth + 1);
+        index_outcomes(dc, ccda_child(comp, "section"), conducted, depth + 1);
 }
 
 static enum section_kind section_kind(const struct ccda_node *sec)
@@ -202,9 +228,14 @@ static int scan_nested_scales(struct doc *dc, const struct ccda_node *n,
         if (ccda_is(c, "observation") &&
             ccda_has_template(c, T_ASSESSMENT_SCALE) &&
             ccda_scale_is_screening(dc, c, 0))
-            rc = ccda_do_scale(dc, c);
-        else
+            rc = held_act(dc, c) ? ccda_do_scale(dc, c) : HUB_OK;
+        else if (!ccda_null(c))
             rc = scan_nested_scales(dc, c, depth + 1);
+        else
+            continue;   /* nothing of a null act is read, nor what it
+                           holds; the scales it holds are the only thing
+                           sought here, so the act is warned of no more
+                           than any other the hub does not read (F3541) */
         if (rc != HUB_OK)
             return rc;
     }
@@ -228,26 +259,10 @@ static bool result_stands(const struct ccda_node *org,
     return status_is(org, "aborted") && status_is(obs, "completed");
 }
 
-/* CDA R2's subject, of a section or an entry: the person what it holds is
- * about, conducted to what it holds unless overridden; none is the
- * recordTarget (F3221). Whether `n`'s names another person than the
- * patient, given what its section conducts (`conducted`): a relatedSubject
- * whose code is not SELF (RoleClass) or ONESELF (PersonalRelationshipRoleType:
- * the mother is MTH); one that names no relation is the patient. */
-static bool about_other(bool conducted, const struct ccda_node *n)
-{
-    const struct ccda_node *s = ccda_child(n, "subject");
-    if (s == NULL)
-        return conducted;
-    struct slice code = ccda_token(
-        ccda_attr(ccda_path(s, "relatedSubject/code"), "code"));
-    return !slice_empty(code) && !slice_eq(code, "SELF") &&
-           !slice_eq(code, "ONESELF");
-}
-
-/* Whether do_entry gives `st` a say (an event, an item, a plan's part):
- * what an entry about another person would have said. Family history,
- * whose subjects are relatives, says nothing either way. */
+/* Whether the hub gives `st` a say (do_entry: an event, an item, a plan's
+ * part; index_outcomes: a goal's achievement): what an entry about another
+ * person would have said. Family history, whose subjects are relatives,
+ * says nothing either way. */
 static bool entry_speaks(const struct doc *dc, enum section_kind kind,
                          const struct ccda_node *st)
 {
@@ -262,6 +277,7 @@ static bool entry_speaks(const struct doc *dc, enum section_kind kind,
         ccda_has_template(st, T_HEALTH_CONCERN) ||
         ccda_has_template(st, T_RISK_CONCERN) ||
         ccda_has_template(st, T_PROBLEM_OBS) ||
+        ccda_has_template(st, T_OUTCOME_OBS) ||
         ccda_is_result_total(dc, st))
         return true;
     if (ccda_is(st, "organizer"))
@@ -287,10 +303,7 @@ static void find_left_out(struct doc *dc, const struct ccda_node *sec,
         if (st == NULL)
             continue;
         if (entry_act(en) == NULL) {
-            /* an outcome is read too, for its goal (index_outcomes) */
-            if (dc->no_information == NULL &&
-                (entry_speaks(dc, kind, st) ||
-                 ccda_has_template(st, T_OUTCOME_OBS)))
+            if (dc->no_information == NULL && entry_speaks(dc, kind, st))
                 dc->no_information = st;
         } else if (dc->not_patient == NULL && about_other(conducted, st) &&
                    entry_speaks(dc, kind, st)) {
@@ -326,7 +339,8 @@ static int do_entry(struct doc *dc, enum section_kind kind,
     if (ccda_is(st, "organizer"))
         CCDA_FOREACH(comp, st, "component") {
             const struct ccda_node *o = ccda_child(comp, "observation");
-            if (result_stands(st, o))
+            if (result_stands(st, o) && ccda_is_result_total(dc, o) &&
+                held_act(dc, o))
                 ccda_note_result(dc, o);
         }
     if (ccda_is(st, "observation") && ccda_has_template(st, T_ASSESSMENT_SCALE))
@@ -387,22 +401,11 @@ static int do_section(struct doc *dc, const struct ccda_node *sec,
     return HUB_OK;
 }
 
-static int read_body(struct doc *dc)
+/* The walk that gives the body's events, the care plan last. */
+static int read_sections(struct doc *dc, const struct ccda_node *body)
 {
-    const struct ccda_node *body =
-        ccda_path(dc->root, "component/structuredBody");
     int rc;
 
-    CCDA_FOREACH(comp, body, "component") {
-        const struct ccda_node *sec = ccda_child(comp, "section");
-        index_concerns(dc, sec, 0);
-        index_outcomes(dc, sec, 0);
-        /* DS4P: the Privacy Markings section labels the whole document,
-         * wherever it stands (F96) */
-        if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))
-            ccda_doc_labels(dc, sec);
-        find_left_out(dc, sec, false, 0);
-    }
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");
         if (sec && (rc = do_section(dc, sec, false, 0)) != HUB_OK)
@@ -411,6 +414,38 @@ static int read_body(struct doc *dc)
     if ((rc = ccda_flush_loose(dc)) != HUB_OK)
         return rc;
     return ccda_emit_careplan(dc);
+}
+
+static int read_body(struct doc *dc)
+{
+    const struct ccda_node *body =
+        ccda_path(dc->root, "component/structuredBody");
+
+    CCDA_FOREACH(comp, body, "component") {
+        const struct ccda_node *sec = ccda_child(comp, "section");
+        index_concerns(dc, sec, 0);
+        index_outcomes(dc, sec, false, 0);
+        /* DS4P: the Privacy Markings section labels the whole document,
+         * wherever it stands (F96) */
+        if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))
+            ccda_doc_labels(dc, sec);
+        find_left_out(dc, sec, false, 0);
+    }
+    /* A null act nested in what the walk reads is met only there
+     * (held_act): when the document's first is, after events that do not
+     * warn of it, the walk is made again from where it began, so that
+     * every event does, as of an entry's (F3541). Rare: a document with
+     * none is walked once. */
+    struct doc before = *dc;
+    size_t n_out = dc->out->n;
+    int rc = read_sections(dc, body);
+    if (rc != HUB_OK || dc->no_information == before.no_information)
+        return rc;
+    const struct ccda_node *met = dc->no_information;
+    *dc = before;
+    dc->out->n = n_out;
+    dc->no_information = met;
+    return read_sections(dc, body);
 }
 
 /* ---- entry point ----------------------------------------------------------- */

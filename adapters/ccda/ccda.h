@@ -174,7 +174,12 @@
  * own is "no information": nothing of it is read (no event, item, concern,
  * goal, activity or referral, nor a domain or outcome it would lend), and
  * every event of the document warns of the first such entry the hub would
- * otherwise read, at its @nullFlavor (F3540). A nullFlavor of one of its
+ * otherwise read, at its @nullFlavor (F3540). So of an act nested in an
+ * entry the hub reads (a concern's problem, a panel's item, an organizer's
+ * total, a goal's reason, a plan's part, an outcome's goal or progress):
+ * nothing of it is read, and the first is warned of so (F3541). An Outcome
+ * Observation about another person gives no goal its achievement (F3542,
+ * as F3221). A nullFlavor of one of its
  * parts (code, value, time) is read as said above; a section's leaves it
  * empty.
  * A well-formed ClinicalDocument with nothing the hub routes (an unstructured

@@ -132,9 +132,11 @@ struct doc {
     const struct ccda_node *not_patient;    /* the first entry the hub would
                                                read whose subject is another
                                                person (F3221) */
-    const struct ccda_node *no_information; /* the first one the hub would
-                                               read whose act carries a
-                                               nullFlavor (F3540) */
+    const struct ccda_node *no_information; /* the first act the hub would
+                                               read that carries a
+                                               nullFlavor: an entry's
+                                               (F3540), a nested one's
+                                               (held_act, F3541) */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     bool us_realm;                  /* claims the US realm (F3640) */
@@ -252,14 +254,31 @@ static inline bool voided(const struct ccda_node *n)
                  strcmp(s, "aborted") == 0);
 }
 
+/* `n`, an act nested in another (an entryRelationship's or an organizer
+ * component's), as the hub reads it: NULL when it carries a nullFlavor of
+ * its own, "no information" as an entry's act is (entry_act, F3540), so
+ * that nothing of it is read; the first met is the one every event warns
+ * of (read_body). Every reader of a nested act takes it here, once it
+ * knows it would read it (F3541). */
+static inline const struct ccda_node *held_act(struct doc *dc,
+                                               const struct ccda_node *n)
+{
+    if (n == NULL || !ccda_null(n))
+        return n;
+    if (dc->no_information == NULL)
+        dc->no_information = n;
+    return NULL;
+}
+
 /* The observation an entryRelationship holds, unless either denies it:
  * the observation's negationInd, or the relationship's (CDA R2:
  * ActRelationship.negationInd, "the relationship does not hold"). A denied
  * answer, reason or problem is never read as one that holds (F170). */
-static inline const struct ccda_node *held_obs(const struct ccda_node *er)
+static inline const struct ccda_node *held_obs(struct doc *dc,
+                                               const struct ccda_node *er)
 {
     const struct ccda_node *o = ccda_child(er, "observation");
-    return o && !negated(er) && !negated(o) ? o : NULL;
+    return o && !negated(er) && !negated(o) ? held_act(dc, o) : NULL;
 }
 
 /* A value element with a nullFlavor other than OTH is no value, whatever

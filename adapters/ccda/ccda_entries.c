@@ -91,11 +91,13 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
             return dom->code;
     }
     CCDA_FOREACH(er, n, "entryRelationship") {
-        const struct ccda_node *o = held_obs(er);
         /* a reason turned round (inversionInd, F820) has this entry as
          * its reason: it is not the entry's, nor its domain (F885) */
-        if (o == NULL || !ccda_attr_eq(er, "typeCode", "RSON") ||
+        if (!ccda_attr_eq(er, "typeCode", "RSON") ||
             ccda_attr_eq(er, "inversionInd", "true"))
+            continue;
+        const struct ccda_node *o = held_obs(dc, er);
+        if (o == NULL)
             continue;
         const struct ccda_node *coded;
         const char *dom =
@@ -107,7 +109,7 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
     }
     CCDA_FOREACH(er, n, "entryRelationship") {
         const struct ccda_node *act = ccda_child(er, "act");
-        if (act && ccda_has_template(act, T_ENTRY_REFERENCE)) {
+        if (ccda_has_template(act, T_ENTRY_REFERENCE) && held_act(dc, act)) {
             const char *dom = concern_domain(
                 dc, ccda_ii_string(dc->a, ccda_child(act, "id")));
             if (dom)
@@ -125,11 +127,13 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
  * 73425007 "Inactive" (its value set, HITSP Problem Status), the FHIR
  * clinical statuses of the same names (C-CDA on FHIR maps them so). A
  * finding the sender marks resolved was read active (F2660). */
-static const char *problem_status(const struct ccda_node *obs)
+static const char *problem_status(struct doc *dc,
+                                  const struct ccda_node *obs)
 {
     CCDA_FOREACH(er, obs, "entryRelationship") {
-        const struct ccda_node *s = held_obs(er);
-        if (s == NULL || !ccda_has_template(s, T_PROBLEM_STATUS))
+        const struct ccda_node *s = ccda_child(er, "observation");
+        if (!ccda_has_template(s, T_PROBLEM_STATUS) ||
+            (s = held_obs(dc, er)) == NULL)
             continue;
         const struct ccda_node *v = ccda_child(s, "value");
         const char *code = ccda_attr(v, "code");
@@ -145,12 +149,12 @@ static const char *problem_status(const struct ccda_node *obs)
     return NULL;
 }
 
-static const char *clinical_status(const struct ccda_node *obs)
+static const char *clinical_status(struct doc *dc, const struct ccda_node *obs)
 {
     const struct ccda_node *high = ccda_path(obs, "effectiveTime/high");
     if (high && ccda_attr(high, "value"))
         return "resolved";
-    const char *st = problem_status(obs);
+    const char *st = problem_status(dc, obs);
     return st ? st : "active";
 }
 
@@ -210,7 +214,7 @@ static int condition_event(struct doc *dc, const struct ccda_node *obs,
     write_value_codes(&e.w, codes);
     jw_kv_cstr(&e.w, "domain", dom);
     jw_kv_cstr(&e.w, "category", category);
-    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
+    jw_kv_cstr(&e.w, "clinical_status", clinical_status(dc, obs));
     const struct ccda_node *et = ccda_child(obs, "effectiveTime");
     kv_time(&e, "onset", ts_of(et), et);
     kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
@@ -271,7 +275,7 @@ int ccda_do_social_finding(struct doc *dc, const struct ccda_node *obs,
  * Health Concern Act may say "no food insecurity" the same way: that is
  * no concern of the care plan (F169). A concern holding another act, or
  * nothing, is not denied. */
-static bool concern_denied(const struct ccda_node *act)
+static bool concern_denied(struct doc *dc, const struct ccda_node *act)
 {
     bool any = false;
 
@@ -279,10 +283,12 @@ static bool concern_denied(const struct ccda_node *act)
         return true;
     CCDA_FOREACH(er, act, "entryRelationship") {
         const struct ccda_node *c = ccda_first_elem(er);
+        /* a null act says nothing, neither yes nor no (F3541) */
         if (c == NULL || ccda_has_template(c, T_PRIORITY_PREF) ||
-            ccda_has_template(c, T_ENTRY_REFERENCE))
+            ccda_has_template(c, T_ENTRY_REFERENCE) || !held_act(dc, c))
             continue;
-        if (!ccda_is(c, "observation") ? !negated(er) : held_obs(er) != NULL)
+        if (!ccda_is(c, "observation") ? !negated(er)
+                                       : held_obs(dc, er) != NULL)
             return false;
         any = true;
     }
@@ -291,15 +297,16 @@ static bool concern_denied(const struct ccda_node *act)
 
 int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
 {
-    if (concern_denied(act))
+    if (concern_denied(dc, act))
         return HUB_OK;
     if (dc->care_plan && concern)
         push_node(dc->a, &dc->concerns, &dc->n_concerns, act,
                   MAX_ACTIVITIES);
     CCDA_FOREACH(er, act, "entryRelationship") {
-        const struct ccda_node *o = held_obs(er);
-        if (o == NULL || ccda_has_template(o, T_PRIORITY_PREF) ||
-            ccda_has_template(o, T_ENTRY_REFERENCE))
+        const struct ccda_node *o = ccda_child(er, "observation");
+        if (ccda_has_template(o, T_PRIORITY_PREF) ||
+            ccda_has_template(o, T_ENTRY_REFERENCE) ||
+            (o = held_obs(dc, er)) == NULL)
             continue;
         const struct ccda_node *coded;
         const char *dom =
@@ -760,8 +767,9 @@ static size_t goal_addresses(struct doc *dc, const struct ccda_node *obs,
                     ccda_has_template(c, T_ENTRY_REFERENCE);
         if (c == NULL || n_refs >= MAX_GOAL_REFS || !(rson || refr) ||
             ccda_has_template(c, T_PRIORITY_PREF) ||
-            negated(er) || (rson && negated(c)))
-            continue;           /* a denied reason is none (F170) */
+            negated(er) || (rson && negated(c)) || !held_act(dc, c))
+            continue;           /* a denied reason is none (F170), nor a
+                                   null one (F3541) */
         const char *rid = ccda_ii_string(dc->a, ccda_child(c, "id"));
         if (rid && !in_list(refs, n_refs, rid))
             refs[n_refs++] = rid;
@@ -1090,7 +1098,8 @@ int ccda_do_planned(struct doc *dc, const struct ccda_node *n, int depth)
                 continue;
             const struct ccda_node *part = ccda_first_elem(er);
             if (part == NULL || (ccda_is(part, "observation") &&
-                                 ccda_attr_eq(part, "moodCode", "GOL")))
+                                 ccda_attr_eq(part, "moodCode", "GOL")) ||
+                !held_act(dc, part))
                 continue;
             int rc = ccda_do_planned(dc, part, depth + 1);
             if (rc != HUB_OK)

@@ -279,7 +279,7 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
     if (depth > MAX_ER_NEST)
         return;
     CCDA_FOREACH(er, scale, "entryRelationship") {
-        const struct ccda_node *o = held_obs(er);
+        const struct ccda_node *o = held_obs(dc, er);
         /* an answer the sender took back is none, as its panel would be
          * (F2961) and as FHIR leaves out such a member (F3020) */
         if (o == NULL || ccda_code_of(o) == NULL || voided(o))
@@ -1123,11 +1123,13 @@ bool ccda_scale_is_screening(struct doc *dc, const struct ccda_node *obs,
     CCDA_FOREACH(er, obs, "entryRelationship") {
         const struct ccda_node *o = ccda_child(er, "observation");
         const char *q = o ? ccda_code_of(o) : NULL;
-        if (q && dict_item_find(dc->d, NULL, slice_from_cstr(q)))
+        /* a group of items (PRAPARE sections) as an item; a null one
+         * says nothing (F3541) */
+        if (((q && dict_item_find(dc->d, NULL, slice_from_cstr(q))) ||
+             (o && ccda_child(o, "value") == NULL &&
+              ccda_scale_is_screening(dc, o, depth + 1))) &&
+            held_act(dc, o))
             return true;
-        if (o && ccda_child(o, "value") == NULL &&
-            ccda_scale_is_screening(dc, o, depth + 1))
-            return true;        /* a group of items (PRAPARE sections) */
     }
     return false;
 }

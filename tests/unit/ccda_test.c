@@ -7446,3 +7446,151 @@ Test(ccda_entries, an_outcome_of_no_information_says_nothing,
         cJSON_Delete(ev);
     }
 }
+
+/* ---- round 223: nested acts of no information (F3541), an outcome about
+ * another person (F3542) ------------------------------------------------- */
+
+/* F3541: a concern act holding a problem observation of no information
+ * (its own nullFlavor) gave that problem's condition.recorded. Nothing of
+ * it is read now, and every event warns of it at its place. */
+Test(ccda_entries, a_concerns_problem_of_no_information_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(HEAD BODY_OPEN CONCERN_SEC DENIED_CONCERN(
+        "C1", "", "", "nullFlavor=\"NI\"", "Z59.4") BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    /* beside a concern whose problem is stated: that one alone */
+    r = run_str(HEAD BODY_OPEN CONCERN_SEC
+                DENIED_CONCERN("C1", "", "", "nullFlavor=\"NI\"", "Z59.4")
+                DENIED_CONCERN("C2", "", "", "", "Z59.0") BODY_CLOSE);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_eq(events_of(&r, "condition.recorded"), 1);
+    cJSON *ev = cJSON_ParseWithLength(r.out.ev[0].json.p,
+                                      r.out.ev[0].json.len);
+    cr_expect_str_eq(cond_field(ev, "code", "code"), "Z59.0");
+    cJSON_Delete(ev);
+    each_warns_of_no_information(
+        &r, "entry[1]/act/entryRelationship/observation/@nullFlavor");
+}
+
+/* F3541: a panel's item of no information was read as an answer; a Result
+ * Organizer's total of no information as a screening. Neither is now; the
+ * panel's other items are, and the events given before the walk met the
+ * null item (the panel of the entry before) warn of it too. */
+Test(ccda_screening, a_screenings_item_of_no_information_is_not_read,
+     .init = setup, .fini = teardown)
+{
+    char items[2048] = "", first[2048] = "", panel[4096], before[4096],
+         entries[8192];
+    hark_item(first, sizeof(first), "76503-2", "LA33-6", "completed");
+    hark_panel(before, sizeof(before), "S0", "20240622", first);
+    hark_item(items, sizeof(items), "76500-8", "LA33-6", "completed");
+    replace_first(items, sizeof(items), "moodCode=\"EVN\"",
+                  "moodCode=\"EVN\" nullFlavor=\"NI\"");
+    hark_item(items, sizeof(items), "76501-6", "LA32-8", "completed");
+    hark_panel(panel, sizeof(panel), "S1", "20240622", items);
+    snprintf(entries, sizeof(entries), "%s%s", before, panel);
+    struct run r = run_str(social_doc(entries));
+    cr_assert_eq(r.rc, HUB_OK);
+    /* the first panel's two events (positive), the second's screening of
+     * one item, "no" (it was of two, the "yes" positive: two events) */
+    cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+    size_t panels = 0;
+    for (size_t i = 0; i < r.out.n; i++) {
+        char *got = items_of(&r, i);
+        if (got && strstr(got, "76501-6")) {
+            cr_expect(strstr(got, "76500-8") == NULL, "%s", got);
+            panels++;
+        }
+        free(got);
+    }
+    cr_expect_eq(panels, 1);
+    each_warns_of_no_information(
+        &r, "entry[2]/observation/entryRelationship[1]/observation/"
+            "@nullFlavor");
+    /* a Result Organizer's total of no information: no screening */
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s",
+             result_doc("76504-0", "1", "20240622", ""));
+    replace_first(doc, sizeof(doc), "<component><observation classCode=\"OBS\"",
+                  "<component><observation nullFlavor=\"NI\" "
+                  "classCode=\"OBS\"");
+    r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}
+
+/* An Outcome Observation (4.144) saying goal G1 was achieved, with
+ * `subject` (a subject element, or "") */
+#define OUTCOME_DOC(subject)                                                  \
+    HEAD "<component><structuredBody><component><section>" GOALS_SEC        \
+    GOAL_ENTRY("<code code=\"29463-7\" "                                     \
+               "codeSystem=\"2.16.840.1.113883.6.1\"/>", "", "")             \
+    "</section></component><component><section>"                           \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.61\"/>"                 \
+    "<code code=\"11383-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"               \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.144\"/>" subject        \
+    "<entryRelationship typeCode=\"GEVL\"><act classCode=\"ACT\" "           \
+    "moodCode=\"EVN\"><templateId "                                          \
+    "root=\"2.16.840.1.113883.10.20.22.4.122\"/><id root=\"1.2.9\" "        \
+    "extension=\"G1\"/><code nullFlavor=\"NP\"/></act></entryRelationship>"  \
+    "<entryRelationship typeCode=\"SPRT\" inversionInd=\"true\">"           \
+    "<observation classCode=\"OBS\" moodCode=\"EVN\"><templateId "           \
+    "root=\"2.16.840.1.113883.10.20.22.4.110\"/><code code=\"ASSERTION\" "  \
+    "codeSystem=\"2.16.840.1.113883.5.4\"/><value xsi:type=\"CD\" "         \
+    "code=\"390802008\" codeSystem=\"2.16.840.1.113883.6.96\"/>"            \
+    "</observation></entryRelationship></observation></entry></section>"    \
+    "</component></structuredBody></component></ClinicalDocument>"
+#define MOTHER_SUBJECT                                                       \
+    "<subject><relatedSubject classCode=\"PRS\"><code code=\"MTH\" "         \
+    "codeSystem=\"2.16.840.1.113883.5.111\"/></relatedSubject></subject>"
+
+/* The goal's achievement_status of event `i` of `r`, "" if none (static) */
+static const char *achievement(const struct run *r, size_t i)
+{
+    static char got[64];
+    cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                      r->out.ev[i].json.len);
+    cr_assert(ev);
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "goal"), "achievement_status"));
+    snprintf(got, sizeof(got), "%s", s ? s : "");
+    cJSON_Delete(ev);
+    return got;
+}
+
+/* F3542: an Outcome Observation about the patient's mother gave the
+ * patient's goal its achievement status, unwarned. It says nothing of the
+ * patient's goals now, and is warned of as another entry about another
+ * person is (F3221). A nested act of no information in an outcome says
+ * nothing either (F3541). */
+Test(ccda_entries, an_outcome_about_another_person_says_nothing,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(OUTCOME_DOC(""));
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_str_eq(achievement(&r, 0), "achieved");
+    cr_expect_eq(warned(&r, 0, "another person"), 0);
+    r = run_str(OUTCOME_DOC(MOTHER_SUBJECT));
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_str_eq(achievement(&r, 0), "");
+    cr_expect_eq(warned(&r, 0, "another person"), 1);
+    cr_expect(ends_with(warned_at(&r, 0, "another person"),
+                        "component[2]/section/entry/observation"),
+              "%s", warned_at(&r, 0, "another person"));
+    /* its Progress Toward Goal of no information: no status */
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s", OUTCOME_DOC(""));
+    replace_first(doc, sizeof(doc), "<observation classCode=\"OBS\" "
+                  "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883."
+                  "10.20.22.4.110\"/>", "<observation nullFlavor=\"NI\" "
+                  "classCode=\"OBS\" moodCode=\"EVN\"><templateId root=\""
+                  "2.16.840.1.113883.10.20.22.4.110\"/>");
+    r = run_str(doc);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_str_eq(achievement(&r, 0), "");
+    each_warns_of_no_information(
+        &r, "entryRelationship[2]/observation/@nullFlavor");
+}
