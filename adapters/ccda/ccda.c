@@ -93,15 +93,19 @@ static bool about_other(bool conducted, const struct ccda_node *n)
 }
 
 /* Remember each concern act's id and SDOH domain, before the walk, so
- * that goals and plans pointing at it (in any section order) know it. */
+ * that goals and plans pointing at it (in any section order) know it. One
+ * about another person (`conducted` as do_section's) lends the patient's
+ * goals no domain (F3724, as F3542). */
 static void index_concerns(struct doc *dc, const struct ccda_node *sec,
-                           int depth)
+                           bool conducted, int depth)
 {
-    if (depth > MAX_SECTION_NEST)
+    if (sec == NULL || depth > MAX_SECTION_NEST)
         return;
+    conducted = about_other(conducted, sec);
     CCDA_FOREACH(en, sec, "entry") {
         const struct ccda_node *act = entry_act(en);
         if (!ccda_is(act, "act") || negated(act) ||
+            about_other(conducted, act) ||
             !(ccda_has_template(act, T_PROBLEM_CONCERN) ||
               ccda_has_template(act, T_HEALTH_CONCERN) ||
               ccda_has_template(act, T_RISK_CONCERN)))
@@ -118,7 +122,8 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
             dc->known[dc->n_known++] = (struct known){ id, dom };
     }
     CCDA_FOREACH(comp, sec, "component")
-        index_concerns(dc, ccda_child(comp, "section"), depth + 1);
+        index_concerns(dc, ccda_child(comp, "section"), conducted,
+                       depth + 1);
 }
 
 /* C-CDA Progress Toward Goal (4.110) value, SNOMED CT, to FHIR
@@ -423,7 +428,7 @@ static int read_body(struct doc *dc)
 
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");
-        index_concerns(dc, sec, 0);
+        index_concerns(dc, sec, false, 0);
         index_outcomes(dc, sec, false, 0);
         /* DS4P: the Privacy Markings section labels the whole document,
          * wherever it stands (F96) */

@@ -7594,3 +7594,68 @@ Test(ccda_entries, an_outcome_about_another_person_says_nothing,
     each_warns_of_no_information(
         &r, "entryRelationship[2]/observation/@nullFlavor");
 }
+
+/* ---- the lead, F3724: a concern about another person lends no domain ---- */
+
+/* A Health Concern (4.132, id C1, about `subject`) of food insecurity, and the
+ * patient's goal pointing at it with an Entry Reference (4.122) */
+#define CONCERN_GOAL_DOC(subject)                                             \
+    HEAD "<component><structuredBody><component><section>"                   \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.58\"/>"                 \
+    "<code code=\"75310-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"                        \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.132\"/>"                \
+    "<id root=\"1.2.9\" extension=\"C1\"/>" subject                         \
+    "<code code=\"75310-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<statusCode code=\"active\"/>"                                          \
+    "<entryRelationship typeCode=\"REFR\"><observation classCode=\"OBS\" "  \
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>" \
+    "<code code=\"55607006\" codeSystem=\"2.16.840.1.113883.6.96\"/>"       \
+    "<statusCode code=\"completed\"/><value xsi:type=\"CD\" code=\"Z59.41\" "\
+    "codeSystem=\"2.16.840.1.113883.6.90\"/></observation>"                 \
+    "</entryRelationship></act></entry></section></component>"               \
+    "<component><section>" GOALS_SEC                                         \
+    GOAL_ENTRY("<code code=\"29463-7\" "                                     \
+               "codeSystem=\"2.16.840.1.113883.6.1\"/>", "",                 \
+               "<entryRelationship typeCode=\"RSON\"><act classCode=\"ACT\" " \
+               "moodCode=\"EVN\"><templateId "                               \
+               "root=\"2.16.840.1.113883.10.20.22.4.122\"/><id "             \
+               "root=\"1.2.9\" extension=\"C1\"/><code nullFlavor=\"NP\"/>"  \
+               "</act></entryRelationship>")                                 \
+    "</section></component></structuredBody></component>"                    \
+    "</ClinicalDocument>"
+
+/* The domain of the goal.updated event of `r`, "" if none (static) */
+static const char *goal_domain(const struct run *r)
+{
+    static char got[64];
+    got[0] = '\0';
+    for (size_t i = 0; i < r->out.n; i++) {
+        cJSON *ev = cJSON_ParseWithLength(r->out.ev[i].json.p,
+                                          r->out.ev[i].json.len);
+        cr_assert(ev);
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
+        const char *dom = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "goal"), "domain"));
+        if (type && strcmp(type, "goal.updated") == 0)
+            snprintf(got, sizeof(got), "%s", dom ? dom : "");
+        cJSON_Delete(ev);
+    }
+    return got;
+}
+
+/* F3724: index_concerns read a concern about the patient's mother like
+ * one about the patient, so the patient's goal pointing at it took its
+ * SDOH domain (routed to that domain's subscribers). It lends none now,
+ * as F3542 made an outcome about another person say nothing. */
+Test(ccda_entries, a_concern_about_another_person_lends_no_domain,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(CONCERN_GOAL_DOC(""));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_str_neq(goal_domain(&r), "", "the patient's concern lends one");
+    arena_reset(&A);
+    r = run_str(CONCERN_GOAL_DOC(MOTHER_SUBJECT));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_str_eq(goal_domain(&r), "", "%s", goal_domain(&r));
+}
