@@ -31,8 +31,9 @@
 -- answers are 020's, unchanged; the audit rows record the `next` served.
 --
 -- The signature is 001's: hubd's statement (store_admin.c, "feed") calls
--- it unchanged. hub_visible_events stays (p_after only) for any other
--- reader; the feed reads hub_visible_window.
+-- it unchanged. The feed reads hub_visible_window; hub_visible_events
+-- (no upper bound) stays, for any other reader, as the window's rule with
+-- no end, so that the rule is written once.
 
 -- What p_org may read in the pull feed with p_after < seq <= p_upto:
 -- hub_visible_events bounded above, the routes' subquery too (a range of
@@ -46,6 +47,13 @@ RETURNS SETOF events LANGUAGE sql STABLE AS $$
             OR seq IN (SELECT r.event_seq FROM event_routes r
                         WHERE r.org_id = p_org AND r.event_seq > p_after
                           AND r.event_seq <= p_upto))
+$$;
+
+CREATE OR REPLACE FUNCTION hub_visible_events(p_org text, p_admin boolean,
+    p_after bigint)
+RETURNS SETOF events LANGUAGE sql STABLE AS $$
+    SELECT * FROM hub_visible_window(p_org, p_admin, p_after,
+                                     9223372036854775807)
 $$;
 
 CREATE OR REPLACE FUNCTION hub_feed_page(p_org text, p_admin boolean, p_after bigint,
@@ -110,9 +118,10 @@ BEGIN
     END IF;
     -- A full page ends at its last event. A short one served all the
     -- reader may see up to the window's end or the snapshot's head,
-    -- whichever is lower: the cursor moves there (never back).
+    -- whichever is lower: the cursor moves there (never back). No event
+    -- at all (v_head NULL, which least() would pass over): it stays.
     IF v_n < p_limit THEN
-        v_next := greatest(p_after, least(v_upto, v_head));
+        v_next := greatest(p_after, least(v_upto, coalesce(v_head, p_after)));
     END IF;
     v_next := coalesce(v_next, p_after);
     -- the page leaves the hub after this transaction's commit, which is

@@ -224,6 +224,10 @@ Test(feedwin, no_event_after_the_cursor_keeps_it)
     long c0, next, read;
     int n;
 
+    /* no event at all (a new hub): the cursor stays */
+    free(poll("cbo", 0, NULL, 100, &next, &n, &read));
+    cr_assert_eq(n, 0);
+    cr_assert_eq(next, 0, "a hub with no event keeps the cursor");
     events_add("mine", 2, "adt.admit", 1);
     events_add("x", 7, "adt.admit", 0);
     c0 = head();
