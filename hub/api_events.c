@@ -1,7 +1,9 @@
 /*
  * api_events.c - GET /v1/events: the cursor-paged pull feed for partners
  * without a server. Parameters are checked whole before any query:
- *   after  cursor from the previous page's "next" (decimal, default 0)
+ *   after  cursor from the previous page's "next" (decimal, default 0;
+ *          opaque: a short page's "next" passes the events the caller
+ *          does not see, 027)
  *   topic  a topic or a pattern ("adt.*", "*.positive") that matches a
  *          known topic
  *   since  lower bound on occurred_at (ISO 8601; no offset: UTC)

@@ -219,7 +219,10 @@ int store_auth_cert(struct store *s, const char *fingerprint,
  * matches anything ("adt.*,screening.positive"). since: NULL, or an ISO 8601
  * lower bound on occurred_at (no offset: UTC). limit <= 0 means
  * STORE_FEED_DEFAULT, capped at STORE_FEED_MAX. *json_out is a malloc'd
- * {"events":[...],"next":"<cursor>"}; "next" stays `after` on an empty page.
+ * {"events":[...],"next":"<cursor>"}: a full page's "next" is its last
+ * event's seq; a page reads seqs up to `after` + 100,000 only, and a short
+ * one's "next" passes the events there `who` does not see, up to the
+ * highest committed (027): it stays `after` only with no event after it.
  * HUB_EINVALID for a bad topic or since. HUB_ENOTFOUND for a cursor past
  * every event the hub ever numbered (a database restored from a backup,
  * another hub's cursor): *json_out is then the feed's head, the highest
