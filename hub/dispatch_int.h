@@ -148,6 +148,7 @@ struct endpoint {
     int inflight;
     int failures;                       /* consecutive */
     int64_t open_until_ms;              /* breaker open until (monotonic) */
+    int64_t held_until_ms;              /* a Retry-After's part of it */
     bool half_open;                     /* one probe at a time */
     bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */

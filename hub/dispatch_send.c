@@ -107,6 +107,13 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
     int sbl;
     const char *sb = job_sub_id(j, &sbl);
 
+    if (ok && e->held_until_ms > mono_ms()) {
+        /* the answer to a transfer sent before the endpoint asked for
+         * the pause: the time it asked stands, and the probe after it
+         * closes the breaker (F3760) */
+        e->failures = 0;
+        return;
+    }
     if (ok) {
         if (e->half_open || e->failures >= d->cfg.breaker_failures)
             log_info("dispatch.breaker_closed", "endpoint=%s "
@@ -136,7 +143,8 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
  * answer, not only the delivery's: its breaker opens until then (at most
  * DISPATCH_RETRY_AFTER_HOLD_MAX_MS), so that its other deliveries wait in
  * the queue unattempted instead of each spending an attempt on the same
- * answer (F3623). Transfers already under way finish. In this process's
+ * answer (F3623). Transfers already under way finish, and a 2xx of theirs
+ * does not end the hold (endpoint_outcome, F3760). In this process's
  * memory: each hubd learns it from its own answers. */
 static void endpoint_hold(struct dispatch *d, struct endpoint *e,
                           long code, int64_t asked_ms, const struct job *j)
@@ -147,7 +155,11 @@ static void endpoint_hold(struct dispatch *d, struct endpoint *e,
                                ? asked_ms
                                : DISPATCH_RETRY_AFTER_HOLD_MAX_MS);
 
-    endpoint_open(e, mono_ms() + ms);
+    int64_t until = mono_ms() + ms;
+
+    endpoint_open(e, until);
+    if (until > e->held_until_ms)
+        e->held_until_ms = until;
     log_info("dispatch.breaker_open", "endpoint=%s subscription=%.*s "
              "delivery=dlv_%" PRId64 " code=%ld retry_after_ms=%" PRId64,
              e->key, sbl, sb, j->id, code, ms);

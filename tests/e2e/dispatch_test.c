@@ -565,6 +565,41 @@ Test(dispatch, a_retry_after_holds_the_whole_endpoint)
     rx_stop(fine);
 }
 
+/* A Retry-After's hold is the time the endpoint asked: a 2xx to a
+ * transfer sent before the 429 (two in flight at once) does not end it
+ * (F3760). Before, that answer closed the breaker, and the deliveries that
+ * came meanwhile went at once, each to its own 429. */
+Test(dispatch, a_retry_after_hold_outlasts_an_earlier_transfers_2xx)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    busy->fail_n = 1;
+    busy->fail_status = 429;
+    busy->delay_ms = 500;               /* the 2xx after the 429 */
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "3000");
+    const char *sub = sub_for(busy->port, "[\"*\"]", "/");
+    ingest("k0", "adt.admit", "p0");    /* both claimed and sent at once */
+    ingest("k1", "adt.admit", "p1");
+    start_dispatcher(2000, 1000.0, false);
+
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    for (int i = 2; i < 5; i++) {       /* they come during the hold */
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    cr_assert_eq(wait_status(sub, "delivered", 5, 20000), 5);
+    cr_assert_eq(rx_requests(busy), 6, "one 429, then each delivery once");
+    int64_t gap = busy->at_ms[2] - busy->at_ms[0];
+    cr_assert_geq(gap, 2900, "the endpoint's third request came %lld ms "
+                  "after its 429, Retry-After says 3000 ms", (long long)gap);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 429"), 1);
+    rx_stop(busy);
+}
+
 /* The status line and headers decide an attempt, not the length of the
  * page that comes with them. A 410, or a 503 with Retry-After, whose body
  * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an

@@ -97,6 +97,13 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
         evhttp_send_reply(req, 204, "No Content", NULL);
         break;
     case RX_FAIL_N:
+        if (nth >= fail_n && r->delay_ms > 0) {
+            struct timeval tv = { r->delay_ms / 1000,
+                                  (r->delay_ms % 1000) * 1000 };
+            event_base_once(r->base, -1, EV_TIMEOUT, rx_reply_later, req,
+                            &tv);
+            break;
+        }
         if (nth < fail_n && r->fail_header[0][0])
             evhttp_add_header(evhttp_request_get_output_headers(req),
                               r->fail_header[0], r->fail_header[1]);

@@ -22,7 +22,8 @@
 enum rx_mode {
     RX_OK,              /* 204 */
     RX_FAIL_N,          /* the first fail_n requests get fail_status (500
-                         * when 0) and fail_header, then 200 */
+                         * when 0) and fail_header, then 200 (after
+                         * delay_ms, when set) */
     RX_GONE,            /* 410 */
     RX_HANG,            /* never answers */
     RX_SLOW,            /* 200 after delay_ms */
