@@ -331,7 +331,8 @@ char *metrics_render(size_t *len)
     put(&o, "# HELP hub_webhook_breakers_open Endpoints (scheme://host:port) "
             "whose circuit breaker this node holds open: deliveries to them "
             "wait, one probe at a time (the log's dispatch.breaker_open names "
-            "them).\n# TYPE hub_webhook_breakers_open gauge\n"
+            "them); counted from the opening to the next success, so one "
+            "nothing is sent to since stays counted.\n# TYPE hub_webhook_breakers_open gauge\n"
             "hub_webhook_breakers_open %lld\n",
         (long long)GET(breakers_open));
     put(&o, "# HELP hub_webhook_latency_seconds One webhook request, from "
