@@ -113,7 +113,7 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
         const char *id = ccda_ii_string(dc->a, ccda_child(act, "id"));
         const char *dom = NULL;
         CCDA_FOREACH(er, act, "entryRelationship") {
-            const struct ccda_node *o = held_obs(dc, er);
+            const struct ccda_node *o = concern_problem(dc, er);
             const struct ccda_node *coded;
             if (dom == NULL && o)
                 dom = ccda_problem_domain(dc, ccda_child(o, "value"), &coded);

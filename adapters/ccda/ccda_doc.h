@@ -49,6 +49,8 @@ struct narr_index {
 #define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
 #define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
 #define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
+#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
 
 struct warn {
     const char *field;              /* whole (ccda_xpath_in), in ev.a */
@@ -279,6 +281,21 @@ static inline const struct ccda_node *held_obs(struct doc *dc,
 {
     const struct ccda_node *o = ccda_child(er, "observation");
     return o && !negated(er) && !negated(o) ? held_act(dc, o) : NULL;
+}
+
+/* The problem a concern act's entryRelationship holds, as both readers of
+ * a concern take it (ccda_do_concern, and index_concerns before the walk):
+ * its observation, held (held_obs), unless it is a Priority Preference or
+ * an Entry Reference, which neither reads: a null one of those is no act
+ * the hub would read, and warned of by none (F3780). */
+static inline const struct ccda_node *concern_problem(
+    struct doc *dc, const struct ccda_node *er)
+{
+    const struct ccda_node *o = ccda_child(er, "observation");
+    if (ccda_has_template(o, T_PRIORITY_PREF) ||
+        ccda_has_template(o, T_ENTRY_REFERENCE))
+        return NULL;
+    return held_obs(dc, er);
 }
 
 /* A value element with a nullFlavor other than OTH is no value, whatever

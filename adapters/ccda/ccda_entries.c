@@ -19,9 +19,7 @@
 #define MAX_GOAL_REFS 16        /* what one goal addresses */
 
 /* template ids (C-CDA R2.1) */
-#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
 #define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
-#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
 #define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
 #define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
 #define T_PROBLEM_STATUS "2.16.840.1.113883.10.20.22.4.6"
@@ -303,10 +301,8 @@ int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
         push_node(dc->a, &dc->concerns, &dc->n_concerns, act,
                   MAX_ACTIVITIES);
     CCDA_FOREACH(er, act, "entryRelationship") {
-        const struct ccda_node *o = ccda_child(er, "observation");
-        if (ccda_has_template(o, T_PRIORITY_PREF) ||
-            ccda_has_template(o, T_ENTRY_REFERENCE) ||
-            (o = held_obs(dc, er)) == NULL)
+        const struct ccda_node *o = concern_problem(dc, er);
+        if (o == NULL)
             continue;
         const struct ccda_node *coded;
         const char *dom =

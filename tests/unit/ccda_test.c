@@ -7659,3 +7659,30 @@ Test(ccda_entries, a_concern_about_another_person_lends_no_domain,
     cr_assert_eq(r.rc, HUB_OK);
     cr_expect_str_eq(goal_domain(&r), "", "%s", goal_domain(&r));
 }
+
+/* ---- round 226: review of round 223 ------------------------------------ */
+
+/* F3780: index_concerns took every observation a concern holds through
+ * held_obs, its Priority Preference (4.143) too, which no walk reads
+ * (ccda_do_concern and concern_denied pass it by): one of no information
+ * made every event of the document warn of an act the hub never reads. */
+Test(ccda_entries, a_concerns_priority_of_no_information_is_not_warned_of,
+     .init = setup, .fini = teardown)
+{
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s",
+             HEAD BODY_OPEN CONCERN_SEC
+             DENIED_CONCERN("C2", "", "", "", "Z59.0") BODY_CLOSE);
+    replace_first(doc, sizeof(doc), "</entryRelationship></act>",
+        "</entryRelationship><entryRelationship typeCode=\"REFR\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\" "
+        "nullFlavor=\"NI\"><templateId "
+        "root=\"2.16.840.1.113883.10.20.22.4.143\"/><code "
+        "code=\"225773000\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "</observation></entryRelationship></act>");
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 1, "%zu events", r.out.n);
+    cr_expect_eq(warned(&r, 0, NO_INFO_WARNING), 0, "%s",
+                 warned_at(&r, 0, NO_INFO_WARNING));
+}
