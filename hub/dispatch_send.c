@@ -1002,7 +1002,12 @@ void jobs_pump(struct dispatch *d)
         while (e->queue) {
             struct job *j = e->queue;
             bool stopping = atomic_load(&d->stopping);
-            if (!stopping && now - j->claimed_ms < stale &&
+            /* its breaker open (a Retry-After's hold, failures): handed
+             * back, uncounted, as what a queue keeps counts against every
+             * claim's room, and the claims pass the endpoint by until it
+             * opens (F3820) */
+            bool open = e->open_until_ms > now;
+            if (!stopping && now - j->claimed_ms < stale && !open &&
                 !endpoint_can_send(d, e, now))
                 break;
             e->queue = j->next;
@@ -1010,7 +1015,7 @@ void jobs_pump(struct dispatch *d)
                 e->queue_tail = NULL;
             e->queued--;
             d->queued--;
-            if (stopping || now - j->claimed_ms >= stale) {
+            if (stopping || now - j->claimed_ms >= stale || open) {
                 result_add(d, j, 0, NULL, 0, "release", 0);
                 job_free(j);
                 continue;

@@ -600,6 +600,80 @@ Test(dispatch, a_retry_after_hold_outlasts_an_earlier_transfers_2xx)
     rx_stop(busy);
 }
 
+/* What a held endpoint's queue keeps counts against every claim's room
+ * (max_inflight x DISPATCH_CLAIMED_FACTOR, 8 here), and one endpoint may
+ * be claimed for up to per_endpoint x DISPATCH_QUEUE_FACTOR: the jobs
+ * claimed for it before a Retry-After are handed back at once (F3820), not
+ * kept until the hold ends (20 s here), while the other endpoints got a
+ * claim room of 2. Twenty patients' events at the held endpoint (eight
+ * claimed, two sent, both answered 503 with Retry-After: 20), then four
+ * at two other endpoints that answer after 1.5 s, two each: each goes at
+ * once, none waits for another's answer. */
+Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    struct rx *slow[2];
+    busy->fail_n = 100000;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
+    sub_for(busy->port, "[\"adt.admit\"]", "/");
+    static const char *const topic[2] = { "adt.discharge", "adt.update" };
+    for (int i = 0; i < 2; i++) {
+        char topics[32];
+        slow[i] = rx_start(RX_SLOW, SECRET);
+        slow[i]->delay_ms = 1500;
+        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
+        sub_for(slow[i]->port, topics, "/");
+    }
+    for (int i = 0; i < 20; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "b%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);  /* real time: the hold is 20 s */
+    c.max_inflight = 1;
+    c.per_endpoint = 2;
+    c.lease_ms = 30000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 503", 2, 10000), 2);
+
+    int64_t sent_at[4];
+    for (int i = 0; i < 4; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "q%d", i);
+        sent_at[i] = now_ms();
+        ingest(key, topic[i % 2], pid);
+    }
+    for (int i = 0; i < 2; i++)
+        cr_assert(rx_wait_distinct(slow[i], 2, 10000));
+    int64_t worst = 0;
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_lock(&slow[i]->mu);
+        for (int n = 0; n < slow[i]->n_ids; n++) {
+            long k = strtol(slow[i]->bodies_key[n] + 1, NULL, 10);
+            cr_assert(k >= 0 && k < 4);
+            if (slow[i]->at_ms[n] - sent_at[k] > worst)
+                worst = slow[i]->at_ms[n] - sent_at[k];
+        }
+        pthread_mutex_unlock(&slow[i]->mu);
+    }
+    cr_assert_lt(worst, 1000, "a delivery to another endpoint waited %lld "
+                 "ms for a claim room the held endpoint's queue kept",
+                 (long long)worst);
+    cr_assert_eq(rx_requests(busy), 2, "nothing more while held");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+    for (int i = 0; i < 2; i++)
+        rx_stop(slow[i]);
+}
+
 /* The status line and headers decide an attempt, not the length of the
  * page that comes with them. A 410, or a 503 with Retry-After, whose body
  * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an
