@@ -149,6 +149,7 @@ struct endpoint {
     int failures;                       /* consecutive */
     int64_t open_until_ms;              /* breaker open until (monotonic) */
     int64_t held_until_ms;              /* a Retry-After's part of it */
+    int64_t opened_ms;                  /* its last opening (monotonic) */
     bool half_open;                     /* one probe at a time */
     bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */

@@ -95,6 +95,7 @@ static void endpoint_open(struct endpoint *e, int64_t until)
     if (until > e->open_until_ms)
         e->open_until_ms = until;
     e->half_open = true;
+    e->opened_ms = mono_ms();
     if (!e->counted_open) {
         e->counted_open = true;
         metrics_breakers_open(1);
@@ -129,7 +130,12 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
         return;
     }
     e->failures++;
-    if (e->half_open || e->failures >= d->cfg.breaker_failures) {
+    /* the probe is a transfer started after the opening: one already
+     * under way then (the other answers of a burst of 429s) fails as any
+     * transfer does, or a Retry-After of 1 s held the endpoint for
+     * breaker_open_ms (F3821) */
+    bool probe = e->half_open && j->started_ms > e->opened_ms;
+    if (probe || e->failures >= d->cfg.breaker_failures) {
         endpoint_open(e, mono_ms() + scaled(d, d->cfg.breaker_open_ms));
         if (e->failures == d->cfg.breaker_failures)
             log_warn("dispatch.breaker_open", "endpoint=%s "

@@ -600,6 +600,46 @@ Test(dispatch, a_retry_after_hold_outlasts_an_earlier_transfers_2xx)
     rx_stop(busy);
 }
 
+/* A rate limiter answers every transfer under way 429 with Retry-After: 1
+ * (two at once here): the first holds the endpoint 1 s and leaves its
+ * breaker half open for the probe after it; the second, sent before the
+ * hold, is no probe, and its 429 does not open the breaker for
+ * breaker_open_ms (10 s here) as a failed probe's would (F3821). The next
+ * event goes about 1 s after the 429s. */
+Test(dispatch, the_429s_of_a_burst_hold_the_endpoint_only_as_asked)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    busy->fail_n = 2;
+    busy->fail_status = 429;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "1");
+    const char *sub = sub_for(busy->port, "[\"*\"]", "/");
+    ingest("k0", "adt.admit", "p0");    /* both claimed and sent at once */
+    ingest("k1", "adt.admit", "p1");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);  /* real time: the hold is 1 s */
+    c.per_endpoint = 2;
+    c.breaker_open_ms = 10000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 429", 2, 10000), 2);
+    ingest("k2", "adt.admit", "p2");
+    int64_t end = now_ms() + 20000;
+    while (rx_requests(busy) < 3 && now_ms() < end)
+        usleep(10 * 1000);
+    cr_assert_geq(rx_requests(busy), 3);
+    int64_t gap = busy->at_ms[2] - busy->at_ms[1];
+    cr_assert_lt(gap, 3000, "the endpoint's next request came %lld ms after "
+                 "its 429s, Retry-After says 1 s", (long long)gap);
+    cr_assert_geq(gap, 900, "%lld ms", (long long)gap);
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1, "the probe");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+}
+
 /* What a held endpoint's queue keeps counts against every claim's room
  * (max_inflight x DISPATCH_CLAIMED_FACTOR, 8 here), and one endpoint may
  * be claimed for up to per_endpoint x DISPATCH_QUEUE_FACTOR: the jobs
