@@ -183,7 +183,10 @@ struct job {
     bool ssrf_refused;
     bool cleartext;                 /* an http:// URL */
     bool cleartext_refused;         /* production: http:// to the Internet */
-    char retry_after[64];
+    bool head_done;                 /* the final answer's header block
+                                       ended: a field after it is a
+                                       trailer */
+    char retry_after[64];           /* the final answer's */
     /* the request headers: list nodes and text live here (curl only reads
      * them, until the transfer is done), no allocation per header */
     struct curl_slist hdr[DISPATCH_HEADERS];

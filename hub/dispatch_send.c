@@ -189,13 +189,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     static const char name[] = "retry-after:";
     /* the receiver's final status line (the proxy's CONNECT answer never
-     * comes here: CURLOPT_SUPPRESS_CONNECT_HEADERS) */
+     * comes here: CURLOPT_SUPPRESS_CONNECT_HEADERS); curl hands us every
+     * answer's fields, a 1xx's before it and the trailers after its body:
+     * a Retry-After counts only in the final answer's header block
+     * (F3822) */
     if (len > 9 && memcmp(p, "HTTP/", 5) == 0) {
         const char *sp = memchr(p, ' ', len);
         if (sp && sp + 1 < p + len && sp[1] >= '2' && sp[1] <= '9')
             j->answered = true;
+        j->retry_after[0] = '\0';
+        return len;
     }
-    if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+    if (len > 0 && (p[0] == '\r' || p[0] == '\n')) {  /* a block's end */
+        j->head_done = j->answered;
+        return len;
+    }
+    if (!j->head_done && len > sizeof(name) &&
+        strncasecmp(p, name, sizeof(name) - 1) == 0) {
         size_t v = sizeof(name) - 1;
         while (v < len && (p[v] == ' ' || p[v] == '\t'))   /* OWS */
             v++;

@@ -1780,6 +1780,77 @@ static void answered_before_the_body(const char *answer, const char *want,
     pthread_join(r.th, NULL);
 }
 
+/* A receiver that reads the request whole and answers `answer`, each
+ * time, then closes. */
+struct fixed_rx {
+    int ls;
+    const char *answer;
+    int served;
+    pthread_t th;
+};
+
+static void *fixed_rx_run(void *arg)
+{
+    struct fixed_rx *r = arg;
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[8192];
+        ssize_t n = read(c, buf, sizeof(buf));    /* the request, whole */
+        (void)n;
+        if (write(c, r->answer, strlen(r->answer)) >= 0)
+            __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        usleep(20 * 1000);                       /* read before the FIN */
+        close(c);
+    }
+}
+
+/* A Retry-After is the final answer's: curl hands the dispatcher the
+ * fields of a 1xx before it and the trailers after a chunked body too,
+ * and a Retry-After: 3000 there held the endpoint and the 503's delivery
+ * 3 s (time_scale 1000) instead of the schedule's 5 ms (F3822). */
+Test(dispatch, a_retry_after_outside_the_final_answers_head_is_not_waited_for)
+{
+    static const char *const answers[2] = {
+        "HTTP/1.1 103 Early Hints\r\nRetry-After: 3000\r\n\r\n"
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked"
+        "\r\n\r\n0\r\nRetry-After: 3000\r\n\r\n",
+    };
+    struct fixed_rx r[2];
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in a;
+        char json[512], sub[64];
+        r[i] = (struct fixed_rx){ .answer = answers[i] };
+        r[i].ls = loopback_listener(&a, 16);
+        cr_assert_eq(pthread_create(&r[i].th, NULL, fixed_rx_run, &r[i]),
+                     0);
+        snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/\","
+                 "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+                 ntohs(a.sin_port));
+        storetest_sub(s, "cbo", json, sub);
+    }
+    start_dispatcher(2000, 1000.0, false);
+    ingest("k1", "adt.admit", "p1");
+    int64_t end = now_ms() + 2000;
+    while ((__atomic_load_n(&r[0].served, __ATOMIC_SEQ_CST) < 2 ||
+            __atomic_load_n(&r[1].served, __ATOMIC_SEQ_CST) < 2) &&
+           now_ms() < end)
+        usleep(10 * 1000);
+    for (int i = 0; i < 2; i++)
+        cr_assert_geq(__atomic_load_n(&r[i].served, __ATOMIC_SEQ_CST), 2,
+                      "%s: retried on the schedule, not after 3 s",
+                      i ? "a trailer" : "a 103");
+    dispatch_stop(disp);
+    disp = NULL;
+    for (int i = 0; i < 2; i++) {
+        shutdown(r[i].ls, SHUT_RDWR);
+        close(r[i].ls);
+        pthread_join(r[i].th, NULL);
+    }
+}
+
 Test(dispatch, a_2xx_answered_before_the_body_is_delivered)
 {
     answered_before_the_body("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
