@@ -1,5 +1,6 @@
 -- 030_audit_verify_reads_any_detail.sql - a row whose detail is not JSON
--- is a changed row, not a walk that cannot go on (F3900).
+-- is a changed row, not a walk that cannot go on (F3900); nor does it
+-- fail the accounting of disclosures it is in (F3901, at the end).
 --
 -- hub_audit_verify_step (010_audit_verify_bounded.sql) checks that a row
 -- whose hash holds has a detail in jsonb's text form, by casting it:
@@ -96,4 +97,19 @@ BEGIN
         RETURN;
     END;
     done := rows_checked < p_limit;
+END $$;
+
+-- A row's detail for the accounting of disclosures (hub/store_admin.c,
+-- store_audit_list), never raising (F3901): its JSON, or the stored text
+-- as a JSON string when it is none. The list casts `a.detail::json`
+-- itself and takes this only for a page where that raised: such a row
+-- failed the whole page, answered as the request's fault, and hid every
+-- other disclosure of the patient. A subtransaction a row, so not the
+-- first try.
+CREATE FUNCTION hub_audit_detail_json(p text) RETURNS json
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN p::json;
+EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+    RETURN to_json(p);
 END $$;

@@ -2052,6 +2052,37 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     free(pid);
 }
 
+/* F3901: a row of the patient's whose detail is no JSON (changed by hand;
+ * audit verify names it) failed the whole accounting, HUB_EINVALID, which
+ * the route answered 400 and hubctl "--identifier is SYSTEM|VALUE": every
+ * other disclosure of the patient hidden. The page holds every row, that
+ * detail as the JSON string of its text. */
+Test(store, audit_list_holds_a_row_whose_detail_is_no_json)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    char *page, *list = NULL, *pid;
+    char q[256];
+
+    ingest_many("org_a", 2);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
+    free(page);
+    pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
+    snprintf(q, sizeof(q), "UPDATE audit SET detail = 'no json' WHERE seq = "
+             "(SELECT min(seq) FROM audit WHERE patient_hub_id = '%s')", pid);
+    cr_assert_eq(store_exec(s, q), HUB_OK);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"detail\" : \"no json\""), "%s", list);
+    cr_assert_not_null(strstr(list, "feed.read"), "%s", list);
+    free(list);
+    /* the whole trail too */
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"detail\" : \"no json\""), "%s", list);
+    free(list);
+    free(pid);
+}
+
 /* The accounting of disclosures of a merged patient, by whichever of its
  * ids or identifiers the request names, holds both halves (the survivor's
  * rows and the merged-away record's) and nothing of another patient
