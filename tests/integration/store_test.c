@@ -1770,6 +1770,61 @@ Test(store, audit_verify_reports_a_detail_not_in_jsonb_text_form)
     cr_assert_eq(c.rows_checked, 7);
 }
 
+/* F3900: a detail that is no JSON at all, written with its row's hash
+ * rewritten to match (only the next row's prev_hash then tells), made the
+ * check's cast raise: no verdict, `hubctl audit verify` exited 2 and the
+ * route failed at every try. It is that row, changed; so is a detail
+ * nested past the stack, and a previous hash that is not hex. */
+Test(store, audit_verify_reports_a_detail_that_is_no_json_at_its_row)
+{
+    static const char *const details[] = {
+        "not json", "{\"a\": \"\\u0000\"}", NULL,
+    };
+    struct store_audit_check c;
+    bool done;
+
+    make_chain();
+    for (int k = 0; k < 3; k++) {
+        const char *d = details[k];
+        char *deep = NULL;
+        if (d == NULL) {                /* 100,000 arrays, one in another */
+            deep = malloc(200001);
+            cr_assert_not_null(deep);
+            memset(deep, '[', 100000);
+            memset(deep + 100000, ']', 100000);
+            deep[200000] = '\0';
+            d = deep;
+        }
+        const char *p[] = { d };
+        struct store_rows *rows = NULL;
+        cr_assert_eq(store_query(s, "UPDATE audit SET detail = $1, hash = "
+            "hub_audit_hash(prev_hash, hub_audit_text(seq, at, actor, action, "
+            "object_kind, object_id, patient_hub_id, $1)) WHERE seq = 4 "
+            "RETURNING seq", 1, p, &rows), HUB_OK);
+        store_rows_free(rows);
+        free(deep);
+        cr_assert_eq(store_audit_verify(s, &c), HUB_OK, "detail %d", k);
+        cr_assert_not(c.ok);
+        cr_assert_eq(c.bad_seq, 4, "detail %d", k);
+        cr_assert_str_eq(c.problem, "changed");
+        cr_assert_eq(c.rows_checked, 3);
+        /* a step from the row before it, as hubctl and the route walk */
+        cr_assert_eq(store_audit_verify_step(s, 3, NULL, 2, &c, &done),
+                     HUB_OK, "detail %d", k);
+        cr_assert_not(c.ok);
+        cr_assert_eq(c.bad_seq, 4);
+        cr_assert_str_eq(c.problem, "changed");
+    }
+    /* the first row, its previous hash and the anchor's both made no hex */
+    cr_assert_eq(store_exec(s, "UPDATE audit_anchor SET hash = 'zz';"
+                               "UPDATE audit SET prev_hash = 'zz' "
+                               "WHERE seq = 1"), HUB_OK);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert_not(c.ok);
+    cr_assert_eq(c.bad_seq, 1);
+    cr_assert_str_eq(c.problem, "changed");
+}
+
 Test(store, audit_verify_reports_a_removed_row)
 {
     struct store_audit_check c;
@@ -1994,6 +2049,37 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     free(by_token);
     free(none);
     free(sys);
+    free(pid);
+}
+
+/* F3901: a row of the patient's whose detail is no JSON (changed by hand;
+ * audit verify names it) failed the whole accounting, HUB_EINVALID, which
+ * the route answered 400 and hubctl "--identifier is SYSTEM|VALUE": every
+ * other disclosure of the patient hidden. The page holds every row, that
+ * detail as the JSON string of its text. */
+Test(store, audit_list_holds_a_row_whose_detail_is_no_json)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    char *page, *list = NULL, *pid;
+    char q[256];
+
+    ingest_many("org_a", 2);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
+    free(page);
+    pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
+    snprintf(q, sizeof(q), "UPDATE audit SET detail = 'no json' WHERE seq = "
+             "(SELECT min(seq) FROM audit WHERE patient_hub_id = '%s')", pid);
+    cr_assert_eq(store_exec(s, q), HUB_OK);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"detail\" : \"no json\""), "%s", list);
+    cr_assert_not_null(strstr(list, "feed.read"), "%s", list);
+    free(list);
+    /* the whole trail too */
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"detail\" : \"no json\""), "%s", list);
+    free(list);
     free(pid);
 }
 
