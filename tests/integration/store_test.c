@@ -1611,6 +1611,8 @@ Test(store, feed_since_filters_on_occurred_at_and_rejects_garbage)
     cr_assert_eq(store_events_page(s, &ops, 0, NULL, "yesterday", NULL, 10,
                                    &page),
                  HUB_EINVALID);
+    cr_assert_str_eq(page, "since", "the bound refused is named (F3920)");
+    free(page);
 }
 
 /* until= (028, F3920): an exclusive upper bound on occurred_at in the
