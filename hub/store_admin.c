@@ -194,7 +194,7 @@ static int topics_to_like(const char *topic, char *out, size_t size)
 
 int store_events_page(struct store *s, const struct principal *who,
                       int64_t after, const char *topic, const char *since,
-                      int limit, char **json_out)
+                      const char *until, int limit, char **json_out)
 {
     char like[1200], after_s[24], limit_s[16];
     const char *topics = NULL;
@@ -211,7 +211,9 @@ int store_events_page(struct store *s, const struct principal *who,
     }
     if (since && *since == '\0')
         since = NULL;
-    if (since && strlen(since) > 40)
+    if (until && *until == '\0')
+        until = NULL;
+    if ((since && strlen(since) > 40) || (until && strlen(until) > 40))
         return HUB_EINVALID;
     if (limit <= 0)
         limit = STORE_FEED_DEFAULT;
@@ -220,14 +222,24 @@ int store_events_page(struct store *s, const struct principal *who,
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[] = { who->org_id, (who->scopes & SCOPE_ADMIN) ? "t" : "f",
-                        after_s, topics, since, limit_s };
-    /* NULL result: `since` was given but is not a time */
+                        after_s, topics, since, limit_s, until };
+    /* the bounds read as hub_parse_ts reads them, checked before the page
+     * (which would read a bad one as none): the first column names the
+     * one refused, and then no page is read (F3920) */
     PGresult *r = db_run(s, "feed",
-                      "SELECT CASE WHEN $5::text IS NOT NULL AND "
-                      "hub_parse_ts($5) IS NULL THEN NULL ELSE "
-                      "hub_feed_page($1, $2, $3, $4::text[], hub_parse_ts($5),"
-                      " $6) END",
-                      6, p, &rc);
+                      "SELECT v.refused, CASE WHEN v.refused IS NULL THEN "
+                      "hub_feed_page($1, $2, $3, $4::text[], t.since, $6, "
+                      "t.until) END "
+                      "FROM (SELECT hub_parse_ts($5) AS since, "
+                      "hub_parse_ts($7) AS until) t, "
+                      "LATERAL (SELECT CASE "
+                      "WHEN $5::text IS NOT NULL AND t.since IS NULL "
+                      "THEN 'since' "
+                      "WHEN $7::text IS NOT NULL AND t.until IS NULL "
+                      "THEN 'until' "
+                      "WHEN t.until <= t.since THEN 'until_not_after_since' "
+                      "END AS refused) v",
+                      7, p, &rc);
     if (r == NULL && strcmp(s->sqlstate, "22H10") == 0)
         return store_query_text(s, "SELECT CASE WHEN is_called THEN "
                                 "last_value ELSE 0 END FROM events_seq", 0,
@@ -241,13 +253,17 @@ int store_events_page(struct store *s, const struct principal *who,
                        *json_out ? HUB_ELIMIT : HUB_EDB;
     if (r == NULL)
         return rc;
-    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
-        PQclear(r);
-        return HUB_EINVALID;
+    rc = HUB_EINVALID;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        *json_out = db_xstrndup(PQgetvalue(r, 0, 0),  /* the bound refused */
+                                (size_t)PQgetlength(r, 0, 0));
+    else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
+        *json_out = db_xstrndup(PQgetvalue(r, 0, 1),
+                                (size_t)PQgetlength(r, 0, 1));
+        rc = HUB_OK;
     }
-    *json_out = db_xstrndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
     PQclear(r);
-    return HUB_OK;
+    return rc;
 }
 
 /* --- administration ------------------------------------------------------ */
