@@ -2131,7 +2131,7 @@ Test(store, audit_list_holds_a_row_whose_detail_is_no_json)
     char q[256];
 
     ingest_many("org_a", 2);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, NULL, 10, &page), HUB_OK);
     free(page);
     pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
     snprintf(q, sizeof(q), "UPDATE audit SET detail = 'no json' WHERE seq = "
