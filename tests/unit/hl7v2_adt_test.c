@@ -2811,7 +2811,7 @@ Test(hl7_to_events, reads_epic_equipment_m_as_a_mobile)
 }
 
 /* XTN-3 CELL, a word for table 0202's CP that two feeds write beside
- * XTN-2 PRN (hl7_tea's A03, "(896)321-4545^PRN^CELL"; a Kansas A08 with
+ * XTN-2 PRN (hl7_tea's A03, "(896)321-4545^PRN^CELL"; a Kansas ADT with
  * "^PRN^CELL" and "^WPN^EMP"): a mobile, not the home PRN says (F3860) */
 Test(hl7_to_events, reads_equipment_cell_as_a_mobile)
 {
