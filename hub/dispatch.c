@@ -15,7 +15,8 @@
  * A delivery, seen from here:
  *   CLAIMED (leased to us, in an endpoint queue)
  *     --slot free on its endpoint--> SENDING (curl transfer)
- *     --lease can no longer cover a transfer, or stop--> released
+ *     --lease can no longer cover a transfer, its endpoint's breaker is
+ *       open (F3820), or stop--> released
  *   SENDING --done--> outcome: delivered | retry (delay) | dead | gone
  *   outcomes are buffered and written in one transaction per flush
  *   (hub_deliveries_done): the audit row (also the attempt's record; its

@@ -149,6 +149,7 @@ struct endpoint {
     int failures;                       /* consecutive */
     int64_t open_until_ms;              /* breaker open until (monotonic) */
     int64_t held_until_ms;              /* a Retry-After's part of it */
+    int64_t opened_ms;                  /* its last opening (monotonic) */
     bool half_open;                     /* one probe at a time */
     bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */
@@ -182,7 +183,10 @@ struct job {
     bool ssrf_refused;
     bool cleartext;                 /* an http:// URL */
     bool cleartext_refused;         /* production: http:// to the Internet */
-    char retry_after[64];
+    bool head_done;                 /* the final answer's header block
+                                       ended: a field after it is a
+                                       trailer */
+    char retry_after[64];           /* the final answer's */
     /* the request headers: list nodes and text live here (curl only reads
      * them, until the transfer is done), no allocation per header */
     struct curl_slist hdr[DISPATCH_HEADERS];

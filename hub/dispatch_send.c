@@ -95,6 +95,7 @@ static void endpoint_open(struct endpoint *e, int64_t until)
     if (until > e->open_until_ms)
         e->open_until_ms = until;
     e->half_open = true;
+    e->opened_ms = mono_ms();
     if (!e->counted_open) {
         e->counted_open = true;
         metrics_breakers_open(1);
@@ -129,7 +130,12 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
         return;
     }
     e->failures++;
-    if (e->half_open || e->failures >= d->cfg.breaker_failures) {
+    /* the probe is a transfer started after the opening: one already
+     * under way then (the other answers of a burst of 429s) fails as any
+     * transfer does, or a Retry-After of 1 s held the endpoint for
+     * breaker_open_ms (F3821) */
+    bool probe = e->half_open && j->started_ms > e->opened_ms;
+    if (probe || e->failures >= d->cfg.breaker_failures) {
         endpoint_open(e, mono_ms() + scaled(d, d->cfg.breaker_open_ms));
         if (e->failures == d->cfg.breaker_failures)
             log_warn("dispatch.breaker_open", "endpoint=%s "
@@ -183,13 +189,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     static const char name[] = "retry-after:";
     /* the receiver's final status line (the proxy's CONNECT answer never
-     * comes here: CURLOPT_SUPPRESS_CONNECT_HEADERS) */
+     * comes here: CURLOPT_SUPPRESS_CONNECT_HEADERS); curl hands us every
+     * answer's fields, a 1xx's before it and the trailers after its body:
+     * a Retry-After counts only in the final answer's header block
+     * (F3822) */
     if (len > 9 && memcmp(p, "HTTP/", 5) == 0) {
         const char *sp = memchr(p, ' ', len);
         if (sp && sp + 1 < p + len && sp[1] >= '2' && sp[1] <= '9')
             j->answered = true;
+        j->retry_after[0] = '\0';
+        return len;
     }
-    if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+    if (len > 0 && (p[0] == '\r' || p[0] == '\n')) {  /* a block's end */
+        j->head_done = j->answered;
+        return len;
+    }
+    if (!j->head_done && len > sizeof(name) &&
+        strncasecmp(p, name, sizeof(name) - 1) == 0) {
         size_t v = sizeof(name) - 1;
         while (v < len && (p[v] == ' ' || p[v] == '\t'))   /* OWS */
             v++;
@@ -1002,7 +1018,12 @@ void jobs_pump(struct dispatch *d)
         while (e->queue) {
             struct job *j = e->queue;
             bool stopping = atomic_load(&d->stopping);
-            if (!stopping && now - j->claimed_ms < stale &&
+            /* its breaker open (a Retry-After's hold, failures): handed
+             * back, uncounted, as what a queue keeps counts against every
+             * claim's room, and the claims pass the endpoint by until it
+             * opens (F3820) */
+            bool open = e->open_until_ms > now;
+            if (!stopping && now - j->claimed_ms < stale && !open &&
                 !endpoint_can_send(d, e, now))
                 break;
             e->queue = j->next;
@@ -1010,7 +1031,7 @@ void jobs_pump(struct dispatch *d)
                 e->queue_tail = NULL;
             e->queued--;
             d->queued--;
-            if (stopping || now - j->claimed_ms >= stale) {
+            if (stopping || now - j->claimed_ms >= stale || open) {
                 result_add(d, j, 0, NULL, 0, "release", 0);
                 job_free(j);
                 continue;

@@ -600,6 +600,120 @@ Test(dispatch, a_retry_after_hold_outlasts_an_earlier_transfers_2xx)
     rx_stop(busy);
 }
 
+/* A rate limiter answers every transfer under way 429 with Retry-After: 1
+ * (two at once here): the first holds the endpoint 1 s and leaves its
+ * breaker half open for the probe after it; the second, sent before the
+ * hold, is no probe, and its 429 does not open the breaker for
+ * breaker_open_ms (10 s here) as a failed probe's would (F3821). The next
+ * event goes about 1 s after the 429s. */
+Test(dispatch, the_429s_of_a_burst_hold_the_endpoint_only_as_asked)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    busy->fail_n = 2;
+    busy->fail_status = 429;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "1");
+    const char *sub = sub_for(busy->port, "[\"*\"]", "/");
+    ingest("k0", "adt.admit", "p0");    /* both claimed and sent at once */
+    ingest("k1", "adt.admit", "p1");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);  /* real time: the hold is 1 s */
+    c.per_endpoint = 2;
+    c.breaker_open_ms = 10000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 429", 2, 10000), 2);
+    ingest("k2", "adt.admit", "p2");
+    int64_t end = now_ms() + 20000;
+    while (rx_requests(busy) < 3 && now_ms() < end)
+        usleep(10 * 1000);
+    cr_assert_geq(rx_requests(busy), 3);
+    int64_t gap = busy->at_ms[2] - busy->at_ms[1];
+    cr_assert_lt(gap, 3000, "the endpoint's next request came %lld ms after "
+                 "its 429s, Retry-After says 1 s", (long long)gap);
+    cr_assert_geq(gap, 900, "%lld ms", (long long)gap);
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1, "the probe");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+}
+
+/* What a held endpoint's queue keeps counts against every claim's room
+ * (max_inflight x DISPATCH_CLAIMED_FACTOR, 8 here), and one endpoint may
+ * be claimed for up to per_endpoint x DISPATCH_QUEUE_FACTOR: the jobs
+ * claimed for it before a Retry-After are handed back at once (F3820), not
+ * kept until the hold ends (20 s here), while the other endpoints got a
+ * claim room of 2. Twenty patients' events at the held endpoint (eight
+ * claimed, two sent, both answered 503 with Retry-After: 20), then four
+ * at two other endpoints that answer after 1.5 s, two each: each goes at
+ * once, none waits for another's answer. */
+Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    struct rx *slow[2];
+    busy->fail_n = 100000;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
+    sub_for(busy->port, "[\"adt.admit\"]", "/");
+    static const char *const topic[2] = { "adt.discharge", "adt.update" };
+    for (int i = 0; i < 2; i++) {
+        char topics[32];
+        slow[i] = rx_start(RX_SLOW, SECRET);
+        slow[i]->delay_ms = 1500;
+        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
+        sub_for(slow[i]->port, topics, "/");
+    }
+    for (int i = 0; i < 20; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "b%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);  /* real time: the hold is 20 s */
+    c.max_inflight = 1;
+    c.per_endpoint = 2;
+    c.lease_ms = 30000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 503", 2, 10000), 2);
+
+    int64_t sent_at[4];
+    for (int i = 0; i < 4; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "q%d", i);
+        sent_at[i] = now_ms();
+        ingest(key, topic[i % 2], pid);
+    }
+    for (int i = 0; i < 2; i++)
+        cr_assert(rx_wait_distinct(slow[i], 2, 10000));
+    int64_t worst = 0;
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_lock(&slow[i]->mu);
+        for (int n = 0; n < slow[i]->n_ids; n++) {
+            long k = strtol(slow[i]->bodies_key[n] + 1, NULL, 10);
+            cr_assert(k >= 0 && k < 4);
+            if (slow[i]->at_ms[n] - sent_at[k] > worst)
+                worst = slow[i]->at_ms[n] - sent_at[k];
+        }
+        pthread_mutex_unlock(&slow[i]->mu);
+    }
+    cr_assert_lt(worst, 1000, "a delivery to another endpoint waited %lld "
+                 "ms for a claim room the held endpoint's queue kept",
+                 (long long)worst);
+    cr_assert_eq(rx_requests(busy), 2, "nothing more while held");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+    for (int i = 0; i < 2; i++)
+        rx_stop(slow[i]);
+}
+
 /* The status line and headers decide an attempt, not the length of the
  * page that comes with them. A 410, or a 503 with Retry-After, whose body
  * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an
@@ -1664,6 +1778,77 @@ static void answered_before_the_body(const char *answer, const char *want,
     shutdown(r.ls, SHUT_RDWR);
     close(r.ls);
     pthread_join(r.th, NULL);
+}
+
+/* A receiver that reads the request whole and answers `answer`, each
+ * time, then closes. */
+struct fixed_rx {
+    int ls;
+    const char *answer;
+    int served;
+    pthread_t th;
+};
+
+static void *fixed_rx_run(void *arg)
+{
+    struct fixed_rx *r = arg;
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[8192];
+        ssize_t n = read(c, buf, sizeof(buf));    /* the request, whole */
+        (void)n;
+        if (write(c, r->answer, strlen(r->answer)) >= 0)
+            __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        usleep(20 * 1000);                       /* read before the FIN */
+        close(c);
+    }
+}
+
+/* A Retry-After is the final answer's: curl hands the dispatcher the
+ * fields of a 1xx before it and the trailers after a chunked body too,
+ * and a Retry-After: 3000 there held the endpoint and the 503's delivery
+ * 3 s (time_scale 1000) instead of the schedule's 5 ms (F3822). */
+Test(dispatch, a_retry_after_outside_the_final_answers_head_is_not_waited_for)
+{
+    static const char *const answers[2] = {
+        "HTTP/1.1 103 Early Hints\r\nRetry-After: 3000\r\n\r\n"
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked"
+        "\r\n\r\n0\r\nRetry-After: 3000\r\n\r\n",
+    };
+    struct fixed_rx r[2];
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in a;
+        char json[512], sub[64];
+        r[i] = (struct fixed_rx){ .answer = answers[i] };
+        r[i].ls = loopback_listener(&a, 16);
+        cr_assert_eq(pthread_create(&r[i].th, NULL, fixed_rx_run, &r[i]),
+                     0);
+        snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/\","
+                 "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+                 ntohs(a.sin_port));
+        storetest_sub(s, "cbo", json, sub);
+    }
+    start_dispatcher(2000, 1000.0, false);
+    ingest("k1", "adt.admit", "p1");
+    int64_t end = now_ms() + 2000;
+    while ((__atomic_load_n(&r[0].served, __ATOMIC_SEQ_CST) < 2 ||
+            __atomic_load_n(&r[1].served, __ATOMIC_SEQ_CST) < 2) &&
+           now_ms() < end)
+        usleep(10 * 1000);
+    for (int i = 0; i < 2; i++)
+        cr_assert_geq(__atomic_load_n(&r[i].served, __ATOMIC_SEQ_CST), 2,
+                      "%s: retried on the schedule, not after 3 s",
+                      i ? "a trailer" : "a 103");
+    dispatch_stop(disp);
+    disp = NULL;
+    for (int i = 0; i < 2; i++) {
+        shutdown(r[i].ls, SHUT_RDWR);
+        close(r[i].ls);
+        pthread_join(r[i].th, NULL);
+    }
 }
 
 Test(dispatch, a_2xx_answered_before_the_body_is_delivered)
