@@ -170,6 +170,9 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
         return rc;
     fx_jw_code(w, "service", &svc);
+    /* its categories as sent: with no code, the one statement of what is
+     * asked (the UMZH orthopaedic referral: F3581) */
+    fx_put_cc_array_lenient(x, w, sr, "category", "categories");
     if ((rc = put_requisition(x, w, sr)) ||
         (rc = fx_put_name(x, w, sr, "requester", "requester", &req)))
         return rc;

@@ -7521,6 +7521,55 @@ Test(ccda_screening, a_screenings_item_of_no_information_is_not_read,
     cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
 }
 
+/* F3723 (ruled, round 228): a scale with a value whose only items are of
+ * no information (their own nullFlavor) gave nothing: it held items, so
+ * it was no lone total (F2802), and none of them was read. A null item
+ * is none (F3541), so such a scale is its value alone, as one with no
+ * item is: its instrument's screening, the one item the total; the null
+ * item warned of. One held item beside it keeps it the panel it is. */
+Test(ccda_screening, a_scale_whose_only_items_are_null_is_a_lone_total,
+     .init = setup, .fini = teardown)
+{
+#define NULL_ITEM                                                           \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" " \
+    "moodCode=\"EVN\" nullFlavor=\"NI\"><code code=\"76503-2\"/><value "     \
+    "xsi:type=\"CD\" code=\"LA33-6\"/></observation></entryRelationship>"
+    static const char *const codes[] = { "76499-3", "76504-0" };
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        struct run r = run_str(lone_doc("69", codes[i], "1",
+                                        NULL_ITEM NULL_ITEM));
+        cJSON *ev = first_event(&r, 2);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(sc, "instrument")),
+                         "76499-3", "%s", codes[i]);
+        char *items = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "items"));
+        cr_expect_str_eq(items,
+                         "[{\"question\":\"76504-0\",\"value\":1,\"unit\":"
+                         "\"{score}\",\"domain\":\"intimate-partner-violence\","
+                         "\"positive\":true}]", "%s", codes[i]);
+        free(items);
+        cJSON_Delete(ev);
+        each_warns_of_no_information(
+            &r, "entry/observation/entryRelationship[1]/observation/"
+                "@nullFlavor");
+    }
+    /* a held item beside the null one: the panel, its value no total */
+    struct run r = run_str(lone_doc(
+        "69", "76499-3", "1",
+        NULL_ITEM "<entryRelationship typeCode=\"COMP\"><observation "
+                  "classCode=\"OBS\" moodCode=\"EVN\"><code "
+                  "code=\"76503-2\"/><value xsi:type=\"CD\" "
+                  "code=\"LA33-6\"/></observation></entryRelationship>"));
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    char *got = items_of(&r, 0);
+    cr_expect_str_eq(got, "[{\"question\":\"76503-2\",\"answer\":"
+                          "\"LA33-6\",\"domain\":"
+                          "\"intimate-partner-violence\",\"positive\":true}]");
+    free(got);
+#undef NULL_ITEM
+}
+
 /* An Outcome Observation (4.144) saying goal G1 was achieved, with
  * `subject` (a subject element, or "") */
 #define OUTCOME_DOC(subject)                                                  \
