@@ -5,9 +5,9 @@
  *   TLS only: HANDSHAKE --cert ok--> AUTH --fingerprint known--> OPEN
  *   OPEN: READING --frame--> job submitted (in frame order) --committed-->
  *         answer written when every earlier frame's answer is written
- *      \__ frame over the limit, bytes before SB: the part received is
- *          quarantined, AR written after that commit, CLOSING (a frame
- *          ends at EB: a CR after it is taken, never required, mllp.h)
+ *      \__ frame over the limit (AR), bytes before SB (AE): the part
+ *          received is quarantined, answered after that commit, CLOSING
+ *          (a frame ends at EB: a CR after it is taken, never required)
  *      \__ an HTTP request line before SB, however its bytes were split
  *          across reads (mllp_lead): answered 400 in HTTP, not
  *          quarantined (its headers hold credentials), CLOSING
@@ -46,6 +46,8 @@
  * it does for HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
+ * A whole frame that waits for room in the pipeline waits on the hub:
+ * neither runs for it (back-pressure stops reading, it closes nothing).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -399,7 +401,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
                now - c->frame_start >= cfg->slow_sender_timeout) {
         conn_close(c, "slow_sender");
     } else if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout &&
-               c->n_pending == 0) {
+               c->n_pending == 0 && !c->waiting_room) {
         conn_close(c, "idle");
     } else {
         if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout)
@@ -549,7 +551,8 @@ static void enqueue(struct conn *c, struct ingest_job *j, bool close_after)
     ingest_submit(c->ms->srv->ing, j, on_job_done, p);
 }
 
-/* Quarantine what was received (at most one frame), answer AR after that
+/* Quarantine what was received (at most one frame), answer (AR over the
+ * limit, AE for bytes before SB: ingest_hl7.c's reject) after that
  * commits, then close: the stream cannot be re-synchronised safely. */
 static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
 {
@@ -694,8 +697,11 @@ static void conn_process(struct conn *c)
             break;
         }
         if (!ingest_has_room(srv->ing, 1, eb)) {
-            /* global cap: stop reading until committers catch up */
+            /* global cap: stop reading until committers catch up. The
+             * frame is whole: it waits on the hub, not on its sender, so
+             * no slow_sender_timeout runs for it (on_timer) */
             bufferevent_disable(c->bev, EV_READ);
+            c->frame_start = 0;
             if (!c->waiting_room) {
                 c->waiting_room = true;
                 ingest_wait_room(srv->ing, on_room, c);
