@@ -46,8 +46,9 @@
  * it does for HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
- * A whole frame that waits for room in the pipeline waits on the hub:
- * neither runs for it (back-pressure stops reading, it closes nothing).
+ * Neither runs while the hub takes no frame (a whole frame waiting for
+ * room in the pipeline, a certificate waiting to be looked up again): that
+ * wait is the hub's; back-pressure stops reading, it closes nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -392,19 +393,26 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
     if (c->bev == NULL)
         return;
+    /* the hub takes no frame now: its pipeline is full, or the sender's
+     * certificate waits to be looked up (again); the database is slow or
+     * away. Neither clock runs against the sender meanwhile (F4000) */
+    bool on_hub = c->waiting_room || c->auth_pending || c->auth_unknown;
     if (c->state == C_LINGER) {
         if (now >= c->linger_until)
             conn_close(c, "linger_time");
         else
             arm_timer(c);
-    } else if (c->frame_start > 0 &&
+    } else if (c->frame_start > 0 && !on_hub &&
                now - c->frame_start >= cfg->slow_sender_timeout) {
         conn_close(c, "slow_sender");
     } else if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout &&
-               c->n_pending == 0 && !c->waiting_room) {
+               c->n_pending == 0 && !on_hub) {
         conn_close(c, "idle");
     } else {
-        if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout)
+        if (on_hub && c->frame_start > 0)
+            c->frame_start = now;   /* its clock starts again after */
+        if (on_hub || (c->frame_start == 0 &&
+                       now - c->last_read >= cfg->idle_timeout))
             c->last_read = now;     /* waiting on us, not on the sender */
         if (c->auth_unknown && !c->auth_pending && c->state == C_OPEN)
             conn_process(c);        /* asks again; arms the timer */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/hub_err.h"
 #include "store.h"
@@ -370,4 +371,115 @@ Test(hl7probe, a_whole_frame_waiting_for_room_closes_no_connection,
     cr_expect_eq(hub_log_count(&hub, "why=idle"), 0);
     mllp_close(&a);
     mllp_close(&b);
+}
+
+static void start_two_connections(void)
+{
+    cr_assert_eq(hub_start(&hub, "max_connections = 2", false), 0,
+                 "hubd did not start");
+}
+
+/* c sends one message and reads its ACK code ("" when closed instead) */
+static void send_one(struct mllp_client *c, const char *id, char code[3])
+{
+    char msg[2048], ack[4096], ctrl[64];
+
+    hl7_sample(msg, sizeof(msg), id, "MRN-S");
+    code[0] = '\0';
+    if (mllp_send(c, msg) == 0 && mllp_read(c, ack, sizeof(ack), 10000) > 0)
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+}
+
+/* The connection limit: the extra sender is closed unanswered and takes
+ * nothing; each way a connection ends (the sender's close, a refusal
+ * after junk, a half-close with an ACK due) gives its slot back. */
+Test(hl7probe, connection_slots_come_back_however_a_connection_ends,
+     .init = start_two_connections, .fini = stop, .timeout = 60)
+{
+    struct mllp_client a, b, x;
+    char code[3], ack[4096], msg[2048];
+
+    for (int round = 0; round < 3; round++) {
+        char id[32];
+        cr_assert_eq(mllp_connect(&a, hub.mllp, &hub, NULL), 0);
+        cr_assert_eq(mllp_connect(&b, hub.mllp, &hub, NULL), 0);
+        snprintf(id, sizeof(id), "SLOT-%d-A", round);
+        send_one(&a, id, code);
+        cr_assert_str_eq(code, "AA", "round %d", round);
+        snprintf(id, sizeof(id), "SLOT-%d-B", round);
+        send_one(&b, id, code);
+        cr_assert_str_eq(code, "AA", "round %d", round);
+        cr_assert_eq(mllp_connect(&x, hub.mllp, &hub, NULL), 0);
+        snprintf(id, sizeof(id), "SLOT-%d-X", round);
+        hl7_sample(msg, sizeof(msg), id, "MRN-S");
+        (void)mllp_send(&x, msg);
+        cr_expect(mllp_closed(&x, 3000), "round %d: the third is refused",
+                  round);
+        mllp_close(&x);
+        if (round == 0) {
+            mllp_close(&a);
+            mllp_close(&b);
+        } else if (round == 1) {
+            cr_assert_eq(mllp_send_raw(&a, "junk", 4), 0);
+            cr_assert_gt(mllp_read(&a, ack, sizeof(ack), 10000), 0);
+            cr_expect(mllp_closed(&a, 5000));
+            mllp_close(&a);
+            cr_assert_eq(mllp_send_raw(&b, "junk", 4), 0);
+            cr_assert_gt(mllp_read(&b, ack, sizeof(ack), 10000), 0);
+            cr_expect(mllp_closed(&b, 5000));
+            mllp_close(&b);
+        } else {
+            snprintf(id, sizeof(id), "SLOT-%d-H", round);
+            hl7_sample(msg, sizeof(msg), id, "MRN-S");
+            cr_assert_eq(mllp_send(&a, msg), 0);
+            cr_assert_eq(shutdown(a.fd, SHUT_WR), 0);
+            cr_assert_gt(mllp_read(&a, ack, sizeof(ack), 10000), 0);
+            cr_expect(mllp_closed(&a, 5000));
+            mllp_close(&a);
+            mllp_close(&b);
+        }
+        hub_sleep_ms(300);
+    }
+    cr_expect_eq(count("select count(*) from messages where idem_key like "
+                       "'SLOT-%-X'"), 0, "the refused connections took none");
+    cr_assert_eq(mllp_connect(&a, hub.mllp, &hub, NULL), 0);
+    send_one(&a, "SLOT-END", code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&a);
+}
+
+static void start_tls_short_cache(void)
+{
+    cr_assert_eq(hub_start(&hub, "auth_cache_ttl = 1\nidle_timeout = 2\n"
+                           "slow_sender_timeout = 2", true), 0,
+                 "hubd did not start");
+}
+
+/* A TLS sender's frame that waits while its certificate cannot be looked
+ * up again (the database down) waits on the hub: is its connection kept
+ * until the database is back, and the frame answered? */
+Test(hl7probe, a_tls_frame_waiting_for_its_certificate_lookup,
+     .init = start_tls_short_cache, .fini = stop, .timeout = 60)
+{
+    struct mllp_client t;
+    char code[3];
+
+    cr_assert_eq(mllp_connect(&t, hub.mllps, &hub, "hosp"), 0);
+    send_one(&t, "AUTHW-1", code);
+    cr_assert_str_eq(code, "AA");
+    dbproxy_set_down(hub.proxy, true);
+    hub_sleep_ms(1500);             /* the cache's entry has expired */
+    char msg[2048], ack[4096], ctrl[64];
+    hl7_sample(msg, sizeof(msg), "AUTHW-2", "MRN-S");
+    cr_assert_eq(mllp_send(&t, msg), 0);
+    hub_sleep_ms(4000);             /* two idle_timeouts */
+    dbproxy_set_down(hub.proxy, false);
+    cr_expect_eq(hub_log_count(&hub, "why=idle"), 0);
+    cr_expect_eq(hub_log_count(&hub, "why=slow_sender"), 0);
+    cr_expect_eq(hub_log_count(&hub, "why=auth"), 0);
+    cr_assert_gt(mllp_read(&t, ack, sizeof(ack), 20000), 0,
+                 "closed while it waited on the hub");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "%s", ack);
+    mllp_close(&t);
 }
