@@ -395,7 +395,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     /* the hub takes no frame now: its pipeline is full, or the sender's
      * certificate waits to be looked up (again); the database is slow or
-     * away. Neither clock runs against the sender meanwhile (F4000) */
+     * away. Neither clock runs against the sender meanwhile (F4000,
+     * F4001) */
     bool on_hub = c->waiting_room || c->auth_pending || c->auth_unknown;
     if (c->state == C_LINGER) {
         if (now >= c->linger_until)
