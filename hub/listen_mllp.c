@@ -706,11 +706,9 @@ static void conn_process(struct conn *c)
             break;
         }
         if (!ingest_has_room(srv->ing, 1, eb)) {
-            /* global cap: stop reading until committers catch up. The
-             * frame is whole: it waits on the hub, not on its sender, so
-             * no slow_sender_timeout runs for it (on_timer) */
+            /* global cap: stop reading until committers catch up (the
+             * wait is the hub's: no timer of on_timer runs meanwhile) */
             bufferevent_disable(c->bev, EV_READ);
-            c->frame_start = 0;
             if (!c->waiting_room) {
                 c->waiting_room = true;
                 ingest_wait_room(srv->ing, on_room, c);
