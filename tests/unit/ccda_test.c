@@ -3135,6 +3135,45 @@ Test(ccda_header, an_id_rooted_in_the_hubs_own_space_is_left_out,
     }
 }
 
+/* F3981: a population report (NHSN's HAI summaries) sends a patientRole
+ * whose only id is nullFlavor NA and no patient: a document about no one
+ * patient, a kind the hub does not take (unsupported), not a patient's
+ * document sent wrong. An NA id beside a patient element, or another null
+ * id, is still a patient with no usable id (invalid). */
+Test(ccda_header, a_document_about_no_one_patient_is_unsupported,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20080701\"/>"
+        "<recordTarget><patientRole>%s</patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *role;
+        enum hub_status want;
+    } c[] = {
+        { "<id nullFlavor=\"NA\"/>", HUB_EUNSUPPORTED },
+        { "<id nullFlavor=\"NA\"/><id nullFlavor=\"NA\"/>", HUB_EUNSUPPORTED },
+        { "<id nullFlavor=\"NA\"/><patient/>", HUB_EINVALID },
+        { "<id nullFlavor=\"NA\"/><id nullFlavor=\"UNK\"/>", HUB_EINVALID },
+        { "<id nullFlavor=\"UNK\"/>", HUB_EINVALID },
+        { "", HUB_EINVALID },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].role);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_expect_eq(r.rc, c[i].want, "case %zu: rc %d (%s)", i, r.rc,
+                     r.err.what ? r.err.what : "");
+        cr_expect_str_eq(r.err.field,
+                         "/ClinicalDocument/recordTarget/patientRole/id",
+                         "case %zu", i);
+        cr_expect_eq(r.out.n, 0, "case %zu", i);
+    }
+}
+
 /* An id that is a national system's OID alone (F106: an Agastha
  * certification CCD sends the patient as <id root="2.16.840.1.113883.4.1"/>)
  * names the system, never one person: as an RFC 3986 id it would join every
@@ -4774,6 +4813,47 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
                      "planned entry says nothing (no code, id, text or time): "
                      "not an activity");
     cJSON_Delete(ev);
+}
+
+/* F3980: CDA R2 lets a manufactured product be a labeled drug instead of
+ * a material (HL7's own CDA sample, Henry Levin's Plan section): its
+ * code is the planned drug's, as a material's is. */
+Test(ccda_entries, a_planned_labeled_drug_is_the_activitys_code,
+     .init = setup, .fini = teardown)
+{
+    static const char *const planned[] = {
+        "<entry><substanceAdministration classCode=\"SBADM\" moodCode=\"RQO\">"
+        "<text>prednisone 20qOD alternating with 18qOD.</text><consumable>"
+        "<manufacturedProduct><manufacturedLabeledDrug><code code=\"10312003\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></manufacturedLabeledDrug>"
+        "</manufacturedProduct></consumable></substanceAdministration></entry>",
+        /* the labeled drug alone says what is planned */
+        "<entry><supply classCode=\"SPLY\" moodCode=\"INT\"><product>"
+        "<manufacturedProduct><manufacturedLabeledDrug><code code=\"10312003\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></manufacturedLabeledDrug>"
+        "</manufacturedProduct></product></supply></entry>",
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s", HEAD BODY_OPEN PLAN_SEC
+                 PLAN_NARRATIVE, planned[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_assert_eq(r.out.n, 1, "case %zu: %zu events", i, r.out.n);
+        cJSON *ev = first_event(&r, 1);
+        const cJSON *act = cJSON_GetArrayItem(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "careplan"), "activities"), 0);
+        const cJSON *code = cJSON_GetObjectItem(act, "code");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(code, "code")),
+                         "10312003", "case %zu", i);
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(code, "system")),
+                         "http://snomed.info/sct", "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(ev, "warnings"), "case %zu", i);
+        cJSON_Delete(ev);
+    }
 }
 
 /* F2343: a planned act, procedure or encounter in request mood that says
