@@ -342,6 +342,7 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
         struct csv_scr_row r = {
             .t = &t, .ri = ri, .col_answer = S_ANSWER,
             .col_flag = S_SENDER_POSITIVE, .col_number = S_VALUE,
+            .col_absent = S_ABSENT,
             .question = v[S_QUESTION],
             .answer = v[S_ANSWER], .number = v[S_VALUE],
             .absent = v[S_ABSENT], .flag = v[S_SENDER_POSITIVE],

@@ -233,6 +233,9 @@ static inline bool csv_id_rounded(struct slice s)
 bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */
 bool csv_parse_int(struct slice s, int64_t *out);
+/* A number as a score: an integer, or a decimal (`11.0`, as a spreadsheet
+ * formats a number cell) rounded, as FHIR and C-CDA score one (F4020). */
+bool csv_parse_score(struct slice s, int64_t *out);
 /* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);
@@ -268,6 +271,7 @@ struct csv_scr_row {
     int col_answer;         /* layout columns, for findings (-1: none) */
     int col_flag;
     int col_number;
+    int col_absent;
     bool q_ambiguous;       /* its question's wording reads as two items */
     bool words_read;        /* answer: the code whose display `number`'s
                                words are (F2263) */

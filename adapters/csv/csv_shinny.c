@@ -731,7 +731,7 @@ int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err)
         }
         struct csv_scr_row r = {
             .t = t, .ri = ri, .col_answer = OB_ANSWER, .col_flag = OB_FLAG,
-            .col_number = OB_ANSWER_DESC,
+            .col_number = OB_ANSWER_DESC, .col_absent = OB_ABSENT,
             .question = v[OB_QUESTION], .answer = v[OB_ANSWER],
             /* calculated items put their number in the description */
             .number = v[OB_ANSWER].len ? SLICE_NULL : v[OB_ANSWER_DESC],
