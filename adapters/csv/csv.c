@@ -56,7 +56,7 @@ static bool require(struct csv_ctx *c, struct csv_table *t, size_t ri,
 {
     if (t->rows[ri].v[col].len)
         return true;
-    csv_row_error(c, t, ri, col, "required value is empty");
+    csv_row_required(c, t, ri, col);
     return false;
 }
 

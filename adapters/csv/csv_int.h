@@ -135,6 +135,13 @@ bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name);
  * index of t (or -1 for the whole row). */
 void csv_row_error(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                    const char *what);
+/* A required value the row does not have: "required value is empty", or,
+ * when the header has no such column (SHIN-NY's birth date, names and
+ * start time are required in each row but not of the header, F4025),
+ * "required column is missing": a sender told "empty" looks for cells
+ * that are not there. */
+void csv_row_required(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                      int col);
 void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   const char *what);
 void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,

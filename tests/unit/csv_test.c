@@ -1178,6 +1178,36 @@ Test(csv, multipart_set_through_csv_to_events_matches_the_golden)
     check_golden("shinny", parts, np, "shinny-1115-lakeside-set1");
 }
 
+/* SHIN-NY columns required in each row but not of the header (the start
+ * time without a ScreeningProf, the birth date, the names): a file
+ * without the column had every row rejected as "required value is empty",
+ * sending the sender to cells that are not there. Now "required column is
+ * missing" when the header lacks it, "empty" when the cell is (F4025). */
+Test(csv, a_shinny_row_value_whose_column_is_missing_says_so)
+{
+    static const char without[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,POTENTIAL_NEED_INDICATED\r\n"
+        "P1,E1,96777-8,71802-3,LA31994-9,POS\r\n";
+    static const char empty[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,POTENTIAL_NEED_INDICATED,SCREENING_START_DATETIME\r\n"
+        "P1,E1,96777-8,71802-3,LA31994-9,POS,\r\n";
+    struct csvrun r = csvrun(&A, D, "shinny", "SDOH_ScreeningObs_X_1.csv",
+                             without, sizeof(without) - 1);
+    const struct csv_finding *f = finding(&r.rep, 2, "required column is "
+                                                     "missing");
+    cr_assert_not_null(f, "rc %d", r.rc);
+    cr_expect_str_eq(f->column, "SCREENING_START_DATETIME");
+    cr_expect_null(finding(&r.rep, 2, "required value is empty"));
+    r = csvrun(&A, D, "shinny", "SDOH_ScreeningObs_X_1.csv", empty,
+               sizeof(empty) - 1);
+    f = finding(&r.rep, 2, "required value is empty");
+    cr_assert_not_null(f, "rc %d", r.rc);
+    cr_expect_str_eq(f->column, "SCREENING_START_DATETIME");
+    cr_expect_eq(f->col, 7);
+}
+
 Test(csv, a_single_choice_question_answered_twice_is_reported)
 {
     struct csvrun r = RUN("screenings",
