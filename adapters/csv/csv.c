@@ -56,7 +56,7 @@ static bool require(struct csv_ctx *c, struct csv_table *t, size_t ri,
 {
     if (t->rows[ri].v[col].len)
         return true;
-    csv_row_error(c, t, ri, col, "required value is empty");
+    csv_row_required(c, t, ri, col);
     return false;
 }
 
@@ -342,6 +342,7 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
         struct csv_scr_row r = {
             .t = &t, .ri = ri, .col_answer = S_ANSWER,
             .col_flag = S_SENDER_POSITIVE, .col_number = S_VALUE,
+            .col_absent = S_ABSENT,
             .question = v[S_QUESTION],
             .answer = v[S_ANSWER], .number = v[S_VALUE],
             .absent = v[S_ABSENT], .flag = v[S_SENDER_POSITIVE],

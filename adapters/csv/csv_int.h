@@ -135,6 +135,13 @@ bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name);
  * index of t (or -1 for the whole row). */
 void csv_row_error(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                    const char *what);
+/* A required value the row does not have: "required value is empty", or,
+ * when the header has no such column (SHIN-NY's birth date, names and
+ * start time are required in each row but not of the header, F4025),
+ * "required column is missing": a sender told "empty" looks for cells
+ * that are not there. */
+void csv_row_required(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                      int col);
 void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   const char *what);
 void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
@@ -233,6 +240,9 @@ static inline bool csv_id_rounded(struct slice s)
 bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */
 bool csv_parse_int(struct slice s, int64_t *out);
+/* A number as a score: an integer, or a decimal (`11.0`, as a spreadsheet
+ * formats a number cell) rounded, as FHIR and C-CDA score one (F4020). */
+bool csv_parse_score(struct slice s, int64_t *out);
 /* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);
@@ -268,6 +278,7 @@ struct csv_scr_row {
     int col_answer;         /* layout columns, for findings (-1: none) */
     int col_flag;
     int col_number;
+    int col_absent;
     bool q_ambiguous;       /* its question's wording reads as two items */
     bool words_read;        /* answer: the code whose display `number`'s
                                words are (F2263) */

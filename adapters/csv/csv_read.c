@@ -255,6 +255,18 @@ static inline size_t plain_fields(const struct scan *sc, const char *p,
     return i;
 }
 
+/* Whether the fields hold only spaces and tabs, or DOS's end-of-file
+ * (0x1A, which `copy a.csv+b.csv` appends to files it joins): a line of
+ * spaces left by a hand edit, ` , , ,`, a trailing Ctrl-Z. */
+static bool only_spaces(const struct slice *f, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < f[k].len; i++)
+            if (f[k].p[i] != ' ' && f[k].p[i] != '\t' && f[k].p[i] != 0x1a)
+                return false;
+    return true;
+}
+
 /*
  * Excel's ="00123": a formula whose value is the text inside, written so
  * that a spreadsheet keeps leading zeros (ids, ZIP codes). Only that exact
@@ -427,6 +439,11 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
         break;
     }
 
+    /* spaces and tabs alone are blank as `,,,,` is: values trim to
+     * nothing (F4026); looked at only when the first field is not text */
+    if (!empty && !row->err && (f[0].len == 0 || f[0].p[0] == ' ' ||
+                                f[0].p[0] == '\t' || f[0].p[0] == 0x1a))
+        empty = only_spaces(f, n < max_cols ? n : max_cols);
     r->rows++;
     if (r->rows > r->lim.max_rows)
         return fatal(r, err, HUB_ELIMIT, row->row, 0, row->offset,

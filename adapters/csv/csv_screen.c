@@ -93,6 +93,51 @@ static __attribute__((noinline)) void flag_unread(struct csv_ctx *c,
                  "not read, not compared (first such row)");
 }
 
+/* FHIR R4's data-absent-reason codes, all 15
+ * (http://terminology.hl7.org/CodeSystem/data-absent-reason). */
+static const char *const absent_codes[] = {
+    "unknown", "asked-unknown", "temp-unknown", "not-asked",
+    "asked-declined", "masked", "not-applicable", "unsupported", "as-text",
+    "error", "not-a-number", "negative-infinity", "positive-infinity",
+    "not-performed", "not-permitted",
+};
+
+/* Whether `v` is `code` as exports write codes: any case, a space or '_'
+ * for '-' ("Asked Declined", "NOT_ASKED"). */
+static bool code_loosely(struct slice v, const char *code)
+{
+    size_t i = 0;
+    for (; i < v.len && code[i]; i++) {
+        char ch = v.p[i];
+        ch = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32)
+             : ch == ' ' || ch == '_' ? '-'
+                                      : ch;
+        if (ch != code[i])
+            return false;
+    }
+    return i == v.len && code[i] == '\0';
+}
+
+/* The row's data-absent reason as its FHIR code, or none. A value that is
+ * none of the codes ("Declined", "refused", "N/A") was taken as a reason
+ * other than a refusal, silently, and its unanswered item was then not
+ * declined: it is not read now, warned at its row, and the item is as one
+ * sent with no reason (F4021). */
+static struct slice absent_reason(struct csv_ctx *c,
+                                  const struct csv_scr_row *r)
+{
+    if (r->absent.len == 0)
+        return SLICE_NULL;
+    for (size_t k = 0; k < sizeof(absent_codes) / sizeof(absent_codes[0]);
+         k++)
+        if (code_loosely(r->absent, absent_codes[k]))
+            return slice_from_cstr(absent_codes[k]);
+    csv_row_warn(c, r->t, r->ri, r->col_absent,
+                 "data-absent reason is not a FHIR data-absent-reason code "
+                 "(asked-declined, asked-unknown, not-asked, ...): not read");
+    return SLICE_NULL;
+}
+
 /* One distinct question of the screening, in order of first appearance. */
 struct q {
     struct slice question;
@@ -407,12 +452,11 @@ static int score(struct emit *e, struct hub_err *err)
         } else if (r->number.len && q->number.len == 0) {
             q->number = r->number;
         }
-        /* a refusal in any case the sender wrote it, as dict_item_refused
+        /* a refusal however the sender wrote it, as dict_item_refused
          * spells it */
-        if (slice_ieq(r->absent, "asked-declined"))
-            q->reason = SLICE_LIT("asked-declined");
-        else if (q->reason.len == 0)
-            q->reason = r->absent;
+        struct slice why = absent_reason(c, r);
+        if (slice_eq(why, "asked-declined") || q->reason.len == 0)
+            q->reason = why;
         enum flag fl = sender_flag(r->flag);
         e->flags[i] = fl;
         if (fl == FLAG_NONE && r->flag.len)
@@ -428,7 +472,7 @@ static int score(struct emit *e, struct hub_err *err)
         resp[qi].answers = q->answers;
         resp[qi].n_answers = q->n_answers;
         int64_t v;
-        if (q->number.len && csv_parse_int(q->number, &v)) {
+        if (q->number.len && csv_parse_score(q->number, &v)) {
             resp[qi].has_value = true;
             resp[qi].value = v;
         }
@@ -569,7 +613,7 @@ static void check_totals(struct emit *e)
     for (size_t qi = 0; qi < e->nq; qi++) {
         const struct q *q = &e->qs[qi];
         int64_t v;
-        if (!q->sum || !csv_parse_int(q->number, &v))
+        if (!q->sum || !csv_parse_score(q->number, &v))
             continue;
         const struct dict_sum_result *sr = sum_result(e, q->sum);
         if (sr && sr->complete && !sr->from_sender && sr->value != v) {

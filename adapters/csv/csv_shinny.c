@@ -368,7 +368,7 @@ static void load_qe(struct csv_ctx *c, struct set *s)
     for (size_t ri = 0; ri < t->n; ri++) {
         const struct slice *v = t->rows[ri].v;
         if (v[QE_MRN].len == 0) {
-            csv_row_error(c, t, ri, QE_MRN, "required value is empty");
+            csv_row_required(c, t, ri, QE_MRN);
             continue;
         }
         if (csv_map_get_or_put(&s->key[F_QE], v[QE_MRN], ri) != ri) {
@@ -412,8 +412,7 @@ static void load_prof(struct csv_ctx *c, struct set *s)
     for (size_t ri = 0; ri < t->n; ri++) {
         const struct slice *v = t->rows[ri].v;
         if (v[PR_MRN].len == 0 || v[PR_ENC].len == 0) {
-            csv_row_error(c, t, ri, v[PR_MRN].len ? PR_ENC : PR_MRN,
-                          "required value is empty");
+            csv_row_required(c, t, ri, v[PR_MRN].len ? PR_ENC : PR_MRN);
             continue;
         }
         struct slice k = key3(c->a, v[PR_MRN], v[PR_ENC], SLICE_NULL);
@@ -464,7 +463,7 @@ static void load_pt(struct csv_ctx *c, struct set *s)
         const struct slice *v = t->rows[ri].v;
         bool ok = true;
         if (v[PT_MRN].len == 0) {
-            csv_row_error(c, t, ri, PT_MRN, "required value is empty");
+            csv_row_required(c, t, ri, PT_MRN);
             continue;
         }
         if (csv_id_rounded(v[PT_MRN])) {
@@ -477,7 +476,7 @@ static void load_pt(struct csv_ctx *c, struct set *s)
             continue;
         }
         if (v[PT_BIRTH].len == 0) {
-            csv_row_error(c, t, ri, PT_BIRTH, "required value is empty");
+            csv_row_required(c, t, ri, PT_BIRTH);
             ok = false;
         } else if (!csv_date_col(c, t, ri, PT_BIRTH, true,
                                  "date is not YYYY-MM-DD (or YYYY, YYYY-MM), "
@@ -491,8 +490,7 @@ static void load_pt(struct csv_ctx *c, struct set *s)
             ok = false;
         }
         if (v[PT_FAMILY].len == 0 || v[PT_GIVEN].len == 0) {
-            csv_row_error(c, t, ri, v[PT_FAMILY].len ? PT_GIVEN : PT_FAMILY,
-                          "required value is empty");
+            csv_row_required(c, t, ri, v[PT_FAMILY].len ? PT_GIVEN : PT_FAMILY);
             ok = false;
         }
         /* warnings too, bad row or not: the sender fixes them all at once */
@@ -591,7 +589,7 @@ static bool obs_row_ok(struct csv_ctx *c, struct set *s, size_t ri)
                                OB_QUESTION };
     for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
         if (v[req[i]].len == 0) {
-            csv_row_error(c, t, ri, req[i], "required value is empty");
+            csv_row_required(c, t, ri, req[i]);
             return false;
         }
     }
@@ -632,7 +630,7 @@ static bool obs_row_ok(struct csv_ctx *c, struct set *s, size_t ri)
             return false;
         }
     } else if (v[OB_START].len == 0) {
-        csv_row_error(c, t, ri, OB_START, "required value is empty");
+        csv_row_required(c, t, ri, OB_START);
         return false;
     }
     return true;
@@ -731,7 +729,7 @@ int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err)
         }
         struct csv_scr_row r = {
             .t = t, .ri = ri, .col_answer = OB_ANSWER, .col_flag = OB_FLAG,
-            .col_number = OB_ANSWER_DESC,
+            .col_number = OB_ANSWER_DESC, .col_absent = OB_ABSENT,
             .question = v[OB_QUESTION], .answer = v[OB_ANSWER],
             /* calculated items put their number in the description */
             .number = v[OB_ANSWER].len ? SLICE_NULL : v[OB_ANSWER_DESC],

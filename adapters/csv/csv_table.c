@@ -77,6 +77,14 @@ void csv_row_error(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
     row_finding(c, t, ri, col, CSV_SEV_ERROR, what);
 }
 
+void csv_row_required(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                      int col)
+{
+    csv_row_error(c, t, ri, col,
+                  col >= 0 && t->hidx[col] < 0 ? "required column is missing"
+                                               : "required value is empty");
+}
+
 void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   const char *what)
 {

@@ -6,6 +6,7 @@
  * slice.h's slice_ieq).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,20 @@ bool csv_parse_int(struct slice s, int64_t *out)
     if (errno || end == tmp || *end)
         return false;
     *out = v;
+    return true;
+}
+
+bool csv_parse_score(struct slice s, int64_t *out)
+{
+    char tmp[24];
+    if (csv_parse_int(s, out))
+        return true;
+    /* csv_is_number bounds it: 15 digits, a point, 6 more */
+    if (!csv_is_number(s) || s.len >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s.p, s.len);
+    tmp[s.len] = '\0';
+    *out = (int64_t)llround(strtod(tmp, NULL));
     return true;
 }
 

@@ -1673,6 +1673,74 @@ Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
                               "= 'message.quarantined'"), 2);
 }
 
+/* Round 237's probes over HTTPS of what a CBO's Excel exports meet: an
+ * export with M/D/YYYY h:mm times and answers as their text, sent twice
+ * under its name (no new event) and once under a browser's "(1)" name:
+ * new events, as an upload is keyed by its name and its bytes (F4022,
+ * found, not changed: this pins it). A UTF-16 TAB-delimited export
+ * (Excel's Unicode text) with a bad row: the good row used, the bad one
+ * quarantined as the bytes sent (UTF-16), with its row and column. */
+Test(docs, csv_same_bytes_under_another_name_and_a_utf16_bad_row,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,96777-8,3/1/2026 10:05,71802-3,LA31994-9\r\n"
+        "S-2,C-002,96777-8,3/1/2026 11:05,71802-3,I have a steady place to live\r\n";
+    const char *h1[] = { "Content-Type: text/csv",
+                         "X-Filename: export.csv", NULL };
+    const char *h2[] = { "Content-Type: text/csv",
+                         "X-Filename: export (1).csv", NULL };
+
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", h1, csv, sizeof(csv) - 1, &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.body);
+    http_resp_free(&r);
+    long events = events_total();
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", h1, csv, sizeof(csv) - 1, &r), 0);
+    cr_expect_lt(r.status, 300, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), events, "same name, same bytes: no event");
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", h2, csv, sizeof(csv) - 1, &r), 0);
+    cr_expect_eq(r.status, 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), 2 * events, "another name: new events");
+
+    /* UTF-16LE with BOM, TAB-delimited (Excel's Unicode text), row 3 bad */
+    static const char u8[] =
+        "screening_id\tpatient_id\tinstrument\tscreened_at\tquestion\tanswer\r\n"
+        "S-7\tC-007\t96777-8\t2026-03-01\t71802-3\tLA31994-9\r\n"
+        "S-8\tC-008\t96777-8\t2026-02-30\t71802-3\tLA31994-9\r\n";
+    char u16[2 * sizeof(u8) + 2];
+    size_t n = 0;
+    u16[n++] = (char)0xff;
+    u16[n++] = (char)0xfe;
+    for (size_t i = 0; i + 1 < sizeof(u8); i++) {
+        u16[n++] = u8[i];
+        u16[n++] = 0;
+    }
+    const char *h3[] = { "Content-Type: text/csv",
+                         "X-Filename: unicode.txt", NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", h3, u16, n, &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.body);
+    cJSON *j = parse(&r);
+    const cJSON *rep = cJSON_GetObjectItem(j, "report");
+    cr_expect_eq(cJSON_GetObjectItem(rep, "used")->valueint, 1, "%s", r.body);
+    cr_expect_eq(cJSON_GetObjectItem(rep, "rejected")->valueint, 1);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    /* row 3 is the header's width plus its own: 46 characters, 92 bytes */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'file' = "
+                              "'unicode.txt' AND error->>'field' = "
+                              "'0:row 3 col 4' AND length(raw) = 92 AND "
+                              "get_byte(raw, 1) = 0"), 1);
+}
+
 Test(docs, large_csv_is_normalized_off_the_loop_and_stored_whole,
      .init = start, .fini = stop, .timeout = 120)
 {

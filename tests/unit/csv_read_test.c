@@ -381,3 +381,16 @@ Test(csv_read, takes_the_first_record_that_is_not_blank_as_the_header)
     RENDER("\r\n,,\r\na,b,c\r\n1,2,3\r\n4,5\r\n",
            "~\n~\na|b|c\n1|2|3\n!3:row has fewer columns than the header\n");
 }
+
+/* Spaces and tabs alone are blank as `,,` is (the layouts trim values of
+ * them): a line of spaces above the header was taken as the header (the
+ * file refused, every required column "missing"), one below it or `  ,
+ * ,` was a rejected row; and so is DOS's end-of-file, Ctrl-Z, that
+ * `copy a.csv+b.csv` appends to files it joins (F4026). A field of spaces
+ * in a row of text is kept for the layout to trim. */
+Test(csv_read, takes_records_of_spaces_tabs_and_a_ctrl_z_as_blank)
+{
+    RENDER("   \r\na,b,c\r\n1,2,3\r\n \t \r\n , ,\r\n\x1a",
+           "~\na|b|c\n1|2|3\n~\n~\n~\n");
+    RENDER("a,b\r\n ,2\r\n", "a|b\n |2\n");
+}

@@ -850,6 +850,81 @@ Test(csv, declined_is_written_as_fhir_and_ccda_write_it)
     cJSON_Delete(ev);
 }
 
+/* A data-absent reason as a person types it: a code in another case or
+ * with spaces or '_' is that code ("Asked Declined" refuses, "Not Asked"
+ * does not); a value that is no code ("Declined", "N/A") was taken as a
+ * reason other than a refusal, silently, so its item was not declined. It
+ * is not read now, warned at its row and column, and the item is one sent
+ * with no reason: declined (F4021). */
+Test(csv, a_data_absent_reason_is_read_as_its_code_or_warned)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,,,Asked Declined,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,,,asked_declined,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,,,Not Asked,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,,,Declined,,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,,,N/A,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"),
+                                       "items");
+    static const bool want[] = { true, true, false, true, true };
+    for (int i = 0; i < 5; i++)
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(items, i), "declined")),
+                     want[i], "item %d: %s", i, r.out.ev[0].json.p);
+    cJSON_Delete(ev);
+    for (size_t row = 2; row <= 6; row++) {
+        const struct csv_finding *f = finding(&r.rep, row,
+                                              "data-absent reason is not");
+        cr_expect_eq(f != NULL, row >= 5, "row %zu", row);
+        if (f)
+            cr_expect_str_eq(f->column, "absent_reason");
+    }
+}
+
+/* A total sent as a spreadsheet formats a number cell (`11.0`, `11.00`)
+ * was no number to the scorer: the HITS total alone made nothing
+ * positive, no domain screened, no warning, where `11` is positive (and
+ * FHIR's and C-CDA's 11.0 too). Scored rounded now, as they score it, and
+ * written as sent (F4020). The same in SHIN-NY's description column. */
+Test(csv, a_total_written_with_decimals_is_scored)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,95614-4,,11.0,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,95614-4,,10.00,,,\r\n"
+        "S3,P3,96777-8,2026-01-02,95618-5,LA6270-8,,,,\r\n"
+        "S3,P3,96777-8,2026-01-02,95617-7,LA6270-8,,,,\r\n"
+        "S3,P3,96777-8,2026-01-02,95616-9,LA6270-8,,,,\r\n"
+        "S3,P3,96777-8,2026-01-02,95615-1,LA6270-8,,,,\r\n"
+        "S3,P3,96777-8,2026-01-02,95614-4,,12.0,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    /* S1: completed and positive; S2: completed; S3: completed */
+    cr_assert_eq(r.out.n, 4, "%zu events", r.out.n);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *pd = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_expect_eq(cJSON_GetArraySize(pd), 1, "%s", r.out.ev[0].json.p);
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 0);
+    cr_expect_eq(cJSON_GetObjectItem(it, "value")->valuedouble, 11.0);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")), "%s",
+              r.out.ev[0].json.p);
+    cJSON_Delete(ev);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    ev = cJSON_Parse(r.out.ev[2].json.p);
+    sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "positive_domains")),
+                 0);
+    cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "domains"),
+                                        0)->valuestring,
+                     "sdoh-category-unspecified", "%s", r.out.ev[2].json.p);
+    cJSON_Delete(ev);
+    /* the sender's 12.0 against the hub's sum of 4: warned, as 12 is */
+    cr_expect_not_null(finding(&r.rep, 8, "sender's total differs"));
+}
+
 /* A total the dictionary computes (HITS 95614-4) sent with nothing in it,
  * as the Summer'24 row whose total is in a column not read: no one
  * declined it (F2404). It is left out, as FHIR and C-CDA leave it, and the
@@ -1101,6 +1176,36 @@ Test(csv, multipart_set_through_csv_to_events_matches_the_golden)
     for (size_t i = 0; i < np; i++)
         parts[i].sha256 = sha256_hex(parts[i].p, parts[i].len);
     check_golden("shinny", parts, np, "shinny-1115-lakeside-set1");
+}
+
+/* SHIN-NY columns required in each row but not of the header (the start
+ * time without a ScreeningProf, the birth date, the names): a file
+ * without the column had every row rejected as "required value is empty",
+ * sending the sender to cells that are not there. Now "required column is
+ * missing" when the header lacks it, "empty" when the cell is (F4025). */
+Test(csv, a_shinny_row_value_whose_column_is_missing_says_so)
+{
+    static const char without[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,POTENTIAL_NEED_INDICATED\r\n"
+        "P1,E1,96777-8,71802-3,LA31994-9,POS\r\n";
+    static const char empty[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,POTENTIAL_NEED_INDICATED,SCREENING_START_DATETIME\r\n"
+        "P1,E1,96777-8,71802-3,LA31994-9,POS,\r\n";
+    struct csvrun r = csvrun(&A, D, "shinny", "SDOH_ScreeningObs_X_1.csv",
+                             without, sizeof(without) - 1);
+    const struct csv_finding *f = finding(&r.rep, 2, "required column is "
+                                                     "missing");
+    cr_assert_not_null(f, "rc %d", r.rc);
+    cr_expect_str_eq(f->column, "SCREENING_START_DATETIME");
+    cr_expect_null(finding(&r.rep, 2, "required value is empty"));
+    r = csvrun(&A, D, "shinny", "SDOH_ScreeningObs_X_1.csv", empty,
+               sizeof(empty) - 1);
+    f = finding(&r.rep, 2, "required value is empty");
+    cr_assert_not_null(f, "rc %d", r.rc);
+    cr_expect_str_eq(f->column, "SCREENING_START_DATETIME");
+    cr_expect_eq(f->col, 7);
 }
 
 Test(csv, a_single_choice_question_answered_twice_is_reported)
