@@ -1671,6 +1671,43 @@ Test(store, feed_until_bounds_occurred_at_above_and_names_what_it_refuses)
                        "'feed.read'"), reads_audited, "a refusal reads none");
 }
 
+/* Probe of round 234 (F3963): until= at the ends of what hub_parse_ts
+ * reads. The leap second of year 9999 (year 10000's first instant), an
+ * offset of -15:59 on its last second, year 1 with +15:00 (a time BC in
+ * UTC): each is a time, none refused, and the bound holds. A window wholly
+ * before the events is an empty short page whose cursor passes them (as
+ * any filter's: README), and a cursor read on with no filter serves none
+ * of them. */
+Test(store, feed_until_reads_the_ends_of_the_calendar)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    static const struct {
+        const char *since, *until;
+        int n;
+    } reads[] = {
+        { NULL, "9999-12-31T23:59:60Z", 2 },
+        { NULL, "9999-12-31T23:59:59-15:59", 2 },
+        { "0001-01-01T00:00:00+15:00", "9999-12-31T23:59:60Z", 2 },
+        { "0001-01-01", "0001-01-02", 0 },
+        { NULL, "0001-01-01T00:00:00+15:00", 0 },
+    };
+    char *page;
+
+    ingest_many("org_a", 2);
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        cr_assert_eq(store_events_page(s, &ops, 0, NULL, reads[i].since,
+                                       reads[i].until, 10, &page), HUB_OK,
+                     "%s..%s: %s", reads[i].since, reads[i].until,
+                     page ? page : "");
+        cr_expect_eq(count_events(page), reads[i].n, "%s..%s: %s",
+                     reads[i].since, reads[i].until, page);
+        if (reads[i].n == 0)
+            cr_expect_null(strstr(page, "\"next\":\"0\""), "%s..%s: %s",
+                           reads[i].since, reads[i].until, page);
+        free(page);
+    }
+}
+
 Test(store, migrations_run_twice_change_nothing)
 {
     cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
