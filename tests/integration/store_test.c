@@ -1676,8 +1676,7 @@ Test(store, feed_until_bounds_occurred_at_above_and_names_what_it_refuses)
  * offset of -15:59 on its last second, year 1 with +15:00 (a time BC in
  * UTC): each is a time, none refused, and the bound holds. A window wholly
  * before the events is an empty short page whose cursor passes them (as
- * any filter's: README), and a cursor read on with no filter serves none
- * of them. */
+ * any filter's: README). */
 Test(store, feed_until_reads_the_ends_of_the_calendar)
 {
     struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
