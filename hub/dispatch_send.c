@@ -108,11 +108,15 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
     int sbl;
     const char *sb = job_sub_id(j, &sbl);
 
-    if (ok && e->held_until_ms > mono_ms()) {
+    if (e->held_until_ms > mono_ms() &&
+        (ok || j->started_ms <= e->opened_ms)) {
         /* the answer to a transfer sent before the endpoint asked for
          * the pause: the time it asked stands, and the probe after it
-         * closes the breaker (F3760) */
-        e->failures = 0;
+         * closes the breaker (F3760) or opens it; a failure (the rest of
+         * a burst of 429s) counts none, or per_endpoint >=
+         * breaker_failures of them opened it for breaker_open_ms (F3964) */
+        if (ok)
+            e->failures = 0;
         return;
     }
     if (ok) {

@@ -114,7 +114,7 @@ static const char *referral_status(const char *request_status)
     return request_status;
 }
 
-static int put_requisition(struct fx *x, struct jw *w, const cJSON *sr);
+static void put_requisition(struct fx *x, struct jw *w, const cJSON *sr);
 
 /* What a ServiceRequest says about the referral: domain, service, people.
  * Its supportingInfo too unless `authored` is NULL (a Task's focus: the
@@ -173,8 +173,8 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     /* its categories as sent: with no code, the one statement of what is
      * asked (the UMZH orthopaedic referral: F3581) */
     fx_put_cc_array_lenient(x, w, sr, "category", "categories");
-    if ((rc = put_requisition(x, w, sr)) ||
-        (rc = fx_put_name(x, w, sr, "requester", "requester", &req)))
+    put_requisition(x, w, sr);
+    if ((rc = fx_put_name(x, w, sr, "requester", "requester", &req)))
         return rc;
     fx_orgs_add(orgs, "requester", req, sr);
     /* performer is 0..* in R4: the first is the one the referral is to */
@@ -288,23 +288,28 @@ static int ref_ident(struct fx *x, struct jw *w, const cJSON *c,
  * the referral's "requisition". It is apart from "identifiers": requests
  * sent together share it, so it names their group, not one referral; a
  * sender that numbers its referrals only there (the Philippine eReferral
- * IG's REF-2026-001234) still reaches the receiver (F3880). */
-static int put_requisition(struct fx *x, struct jw *w, const cJSON *sr)
+ * IG's REF-2026-001234) still reaches the receiver (F3880). The hub read
+ * no requisition before: one that is no Identifier (a string, an array as
+ * `identifier` is) is left out with a warning, not refused, as the
+ * occurrence and the categories are (F3960). */
+static void put_requisition(struct fx *x, struct jw *w, const cJSON *sr)
 {
     const cJSON *c = fx_get(sr, "requisition");
     const char *value, *system, *type;
-    int rc;
-    if (c == NULL)
-        return HUB_OK;
+    if (c == NULL || cJSON_IsNull(c))
+        return;
     size_t old = fx_key(x, "requisition");
-    if ((rc = ident_read(x, c, &value, &system, &type)))
-        return rc;
-    if (value) {
+    size_t at = x->nsteps;
+    struct hub_err keep = *x->err;
+    if (ident_read(x, c, &value, &system, &type)) {
+        *x->err = keep;
+        x->nsteps = at;
+        fx_warn(x, NULL, "not an Identifier; left out");
+    } else if (value) {
         jw_key(w, "requisition");
         ident_write(w, value, system, type);
     }
     fx_pop(x, old);
-    return HUB_OK;
 }
 
 /* The identifiers of resource `o` (its "identifier" array; the path at

@@ -1671,6 +1671,42 @@ Test(store, feed_until_bounds_occurred_at_above_and_names_what_it_refuses)
                        "'feed.read'"), reads_audited, "a refusal reads none");
 }
 
+/* Probe of round 234 (F3963): until= at the ends of what hub_parse_ts
+ * reads. The leap second of year 9999 (year 10000's first instant), an
+ * offset of -15:59 on its last second, year 1 with +15:00 (a time BC in
+ * UTC): each is a time, none refused, and the bound holds. A window wholly
+ * before the events is an empty short page whose cursor passes them (as
+ * any filter's: README). */
+Test(store, feed_until_reads_the_ends_of_the_calendar)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    static const struct {
+        const char *since, *until;
+        int n;
+    } reads[] = {
+        { NULL, "9999-12-31T23:59:60Z", 2 },
+        { NULL, "9999-12-31T23:59:59-15:59", 2 },
+        { "0001-01-01T00:00:00+15:00", "9999-12-31T23:59:60Z", 2 },
+        { "0001-01-01", "0001-01-02", 0 },
+        { NULL, "0001-01-01T00:00:00+15:00", 0 },
+    };
+    char *page;
+
+    ingest_many("org_a", 2);
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        cr_assert_eq(store_events_page(s, &ops, 0, NULL, reads[i].since,
+                                       reads[i].until, 10, &page), HUB_OK,
+                     "%s..%s: %s", reads[i].since, reads[i].until,
+                     page ? page : "");
+        cr_expect_eq(count_events(page), reads[i].n, "%s..%s: %s",
+                     reads[i].since, reads[i].until, page);
+        if (reads[i].n == 0)
+            cr_expect_null(strstr(page, "\"next\":\"0\""), "%s..%s: %s",
+                           reads[i].since, reads[i].until, page);
+        free(page);
+    }
+}
+
 Test(store, migrations_run_twice_change_nothing)
 {
     cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
@@ -1889,6 +1925,44 @@ Test(store, audit_verify_reports_a_detail_that_is_no_json_at_its_row)
     cr_assert_not(c.ok);
     cr_assert_eq(c.bad_seq, 1);
     cr_assert_str_eq(c.problem, "changed");
+}
+
+/* Probe of round 234 (F3962): 030's step catches a data error or a
+ * program limit met while row r is checked and answers row r "changed".
+ * A failure of the database itself met there (a statement timeout, a lock
+ * timeout, memory) is no verdict on the row: the walk fails, never names
+ * a row that holds. Each is raised here by hub_audit_text at row 4. */
+Test(store, audit_verify_names_no_row_for_a_database_failure_mid_walk)
+{
+    static const char *const codes[] = { "57014", "55P03", "53200",
+                                         "40001" };
+    struct store_audit_check c;
+    bool done;
+    char sql[1024];
+
+    make_chain();
+    for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+        snprintf(sql, sizeof(sql),
+            "CREATE OR REPLACE FUNCTION hub_audit_text(p_seq bigint, "
+            "p_at timestamptz, p_actor text, p_action text, p_kind text, "
+            "p_id text, p_patient text, p_detail text) RETURNS text "
+            "LANGUAGE plpgsql STABLE AS $$ BEGIN IF p_seq = 4 THEN "
+            "RAISE EXCEPTION 'probe' USING ERRCODE = '%s'; END IF; "
+            "RETURN rtrim(jsonb_build_array(p_seq, to_char(p_at AT TIME ZONE "
+            "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), p_actor, "
+            "p_action, p_kind, p_id, p_patient)::text, ']') || ', ' || "
+            "p_detail || ']'; END $$", codes[k]);
+        cr_assert_eq(store_exec(s, sql), HUB_OK, "%s", codes[k]);
+        memset(&c, 0, sizeof(c));
+        int rc = store_audit_verify(s, &c);
+        cr_assert(rc != HUB_OK || c.ok || c.bad_seq != 4,
+                  "%s: row 4 named %s", codes[k], c.problem);
+        cr_assert_neq(rc, HUB_OK, "%s: the walk answered", codes[k]);
+        memset(&c, 0, sizeof(c));
+        rc = store_audit_verify_step(s, 3, NULL, 2, &c, &done);
+        cr_assert_neq(rc, HUB_OK, "%s: the step answered (%s at %lld)",
+                      codes[k], c.problem, (long long)c.bad_seq);
+    }
 }
 
 Test(store, audit_verify_reports_a_removed_row)
