@@ -327,6 +327,54 @@ Test(hl7probe, https_bodies_refused_whole, .init = start_two_senders,
                        "and actor = 'hosp'"), 2);
 }
 
+static void start_proxied(void)
+{
+    cr_assert_eq(hub_start(&hub, NULL, true), 0, "hubd did not start");
+}
+
+/* A body refused whole while its quarantine cannot be committed is not
+ * answered 400 (that would say it was kept): 503 with Retry-After, as
+ * any ingest; re-sent once the database is back, it is kept (F4040). */
+Test(hl7probe, a_body_refused_whole_waits_for_its_quarantine,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char a[2048], body[4096];
+
+    hl7_sample(a, sizeof(a), "F-2", "MRN-F2");
+    int n = snprintf(body, sizeof(body), "\x0b%sjunk", a);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready");
+    /* an empty body: the token is known (cached) before the outage */
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           "", 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, true);
+    cr_expect(hub_wait_status(&hub, "/readyz", 503, 15000), "not ready");
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, (size_t)n, NULL, &r), 0);
+    cr_expect_eq(r.status, 503, "%s", r.body);
+    cr_expect_neq(r.retry_after[0], '\0', "Retry-After");
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, false);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "ready again");
+    cr_expect_eq(count("select count(*) from messages"), 0);
+    /* re-sent as a sender does after a 503 (the credential look-up may
+     * answer 503 a moment longer, while its connection comes back) */
+    for (int k = 0; k < 50; k++) {
+        cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-hosp",
+                               NULL, body, (size_t)n, NULL, &r), 0);
+        if (r.status != 503)
+            break;
+        http_resp_free(&r);
+        hub_sleep_ms(200);
+    }
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'quarantined'"), 1);
+}
+
 static void start_one_in_flight(void)
 {
     cr_assert_eq(hub_start(&hub, "inflight_max = 1\nslow_sender_timeout = 1\n"
