@@ -15,7 +15,10 @@
  * hl7_batch_read: its messages are jobs as above, and the answer adds the
  * response batch ("batch_ack"; with text/plain it is the whole answer). A
  * malformed envelope or a BTS-1/FTS-1 count that differs refuses the file
- * whole before any job: 400 with the segment and its byte offset.
+ * whole before any job: 400 with the segment and its byte offset. A body
+ * refused whole (that, or broken MLLP framing) is quarantined as it was
+ * sent before its 400 (503 while it cannot be); a 413, an empty body or
+ * one of blank lines only is answered and not kept.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,21 +213,102 @@ static void ingest_all(struct api_req *r, struct slice *msgs, size_t n,
     api_ingest(r, jobs, n, respond, NULL, batch ? (void *)1 : NULL);
 }
 
-/* A batch file: the envelope checked whole before any message is taken. */
-static void post_batch(struct api_req *r, struct slice body,
-                       struct slice *msgs, size_t max)
+/* A batch file's envelope and messages (hl7_batch_read): its count of
+ * messages in *n. */
+static int read_batch(struct slice body, struct slice *msgs, size_t max,
+                      size_t *n, struct hub_err *err)
 {
     struct hl7_batch_file *f = malloc(sizeof(*f));
-    struct hub_err err = { 0 };
+
+    if (f == NULL)
+        abort();
+    int rc = hl7_batch_read(body.p, body.len, f, msgs, max, err);
+    *n = f->n_msgs;
+    free(f);
+    return rc;
+}
+
+/* {"error":{"code","message","field","offset"}}: where the envelope broke */
+static void reply_batch_refused(struct api_req *r, int status,
+                                const struct hub_err *err)
+{
     struct arena a;
     struct jw w;
     struct slice out;
 
-    if (f == NULL)
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    jw_obj_begin(&w);
+    jw_key(&w, "error");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", hub_strerror(err->code));
+    jw_kv_cstr(&w, "message", err->what ? err->what : "batch refused");
+    jw_kv_cstr(&w, "field", err->field);
+    jw_key(&w, "offset");
+    jw_int(&w, (int64_t)err->offset);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) == HUB_OK)
+        api_reply_json(r, status, out.p, out.len);
+    else
+        api_reply_error(r, 500, "internal", "response too large", NULL);
+    arena_release(&a);
+}
+
+/* The answer to a body refused whole, once its quarantine committed (arg:
+ * a batch file, whose error is read again from the body, still held). */
+static void respond_refused(struct api_req *r, struct ingest_job **jobs,
+                            size_t n, void *arg)
+{
+    const struct hub_config *cfg = api_server(r)->cfg;
+    struct hub_err err = { 0 };
+    size_t got;
+
+    (void)n;
+    if (jobs[0]->rc != HUB_OK) {
+        api_reply_busy(r, "database unavailable; nothing acknowledged");
+        return;
+    }
+    if (arg == NULL) {
+        api_reply_error(r, 400, "syntax", "broken MLLP framing", "body");
+        return;
+    }
+    struct slice *msgs = calloc(cfg->max_messages_per_request, sizeof(*msgs));
+    if (msgs == NULL)
         abort();
-    int rc = hl7_batch_read(body.p, body.len, f, msgs, max, &err);
-    size_t n = f->n_msgs;
-    free(f);
+    (void)read_batch(api_body(r), msgs, cfg->max_messages_per_request, &got,
+                     &err);
+    free(msgs);
+    reply_batch_refused(r, 400, &err);
+}
+
+/* Nothing refused is dropped (issue 3): a body refused whole is one
+ * quarantined message of its bytes as sent, with err, as the MLLP
+ * listener keeps junk (listen_mllp.c's refuse); answered after it
+ * committed (503 while it cannot be). */
+static void refuse_whole(struct api_req *r, const struct hub_err *err,
+                         bool batch)
+{
+    struct ingest_job **jobs = calloc(1, sizeof(*jobs));
+    struct slice body = api_body(r);
+
+    if (jobs == NULL)
+        abort();
+    jobs[0] = ingest_job_new();
+    jobs[0]->t_start_ns = ingest_now_ns();
+    ingest_prepare_hl7_refused(jobs[0], api_principal(r)->org_id, body.p,
+                               body.len, err);
+    api_ingest(r, jobs, 1, respond_refused, NULL, batch ? (void *)1 : NULL);
+}
+
+/* A batch file: the envelope checked whole before any message is taken. */
+static void post_batch(struct api_req *r, struct slice body,
+                       struct slice *msgs, size_t max)
+{
+    struct hub_err err = { 0 };
+    size_t n;
+
+    int rc = read_batch(body, msgs, max, &n, &err);
     if (rc == HUB_OK) {
         ingest_all(r, msgs, n, true);
         return;
@@ -233,23 +317,10 @@ static void post_batch(struct api_req *r, struct slice body,
     log_info("hl7.batch_refused", "org=%s code=%s field=%s offset=%zu",
              api_principal(r)->org_id, hub_strerror(err.code), err.field,
              err.offset);
-    arena_init(&a, 1024);
-    jw_init(&w, &a, 4096);
-    jw_obj_begin(&w);
-    jw_key(&w, "error");
-    jw_obj_begin(&w);
-    jw_kv_cstr(&w, "code", hub_strerror(err.code));
-    jw_kv_cstr(&w, "message", err.what ? err.what : "batch refused");
-    jw_kv_cstr(&w, "field", err.field);
-    jw_key(&w, "offset");
-    jw_int(&w, (int64_t)err.offset);
-    jw_obj_end(&w);
-    jw_obj_end(&w);
-    if (jw_finish(&w, &out) == HUB_OK)
-        api_reply_json(r, rc == HUB_ELIMIT ? 413 : 400, out.p, out.len);
+    if (rc == HUB_ELIMIT)           /* too many messages: none is wrong */
+        reply_batch_refused(r, 413, &err);
     else
-        api_reply_error(r, 500, "internal", "response too large", NULL);
-    arena_release(&a);
+        refuse_whole(r, &err, true);
 }
 
 static void post_hl7v2(struct api_req *r)
@@ -280,8 +351,10 @@ static void post_hl7v2(struct api_req *r)
         return;
     }
     if (n == -2) {
+        struct hub_err err;
         free(msgs);
-        api_reply_error(r, 400, "syntax", "broken MLLP framing", "body");
+        hub_err_set(&err, HUB_ESYNTAX, "body", 0, "broken MLLP framing");
+        refuse_whole(r, &err, false);
         return;
     }
     if (n == 0) {

@@ -3,7 +3,8 @@
  * HTTPS with an FHS/BHS ... BTS/FTS body (each message committed and
  * acknowledged as if sent alone, the response batch echoing BHS-11), a
  * re-sent file (duplicates by MSH-10), a count that differs and a broken
- * envelope (refused whole, nothing stored), and a batch in an MLLP frame
+ * envelope (refused whole: no message taken, the file quarantined as
+ * sent), and a batch in an MLLP frame
  * (refused AR: an MLLP frame is answered by one ACK).
  */
 #include <criterion/criterion.h>
@@ -107,6 +108,8 @@ Test(hl7batch, a_count_that_differs_or_a_broken_envelope_takes_nothing,
     cr_expect(strstr(r.body, want) != NULL, "%s (want %s)", r.body, want);
     cr_expect(strstr(r.body, "differs") != NULL, "%s", r.body);
     http_resp_free(&r);
+    size_t count_len = strlen(body);
+    size_t count_at = (size_t)(strstr(body, "BTS|3") - body);
 
     /* BHS without BTS: refused at the BHS */
     batch_file(body, sizeof(body), "2", "BROKEN");
@@ -121,8 +124,33 @@ Test(hl7batch, a_count_that_differs_or_a_broken_envelope_takes_nothing,
              (size_t)(strstr(body, "BHS|") - body));
     cr_expect(strstr(r.body, want) != NULL, "%s (want %s)", r.body, want);
     http_resp_free(&r);
-    cr_expect_eq(count("select count(*) from messages"), 0);
+    /* no message of either file is taken, but nothing refused is dropped
+     * (issue 3, F4040): each file is kept whole in quarantine, as sent,
+     * with its error, and audited as the listener's junk is */
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'accepted'"), 0);
     cr_expect_eq(count("select count(*) from events"), 0);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "select count(*) from messages where status = 'quarantined' "
+             "and format = 'hl7v2' and org_id = 'hosp' "
+             "and length(raw) = %zu and error->>'field' = 'BTS-1' "
+             "and (error->>'offset')::int = %zu "
+             "and position('\\x4254537c33'::bytea in raw) = %zu + 1",
+             count_len, count_at, count_at);
+    cr_expect_eq(count(sql), 1, "%s", sql);
+    snprintf(sql, sizeof(sql),
+             "select count(*) from messages where status = 'quarantined' "
+             "and length(raw) = %zu and error->>'field' = 'BHS' "
+             "and error->>'code' = 'syntax' "
+             "and position('\\x4648537c'::bytea in raw) = 1",
+             strlen(body));
+    cr_expect_eq(count(sql), 1, "%s", sql);
+    cr_expect_eq(count("select count(*) from audit a join messages m "
+                       "on a.object_id = m.id::text "
+                       "where a.action = 'message.quarantined' "
+                       "and a.object_kind = 'message' and a.actor = 'hosp' "
+                       "and m.status = 'quarantined'"), 2);
 }
 
 /* MLLP: "all HL7 content (of any kind or type) is framed in a block"

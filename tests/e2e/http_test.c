@@ -294,7 +294,7 @@ Test(http, mllp_framed_body_and_limits, .init = start_small_body,
     cr_expect_eq(r.status, 202, "%s", r.body);
     cr_expect(strstr(r.body, "\"accepted\":2") != NULL, "%s", r.body);
     http_resp_free(&r);
-    /* broken framing: 400 and nothing stored */
+    /* broken framing: 400, no message taken, the body quarantined (F4040) */
     n = snprintf(body, sizeof(body), "\x0b%s\x1cX", a);
     cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
                            body, (size_t)n, NULL, &r), 0);
@@ -328,7 +328,10 @@ Test(http, mllp_framed_body_and_limits, .init = start_small_body,
     cr_expect_eq(r.status, 200, "%s", r.body);
     cr_expect(strstr(r.body, "adt.admit") != NULL);
     http_resp_free(&r);
-    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
+                                    "status = 'accepted'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
+                                    "status = 'quarantined'"), 1);
 }
 
 /* rate_ok's slot of an org id: its FNV-1a hash mod 256 */
