@@ -85,6 +85,7 @@ void dispatch_config_defaults(struct dispatch_config *c)
     memset(c, 0, sizeof(*c));
     c->max_inflight = 64;
     c->per_endpoint = 8;
+    c->max_endpoints = DISPATCH_MAX_ENDPOINTS;
     c->timeout_ms = 15000;
     c->connect_timeout_ms = 5000;
     c->lease_ms = 0;                    /* 0: timeout + 30 s */
@@ -108,6 +109,7 @@ void dispatch_config_from(struct dispatch_config *c,
     c->production = h->profile == PROFILE_PRODUCTION;
     c->max_inflight = h->dispatch_max_inflight;
     c->per_endpoint = h->dispatch_per_endpoint;
+    c->max_endpoints = h->dispatch_max_endpoints;
     c->timeout_ms = h->dispatch_timeout_ms;
     c->lease_ms = h->dispatch_lease_ms;
     c->commit_ms = h->db_commit_timeout * 1000;
@@ -335,6 +337,8 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         d->cfg.max_inflight = 64;
     if (d->cfg.per_endpoint < 1)
         d->cfg.per_endpoint = 8;
+    if (d->cfg.max_endpoints < 1)
+        d->cfg.max_endpoints = DISPATCH_MAX_ENDPOINTS;
     if (d->cfg.timeout_ms < 100)
         d->cfg.timeout_ms = 15000;
     if (d->cfg.connect_timeout_ms < 100)

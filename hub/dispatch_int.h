@@ -35,7 +35,7 @@
  * HUB_OK or HUB_EDB (*out NULL). */
 int dispatch_db_connect(const struct dispatch *d, struct store **out);
 
-#define DISPATCH_MAX_ENDPOINTS 4096     /* remembered breaker states */
+#define DISPATCH_MAX_ENDPOINTS 4096     /* max_endpoints' default */
 /* The longest a 429's or 503's Retry-After holds its whole endpoint (the
  * delivery it answered still waits all it asked, up to 24 h): the hold
  * stops every subscription that shares the scheme://host:port, a

@@ -25,24 +25,36 @@
 
 /* --- endpoints ------------------------------------------------------------ */
 
+/* May a full table forget this endpoint? Only one with nothing claimed or
+ * sending whose breaker is closed: an open or half-open one (a
+ * Retry-After's hold, failures, a probe to come) would be sent to at once
+ * by the next claim as if it were new (F3825). */
+static bool endpoint_forgettable(const struct endpoint *e, int64_t now)
+{
+    return e->inflight == 0 && e->queued == 0 && !e->counted_open &&
+           !e->half_open && e->open_until_ms <= now &&
+           e->held_until_ms <= now;
+}
+
 struct endpoint *endpoint_get(struct dispatch *d, const char *key)
 {
+    size_t max = (size_t)d->cfg.max_endpoints;
     for (size_t i = 0; i < d->n_eps; i++)
         if (strcmp(d->eps[i]->key, key) == 0)
             return d->eps[i];
-    if (d->n_eps == DISPATCH_MAX_ENDPOINTS) {
-        /* forget an idle endpoint to stay bounded */
+    if (d->n_eps == max) {
+        /* forget an idle endpoint to stay bounded; none: the caller hands
+         * the job back, to be claimed again later */
+        int64_t now = mono_ms();
         for (size_t i = 0; i < d->n_eps; i++) {
             struct endpoint *e = d->eps[i];
-            if (e->inflight == 0 && e->queued == 0) {
-                if (e->counted_open)
-                    metrics_breakers_open(-1);
+            if (endpoint_forgettable(e, now)) {
                 free(e);
                 d->eps[i] = d->eps[--d->n_eps];
                 break;
             }
         }
-        if (d->n_eps == DISPATCH_MAX_ENDPOINTS)
+        if (d->n_eps == max)
             return NULL;
     }
     struct endpoint *e = calloc(1, sizeof(*e));
@@ -50,7 +62,7 @@ struct endpoint *endpoint_get(struct dispatch *d, const char *key)
         abort();
     snprintf(e->key, sizeof(e->key), "%s", key);
     if (!d->eps) {
-        d->eps = calloc(DISPATCH_MAX_ENDPOINTS, sizeof(*d->eps));
+        d->eps = calloc(max, sizeof(*d->eps));
         if (!d->eps)
             abort();
     }
