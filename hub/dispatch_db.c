@@ -310,10 +310,10 @@ static char *copy_field(const char *src, size_t max, bool empty_is_null)
 }
 
 /* The skip list of a claim: endpoints that cannot take more now (breaker
- * open, or enough work claimed already), as a PostgreSQL array literal.
- * *capped: some endpoint was left out for the work it already has. */
-static char *skip_list(struct dispatch *d, int64_t now, int ep_cap,
-                       bool *capped)
+ * open, or their share claimed already: marked capped, each asks for a
+ * claim once it is below its share again), as a PostgreSQL array
+ * literal. */
+static char *skip_list(struct dispatch *d, int64_t now, int ep_cap)
 {
     size_t skip_len = 2;
     char *skip = malloc(2);
@@ -323,10 +323,9 @@ static char *skip_list(struct dispatch *d, int64_t now, int ep_cap,
     bool first = true;
     for (size_t i = 0; i < d->n_eps; i++) {
         struct endpoint *e = d->eps[i];
-        if (e->open_until_ms <= now && e->inflight + e->queued < ep_cap)
+        e->capped = e->inflight + e->queued >= ep_cap;
+        if (e->open_until_ms <= now && !e->capped)
             continue;
-        if (e->inflight + e->queued >= ep_cap)
-            *capped = true;
         /* each element quoted and escaped */
         size_t need = strlen(e->key) * 2 + 4;
         skip = realloc(skip, skip_len + need);
@@ -692,17 +691,16 @@ void claim_turn(struct dispatch *d)
     }
     int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
                d->queued;
-    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
-    bool capped = false;
     if (room <= 0)
         return;
     free(d->req_skip);
-    d->req_skip = skip_list(d, mono_ms(), ep_cap, &capped);
+    d->req_skip = skip_list(d, mono_ms(), d->ep_cap);
     d->req_room = room;
-    d->more_due = capped;               /* and a full claim, see on_claim */
+    d->more_due = false;                /* a full claim sets it, see take_claim */
+    d->ep_refill = false;
     snprintf(d->req_lease, sizeof(d->req_lease), "%d", d->cfg.lease_ms);
     snprintf(d->req_max, sizeof(d->req_max), "%d", room);
-    snprintf(d->req_per, sizeof(d->req_per), "%d", ep_cap);
+    snprintf(d->req_per, sizeof(d->req_per), "%d", d->ep_cap);
     worker_go(&d->claimw);
 }
 

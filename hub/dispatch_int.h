@@ -56,6 +56,12 @@ int dispatch_db_connect(const struct dispatch *d, struct store **out);
 #define DISPATCH_QUEUE_FACTOR 64
 #define DISPATCH_CLAIMED_FACTOR 8
 #define DISPATCH_REFILL_DIV 2
+/* One endpoint's share of the claim room: a claim takes at most the room
+ * / DISPATCH_ENDPOINT_ROOM_DIV of its rows (never fewer than its
+ * per_endpoint) and passes it by while it holds that many, so that it
+ * holds less than twice that: a slow endpoint's backlog leaves the rest of
+ * the room to the others (F3823; 64 of 512 by default) */
+#define DISPATCH_ENDPOINT_ROOM_DIV 8
 /* After a completion, outcomes wait this long (or for this many) so that one
  * transaction records many of them: the commit, not the send, is the cost.
  * The wait delays the record of a delivery, not the delivery (the receiver
@@ -154,6 +160,7 @@ struct endpoint {
     bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */
     int queued;
+    bool capped;                        /* passed by at its share (F3823) */
 };
 
 /* A claim's rows, held while any of its jobs is queued or sending: a
@@ -308,6 +315,8 @@ struct dispatch {
     bool db_ok;                         /* the last request reached the database */
     bool db_seen;                       /* ... and some request ever did */
     bool more_due;                      /* the last claim may have left some */
+    int ep_cap;                         /* an endpoint's share of a claim */
+    bool ep_refill;                     /* a capped endpoint fell below it */
     /* the deliveries of ours that due rows wait behind (same subscription
      * and patient), as the last claim that looked named them: the outcome
      * of one is recorded at once, without the linger, as its commit lets

@@ -286,6 +286,10 @@ void running_unlink(struct dispatch *d, struct job *j)
     inflight_note(d);
     j->ep->inflight--;
     d->inflight--;
+    if (j->ep->capped && j->ep->inflight + j->ep->queued < d->ep_cap) {
+        j->ep->capped = false;          /* below its share: a refill */
+        d->ep_refill = true;
+    }
     atomic_store(&d->inflight_pub, d->inflight);
 }
 
@@ -604,11 +608,13 @@ static void check_multi(struct dispatch *d)
 void jobs_finished(struct dispatch *d)
 {
     jobs_pump(d);            /* the next claimed sends at once, no database */
-    /* refill while the queue runs low, if the last claim left work behind
+    /* refill while the queue runs low, if the last claim left work behind,
+     * or once an endpoint the claim passed by at its share is below it
      * (new work wakes us by NOTIFY, the rest by the poll) */
-    if (d->more_due && d->queued < d->cfg.max_inflight *
-                                       DISPATCH_CLAIMED_FACTOR /
-                                       DISPATCH_REFILL_DIV)
+    if ((d->more_due && d->queued < d->cfg.max_inflight *
+                                        DISPATCH_CLAIMED_FACTOR /
+                                        DISPATCH_REFILL_DIV) ||
+        d->ep_refill)
         claim_turn(d);
     if (d->n_results >= DISPATCH_FLUSH_BATCH || d->flush_now) {
         flush_turn(d);
@@ -784,7 +790,7 @@ int multi_on_timer(CURLM *multi, long timeout_ms, void *arg)
 
 /* A pause, a delete or a 410 stops sends "at once" (README, "Webhooks"):
  * the claim checks a subscription's status, but what this node claimed
- * before (up to per_endpoint x DISPATCH_QUEUE_FACTOR jobs an endpoint,
+ * before (less than twice endpoint_share jobs an endpoint,
  * sent for as long as their lease allows) waits in the endpoint queues,
  * and a claim out at that moment brings more. Those are handed back
  * unsent: the release makes them claimable again, and the claim (and the

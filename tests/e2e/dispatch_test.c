@@ -714,6 +714,50 @@ Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
         rx_stop(slow[i]);
 }
 
+/* A slow endpoint's backlog leaves claim room to the others (F3823). The
+ * claims took due rows oldest first up to per_endpoint x 64 an endpoint,
+ * as much as the whole room (max_inflight x 8) by default: an endpoint
+ * answering slowly with a backlog had the room refilled with its own next
+ * rows as each answer freed a slot, and another endpoint's new event
+ * waited until that backlog had drained. Forty patients' events at an
+ * endpoint answering in 300 ms (room 16, one transfer at a time), then
+ * one at an endpoint that answers at once: it goes within a second. */
+Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
+{
+    struct rx *slow = rx_start(RX_SLOW, SECRET);
+    struct rx *fast = rx_start(RX_OK, SECRET);
+    slow->delay_ms = 300;
+    sub_for(slow->port, "[\"adt.admit\"]", "/");
+    sub_for(fast->port, "[\"adt.update\"]", "/");
+    for (int i = 0; i < 40; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "b%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_inflight = 2;                 /* a claim room of 16 */
+    c.per_endpoint = 1;
+    c.lease_ms = 30000;                 /* nothing handed back for age */
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    cr_assert(rx_wait_distinct(slow, 2, 10000));
+
+    int64_t sent_at = now_ms();
+    ingest("k0", "adt.update", "q0");
+    cr_assert(rx_wait_distinct(fast, 1, 20000));
+    int64_t waited = fast->at_ms[0] - sent_at;
+    int slow_before = rx_requests(slow);
+    cr_assert_lt(waited, 1000, "another endpoint's event waited %lld ms "
+                 "behind a slow endpoint's backlog (%d of its 40 sent)",
+                 (long long)waited, slow_before);
+    cr_assert_lt(slow_before, 40, "the backlog was still there");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(slow);
+    rx_stop(fast);
+}
+
 /* A node that must forget an endpoint to track a new one (its table full,
  * dispatch_max_endpoints) forgot the first idle one, and a held endpoint
  * is idle (F3820 hands its queue back): its hold was lost and the next
