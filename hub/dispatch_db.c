@@ -518,6 +518,9 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         e->queue_tail = j;
         e->queued++;
         d->queued++;
+        e->claimed_now = true;
+        if (e->inflight + e->queued >= d->ep_cap)
+            e->capped = true;           /* asks for a refill below it */
     }
     arena_release(&a);
     rows_put(held);
@@ -695,6 +698,11 @@ void claim_turn(struct dispatch *d)
         return;
     free(d->req_skip);
     d->req_skip = skip_list(d, mono_ms(), d->ep_cap);
+    /* at most one endpoint's share a claim: it cannot take more than that
+     * of any endpoint's rows, and the claim needs no per-endpoint ranking
+     * (the cap cannot bind: hub_claim_deliveries' cheap walk) */
+    if (room > d->ep_cap)
+        room = d->ep_cap;
     d->req_room = room;
     d->more_due = false;                /* a full claim sets it, see take_claim */
     d->ep_refill = false;
@@ -730,11 +738,19 @@ void take_claim(struct dispatch *d)
 {
     note_db(d, d->claimw.link_rc);
     if (d->rep_rows) {
-        /* a full claim may have left due work behind */
-        if (claimed_count(d->rep_rows) >= d->req_room)
-            d->more_due = true;
+        bool full = claimed_count(d->rep_rows) >= d->req_room;
         take_claimed(d, d->rep_rows);   /* takes them */
         d->rep_rows = NULL;
+        /* a full claim may have left due work behind: claimed again soon,
+         * unless every endpoint it served is now at its share (the next
+         * claim would only walk past their rows: each asks for one once
+         * it is below it) */
+        for (size_t i = 0; i < d->n_eps; i++) {
+            struct endpoint *e = d->eps[i];
+            if (full && e->claimed_now && !e->capped)
+                d->more_due = true;
+            e->claimed_now = false;
+        }
     }
     jobs_pump(d);
     /* an outcome already buffered may be what holds rows back */

@@ -52,15 +52,21 @@ int dispatch_db_connect(const struct dispatch *d, struct store **out);
  * claim is back before the queue runs dry: with a refill at max_inflight
  * left, the sends stopped for every claim (x4/x32, refill at 64: 14.0k and
  * 15.3k deliveries/s from a backlog with 1 and 10 subscriptions; x8/x64,
- * refill at half: 15.6k and 17.8k, same machine and run). */
+ * refill at half: 15.6k and 17.8k, same machine and run). One endpoint
+ * is served a share of the room at a time (DISPATCH_ENDPOINT_ROOM_DIV):
+ * x32 in all, so that this share (256 by default) is what one endpoint's
+ * drain claimed and refilled at with x8 (F3823). */
 #define DISPATCH_QUEUE_FACTOR 64
-#define DISPATCH_CLAIMED_FACTOR 8
+#define DISPATCH_CLAIMED_FACTOR 32
 #define DISPATCH_REFILL_DIV 2
 /* One endpoint's share of the claim room: a claim takes at most the room
- * / DISPATCH_ENDPOINT_ROOM_DIV of its rows (never fewer than its
- * per_endpoint) and passes it by while it holds that many, so that it
- * holds less than twice that: a slow endpoint's backlog leaves the rest of
- * the room to the others (F3823; 64 of 512 by default) */
+ * / DISPATCH_ENDPOINT_ROOM_DIV rows (never fewer than per_endpoint, never
+ * more than per_endpoint x DISPATCH_QUEUE_FACTOR), and passes an endpoint
+ * by while it holds that many, so that one holds less than twice that, a
+ * quarter of the room: a slow endpoint's backlog leaves the rest of the
+ * room to the others (F3823; 256 of 2,048 by default, a claim as large as
+ * one endpoint's drain made before, with a refill as early: 64 and 128
+ * halved and quartered the claims and slowed the drain) */
 #define DISPATCH_ENDPOINT_ROOM_DIV 8
 /* After a completion, outcomes wait this long (or for this many) so that one
  * transaction records many of them: the commit, not the send, is the cost.
@@ -160,7 +166,8 @@ struct endpoint {
     bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */
     int queued;
-    bool capped;                        /* passed by at its share (F3823) */
+    bool capped;                        /* at its share (F3823) */
+    bool claimed_now;                   /* in the claim being taken */
 };
 
 /* A claim's rows, held while any of its jobs is queued or sending: a

@@ -719,9 +719,10 @@ Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
  * as much as the whole room (max_inflight x 8) by default: an endpoint
  * answering slowly with a backlog had the room refilled with its own next
  * rows as each answer freed a slot, and another endpoint's new event
- * waited until that backlog had drained. Forty patients' events at an
- * endpoint answering in 300 ms (room 16, one transfer at a time), then
- * one at an endpoint that answers at once: it goes within a second. */
+ * waited until that backlog had drained. Sixty patients' events at an
+ * endpoint answering in 300 ms (a room of 32, one transfer at a time),
+ * then one at an endpoint that answers at once: it goes within a
+ * second. */
 Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
 {
     struct rx *slow = rx_start(RX_SLOW, SECRET);
@@ -729,7 +730,7 @@ Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
     slow->delay_ms = 300;
     sub_for(slow->port, "[\"adt.admit\"]", "/");
     sub_for(fast->port, "[\"adt.update\"]", "/");
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 60; i++) {
         char key[8], pid[8];
         snprintf(key, sizeof(key), "b%d", i);
         snprintf(pid, sizeof(pid), "p%d", i);
@@ -737,7 +738,7 @@ Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
     }
     struct dispatch_config c;
     test_config(&c, 2000, 1.0, false);
-    c.max_inflight = 2;                 /* a claim room of 16 */
+    c.max_inflight = 1;                 /* a claim room of 32 */
     c.per_endpoint = 1;
     c.lease_ms = 30000;                 /* nothing handed back for age */
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
@@ -749,9 +750,9 @@ Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
     int64_t waited = fast->at_ms[0] - sent_at;
     int slow_before = rx_requests(slow);
     cr_assert_lt(waited, 1000, "another endpoint's event waited %lld ms "
-                 "behind a slow endpoint's backlog (%d of its 40 sent)",
+                 "behind a slow endpoint's backlog (%d of its 60 sent)",
                  (long long)waited, slow_before);
-    cr_assert_lt(slow_before, 40, "the backlog was still there");
+    cr_assert_lt(slow_before, 60, "the backlog was still there");
     dispatch_stop(disp);
     disp = NULL;
     rx_stop(slow);
