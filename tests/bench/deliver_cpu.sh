@@ -291,7 +291,7 @@ AWK
     bpids=""
     for _ in $(seq 100); do
         bpids=$(q "select string_agg(pid::text, ' ') from pg_stat_activity
-                    where application_name = 'hub'")
+                    where application_name = 'hubd-dispatch'")
         [ "$(wc -w <<<"$bpids")" -ge 3 ] && break
         sleep 0.2
     done
