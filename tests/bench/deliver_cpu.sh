@@ -34,9 +34,10 @@
 #     cent shows. Nothing is sent. SERIAL=2: each claim goes out before
 #     the outcomes of the one before are recorded (it walks past those
 #     256 leases, as a draining dispatcher's refill does). PER: the
-#     claim's per-endpoint cap (default 4096, which cannot bind; the
-#     dispatcher asks for its endpoint share, 64 by default, F3823: PER=64
-#     runs the claim's ranked branch as a one-endpoint drain does).
+#     claim's per-endpoint cap (default 4096, which cannot bind); one
+#     below BATCH runs the claim's ranked branch, which the dispatcher no
+#     longer asks for: its claims are at most one endpoint's share, 256 by
+#     default, as BATCH's default (F3940).
 #     (build/bench/deliver_cpu/dispatch.cg), the cluster as it is.
 # The backends' figure moves by a few per cent between runs of the same
 # code: how many outcomes each flush takes and how many leased rows each
