@@ -7,6 +7,8 @@
  *   topic  a topic or a pattern ("adt.*", "*.positive") that matches a
  *          known topic
  *   since  lower bound on occurred_at (ISO 8601; no offset: UTC)
+ *   until  exclusive upper bound on occurred_at, the forms since takes,
+ *          after since when both are given (028, F3920)
  *   limit  1..1000, default 100
  * The store decides what the caller may see (what it sent, what was routed
  * to it; everything for admin) and audits the read. A cursor below events
@@ -24,12 +26,15 @@
 #include "webhook.h"
 
 #define EVENTS_MAX_LIMIT 1000
+#define TIME_FORMS "(2026-12-05, 2026-12-05T04:00:00Z)"
+#define TIME_MAX 40         /* the longest since or until taken, and 1 */
 
 struct page {
     struct principal who;
     int64_t after;
     char topic[64];
-    char since[40];
+    char since[TIME_MAX];
+    char until[TIME_MAX];
     int limit;
     char *json;
 };
@@ -42,12 +47,44 @@ static bool only(const char *s, const char *allowed)
     return true;
 }
 
+/* A bound on occurred_at (since, until) into out, in the forms the
+ * store reads (hub_parse_ts); false when answered 400 naming it. Whether
+ * it is a time at all, and until after since, the store says. */
+static bool time_param(struct api_req *r, const char *name, const char *v,
+                       char out[TIME_MAX])
+{
+    char msg[96];
+
+    if (v == NULL || *v == '\0')
+        return true;
+    if (strlen(v) >= TIME_MAX || !only(v, "0123456789-Tt:.+Zz ")) {
+        snprintf(msg, sizeof(msg), "%s is not a date or time " TIME_FORMS,
+                 name);
+        api_reply_error(r, 400, "invalid", msg, name);
+        return false;
+    }
+    memcpy(out, v, strlen(v) + 1);
+    /* a '+' of a UTC offset arrives as ' ' when not percent-encoded;
+     * not the date's separator from the time ("2026-12-05 04:00:00",
+     * which hub_parse_ts reads: made '+', it was refused, F524); RFC
+     * 3339 lets 'T' and 'Z' be lower case, the store takes upper
+     * (F3664) */
+    for (char *c = out; *c; c++) {
+        if (*c == ' ' && c - out != 10)
+            *c = '+';
+        else if (*c == 't' || *c == 'z')
+            *c = (char)(*c - 'a' + 'A');
+    }
+    return true;
+}
+
 static int work(struct store *s, void *arg)
 {
     struct page *p = arg;
     return store_events_page(s, &p->who, p->after,
                              p->topic[0] ? p->topic : NULL,
-                             p->since[0] ? p->since : NULL, p->limit,
+                             p->since[0] ? p->since : NULL,
+                             p->until[0] ? p->until : NULL, p->limit,
                              &p->json);
 }
 
@@ -56,10 +93,18 @@ static void done(struct api_req *r, int rc, void *arg)
     struct page *p = arg;
     if (rc == HUB_OK && p->json)
         api_reply_json(r, 200, p->json, strlen(p->json));
-    else if (rc == HUB_EINVALID)    /* the store's one refusal left: the
-                                       other parameters are checked above */
+    else if (rc == HUB_EINVALID && p->json &&
+             strcmp(p->json, "until_not_after_since") == 0)
+        api_reply_error(r, 400, "invalid", "until is not after since: the "
+                        "feed keeps the events whose occurred_at is at or "
+                        "after since and before until", "until");
+    else if (rc == HUB_EINVALID && p->json && strcmp(p->json, "until") == 0)
+        api_reply_error(r, 400, "invalid", "until is not a date or time "
+                        TIME_FORMS, "until");
+    else if (rc == HUB_EINVALID)    /* the store's refusals left: the other
+                                       parameters are checked above */
         api_reply_error(r, 400, "invalid", "since is not a date or time "
-                        "(2026-12-05, 2026-12-05T04:00:00Z)", "since");
+                        TIME_FORMS, "since");
     else if (rc == HUB_ENOTFOUND && p->json) {
         /* never an empty page: the partner would wait past events */
         char msg[300];
@@ -97,14 +142,16 @@ static void events(struct api_req *r)
     const char *after = api_query(r, "after");
     const char *topic = api_query(r, "topic");
     const char *since = api_query(r, "since");
+    const char *until = api_query(r, "until");
     const char *limit = api_query(r, "limit");
-    static const char *const known[] = { "after", "topic", "since", "limit",
-                                         NULL };
+    static const char *const known[] = { "after", "topic", "since", "until",
+                                         "limit", NULL };
     struct page *p;
     char *end;
 
     if (api_refuse_unknown_query(r, known, "unknown query parameter: the "
-                                 "feed takes after, topic, since and limit"))
+                                 "feed takes after, topic, since, until and "
+                                 "limit"))
         return;
     p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -159,27 +206,10 @@ static void events(struct api_req *r)
         }
         memcpy(p->topic, topic, strlen(topic) + 1);
     }
-    if (since && *since) {
-        if (strlen(since) >= sizeof(p->since) ||
-            !only(since, "0123456789-Tt:.+Zz ")) {
-            free(p);
-            api_reply_error(r, 400, "invalid", "since is not a date or "
-                            "time (2026-12-05, 2026-12-05T04:00:00Z)",
-                            "since");
-            return;
-        }
-        memcpy(p->since, since, strlen(since) + 1);
-        /* a '+' of a UTC offset arrives as ' ' when not percent-encoded;
-         * not the date's separator from the time ("2026-12-05 04:00:00",
-         * which hub_parse_ts reads: made '+', it was refused, F524); RFC
-         * 3339 lets 'T' and 'Z' be lower case, the store takes upper
-         * (F3664) */
-        for (char *c = p->since; *c; c++) {
-            if (*c == ' ' && c - p->since != 10)
-                *c = '+';
-            else if (*c == 't' || *c == 'z')
-                *c = (char)(*c - 'a' + 'A');
-        }
+    if (!time_param(r, "since", since, p->since) ||
+        !time_param(r, "until", until, p->until)) {
+        free(p);
+        return;
     }
     api_db(r, work, done, p);
 }

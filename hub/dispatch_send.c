@@ -536,10 +536,14 @@ void job_finish(struct dispatch *d, struct job *j, long code,
      * failure of the hub's own egress proxy (proxy_*: every endpoint would
      * open its breaker at once, for a fault that is none of theirs) */
     bool unwell = err != NULL || code >= 500 || code == 429;
-    if (!is_proxy_error(err))
-        endpoint_outcome(d, j->ep, !unwell, j);
-    if (asked > 0)                  /* 0 or none: the breaker as it was */
+    /* a 429 or 503 that says when to come back is the receiver's own
+     * schedule: the hold keeps it, and the breaker neither counts it nor
+     * reopens for breaker_open_ms over it (a burst of eight, or the probe
+     * after a hold, asking 1 s was left alone 30 s; F3800) */
+    if (asked > 0)
         endpoint_hold(d, j->ep, code, asked, j);
+    else if (!is_proxy_error(err))  /* 0 or none: the breaker as it was */
+        endpoint_outcome(d, j->ep, !unwell, j);
     /* a success is in the database and the metrics; the log line is for
      * what needs a look (thousands of successes a second would drown it) */
     log_write(m == METRIC_WH_DELIVERED ? LOG_DEBUG : LOG_INFO,

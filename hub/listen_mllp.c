@@ -5,9 +5,9 @@
  *   TLS only: HANDSHAKE --cert ok--> AUTH --fingerprint known--> OPEN
  *   OPEN: READING --frame--> job submitted (in frame order) --committed-->
  *         answer written when every earlier frame's answer is written
- *      \__ frame over the limit, bytes before SB: the part received is
- *          quarantined, AR written after that commit, CLOSING (a frame
- *          ends at EB: a CR after it is taken, never required, mllp.h)
+ *      \__ frame over the limit (AR), bytes before SB (AE): the part
+ *          received is quarantined, answered after that commit, CLOSING
+ *          (a frame ends at EB: a CR after it is taken, never required)
  *      \__ an HTTP request line before SB, however its bytes were split
  *          across reads (mllp_lead): answered 400 in HTTP, not
  *          quarantined (its headers hold credentials), CLOSING
@@ -46,6 +46,9 @@
  * it does for HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
+ * Neither runs while the hub takes no frame (a whole frame waiting for
+ * room in the pipeline, a certificate waiting to be looked up again): that
+ * wait is the hub's; back-pressure stops reading, it closes nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -390,19 +393,27 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
     if (c->bev == NULL)
         return;
+    /* the hub takes no frame now: its pipeline is full, or the sender's
+     * certificate waits to be looked up (again); the database is slow or
+     * away. Neither clock runs against the sender meanwhile (F4000,
+     * F4001) */
+    bool on_hub = c->waiting_room || c->auth_pending || c->auth_unknown;
     if (c->state == C_LINGER) {
         if (now >= c->linger_until)
             conn_close(c, "linger_time");
         else
             arm_timer(c);
-    } else if (c->frame_start > 0 &&
+    } else if (c->frame_start > 0 && !on_hub &&
                now - c->frame_start >= cfg->slow_sender_timeout) {
         conn_close(c, "slow_sender");
     } else if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout &&
-               c->n_pending == 0) {
+               c->n_pending == 0 && !on_hub) {
         conn_close(c, "idle");
     } else {
-        if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout)
+        if (on_hub && c->frame_start > 0)
+            c->frame_start = now;   /* its clock starts again after */
+        if (on_hub || (c->frame_start == 0 &&
+                       now - c->last_read >= cfg->idle_timeout))
             c->last_read = now;     /* waiting on us, not on the sender */
         if (c->auth_unknown && !c->auth_pending && c->state == C_OPEN)
             conn_process(c);        /* asks again; arms the timer */
@@ -549,7 +560,8 @@ static void enqueue(struct conn *c, struct ingest_job *j, bool close_after)
     ingest_submit(c->ms->srv->ing, j, on_job_done, p);
 }
 
-/* Quarantine what was received (at most one frame), answer AR after that
+/* Quarantine what was received (at most one frame), answer (AR over the
+ * limit, AE for bytes before SB: ingest_hl7.c's reject) after that
  * commits, then close: the stream cannot be re-synchronised safely. */
 static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
 {
@@ -694,7 +706,8 @@ static void conn_process(struct conn *c)
             break;
         }
         if (!ingest_has_room(srv->ing, 1, eb)) {
-            /* global cap: stop reading until committers catch up */
+            /* global cap: stop reading until committers catch up (the
+             * wait is the hub's: no timer of on_timer runs meanwhile) */
             bufferevent_disable(c->bev, EV_READ);
             if (!c->waiting_room) {
                 c->waiting_room = true;

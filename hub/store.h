@@ -217,25 +217,30 @@ int store_auth_cert(struct store *s, const char *fingerprint,
  * order, which is commit order: a cursor never skips a later commit.
  * topic: NULL, or up to 16 comma-separated patterns of [a-z0-9.-] where '*'
  * matches anything ("adt.*,screening.positive"). since: NULL, or an ISO 8601
- * lower bound on occurred_at (no offset: UTC). limit <= 0 means
- * STORE_FEED_DEFAULT, capped at STORE_FEED_MAX. *json_out is a malloc'd
+ * lower bound on occurred_at (no offset: UTC); until: NULL, or an exclusive
+ * upper bound in the same forms (028); an event with no occurred_at is in
+ * no page that either bounds. limit <= 0 means STORE_FEED_DEFAULT, capped
+ * at STORE_FEED_MAX. *json_out is a malloc'd
  * {"events":[...],"next":"<cursor>"}: a full page's "next" is its last
  * event's seq; a page reads seqs up to `after` + 100,000 only, and a short
- * one's "next" passes the events there `who` does not see, up to the
- * highest committed (027): it stays `after` only with no event after it.
- * HUB_EINVALID for a bad topic or since. HUB_ENOTFOUND for a cursor past
- * every event the hub ever numbered (a database restored from a backup,
- * another hub's cursor): *json_out is then the feed's head, the highest
- * cursor there is, as decimal text. HUB_ELIMIT for a cursor below the
- * highest event the events retention removed that `who` could read
- * (feed_pruned, 020): *json_out is that seq, the cursor to resume from,
- * as decimal text (events below it still kept are not served after the
- * resume). The read is audited: one 'feed.read' row per patient disclosed
- * (hub_feed_page in SQL); a refusal discloses nothing and writes none.
+ * one's "next" passes the events there `who` does not see or the filters
+ * leave out, up to the highest committed (027): it stays `after` only with
+ * no event after it. HUB_EINVALID for a bad topic or bound; for a bound
+ * hub_parse_ts cannot read, or an until not after since, *json_out is then
+ * the malloc'd "since", "until" or "until_not_after_since". HUB_ENOTFOUND
+ * for a cursor past every event the hub ever numbered (a database
+ * restored from a backup, another hub's cursor): *json_out is then the
+ * feed's head, the highest cursor there is, as decimal text. HUB_ELIMIT
+ * for a cursor below the highest event the events retention removed that
+ * `who` could read (feed_pruned, 020): *json_out is that seq, the cursor
+ * to resume from, as decimal text (events below it still kept are not
+ * served after the resume). The read is audited: one 'feed.read' row per
+ * patient disclosed (hub_feed_page in SQL); a refusal discloses nothing and
+ * writes none.
  */
 int store_events_page(struct store *s, const struct principal *who,
                       int64_t after, const char *topic, const char *since,
-                      int limit, char **json_out);
+                      const char *until, int limit, char **json_out);
 
 /* Generate a time-ordered id (48-bit ms time + 80 random bits, base32). */
 void store_new_id(char out[STORE_ID_LEN + 1]);

@@ -194,7 +194,7 @@ static int topics_to_like(const char *topic, char *out, size_t size)
 
 int store_events_page(struct store *s, const struct principal *who,
                       int64_t after, const char *topic, const char *since,
-                      int limit, char **json_out)
+                      const char *until, int limit, char **json_out)
 {
     char like[1200], after_s[24], limit_s[16];
     const char *topics = NULL;
@@ -211,7 +211,9 @@ int store_events_page(struct store *s, const struct principal *who,
     }
     if (since && *since == '\0')
         since = NULL;
-    if (since && strlen(since) > 40)
+    if (until && *until == '\0')
+        until = NULL;
+    if ((since && strlen(since) > 40) || (until && strlen(until) > 40))
         return HUB_EINVALID;
     if (limit <= 0)
         limit = STORE_FEED_DEFAULT;
@@ -220,14 +222,24 @@ int store_events_page(struct store *s, const struct principal *who,
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[] = { who->org_id, (who->scopes & SCOPE_ADMIN) ? "t" : "f",
-                        after_s, topics, since, limit_s };
-    /* NULL result: `since` was given but is not a time */
+                        after_s, topics, since, limit_s, until };
+    /* the bounds read as hub_parse_ts reads them, checked before the page
+     * (which would read a bad one as none): the first column names the
+     * one refused, and then no page is read (F3920) */
     PGresult *r = db_run(s, "feed",
-                      "SELECT CASE WHEN $5::text IS NOT NULL AND "
-                      "hub_parse_ts($5) IS NULL THEN NULL ELSE "
-                      "hub_feed_page($1, $2, $3, $4::text[], hub_parse_ts($5),"
-                      " $6) END",
-                      6, p, &rc);
+                      "SELECT v.refused, CASE WHEN v.refused IS NULL THEN "
+                      "hub_feed_page($1, $2, $3, $4::text[], t.since, $6, "
+                      "t.until) END "
+                      "FROM (SELECT hub_parse_ts($5) AS since, "
+                      "hub_parse_ts($7) AS until) t, "
+                      "LATERAL (SELECT CASE "
+                      "WHEN $5::text IS NOT NULL AND t.since IS NULL "
+                      "THEN 'since' "
+                      "WHEN $7::text IS NOT NULL AND t.until IS NULL "
+                      "THEN 'until' "
+                      "WHEN t.until <= t.since THEN 'until_not_after_since' "
+                      "END AS refused) v",
+                      7, p, &rc);
     if (r == NULL && strcmp(s->sqlstate, "22H10") == 0)
         return store_query_text(s, "SELECT CASE WHEN is_called THEN "
                                 "last_value ELSE 0 END FROM events_seq", 0,
@@ -241,13 +253,17 @@ int store_events_page(struct store *s, const struct principal *who,
                        *json_out ? HUB_ELIMIT : HUB_EDB;
     if (r == NULL)
         return rc;
-    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
-        PQclear(r);
-        return HUB_EINVALID;
+    rc = HUB_EINVALID;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        *json_out = db_xstrndup(PQgetvalue(r, 0, 0),  /* the bound refused */
+                                (size_t)PQgetlength(r, 0, 0));
+    else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
+        *json_out = db_xstrndup(PQgetvalue(r, 0, 1),
+                                (size_t)PQgetlength(r, 0, 1));
+        rc = HUB_OK;
     }
-    *json_out = db_xstrndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
     PQclear(r);
-    return HUB_OK;
+    return rc;
 }
 
 /* --- administration ------------------------------------------------------ */
@@ -668,6 +684,41 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
     return rc;
 }
 
+/* The accounting query of store_audit_list, each row's detail as DETAIL
+ * (an SQL expression of a.detail) */
+#define AUDIT_LIST_SQL(DETAIL) \
+    "WITH named AS (" \
+    "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION " \
+    "  SELECT i.hub_id FROM patient_identifiers i WHERE $4::text IS NOT " \
+    "  NULL AND i.value = $4 AND ($5::text IS NULL OR i.system = $5 OR " \
+    "  i.system = 'urn:hub:org:' || i.org_id || ':ns:' || $5)), " \
+    "persons AS (SELECT DISTINCT coalesce(p.merged_into, n.id) AS id " \
+    "  FROM named n LEFT JOIN patients p ON p.hub_id = n.id), " \
+    "ids AS (SELECT id FROM persons UNION " \
+    "  SELECT hub_id FROM patients WHERE merged_into IN " \
+    "  (SELECT id FROM persons)), " \
+    "head AS (SELECT greatest(coalesce(max(seq), 0), (SELECT seq FROM " \
+    "  audit_anchor)) AS seq FROM audit) " \
+    "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 " \
+    "FROM patients WHERE hub_id = $1) THEN NULL " \
+    "WHEN $4::text IS NOT NULL AND (SELECT count(*) " \
+    "FROM persons) > 1 THEN json_build_object('ambiguous', (SELECT " \
+    "count(*) FROM persons))::text " \
+    "WHEN $2::bigint > (SELECT seq FROM head) THEN " \
+    "json_build_object('ahead', (SELECT seq FROM head))::text ELSE " \
+    "json_build_object('audit', coalesce(json_agg(json_build_object(" \
+    "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, " \
+    "'object_kind', a.object_kind, 'object_id', a.object_id, " \
+    "'patient', a.patient_hub_id, 'detail', " DETAIL ") ORDER BY a.seq), " \
+    "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text, " \
+    "'patients', CASE WHEN $4::text IS NOT NULL OR $1::text IS NOT NULL " \
+    "THEN (SELECT coalesce(json_agg(id ORDER BY id), '[]') FROM persons) " \
+    "END)::text END " \
+    "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND " \
+    "(($1::text IS NULL AND $4::text IS NULL) OR patient_hub_id = ANY " \
+    "(ARRAY(SELECT id FROM ids))) " \
+    "ORDER BY seq LIMIT $3::int) a"
+
 int store_audit_list(struct store *s, const char *patient_hub_id,
                      const char *identifier, int64_t after, int limit,
                      char **json_out, int *persons_out)
@@ -714,39 +765,17 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
      * retention anchor's when every row was pruned) answers the head,
      * {"ahead": SEQ}: an empty page would have an export tool wait past
      * rows for ever, as the feed's would (F3130) */
-    int rc = store_query_text(s,
-        "WITH named AS ("
-        "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
-        "  SELECT i.hub_id FROM patient_identifiers i WHERE $4::text IS NOT "
-        "  NULL AND i.value = $4 AND ($5::text IS NULL OR i.system = $5 OR "
-        "  i.system = 'urn:hub:org:' || i.org_id || ':ns:' || $5)), "
-        "persons AS (SELECT DISTINCT coalesce(p.merged_into, n.id) AS id "
-        "  FROM named n LEFT JOIN patients p ON p.hub_id = n.id), "
-        "ids AS (SELECT id FROM persons UNION "
-        "  SELECT hub_id FROM patients WHERE merged_into IN "
-        "  (SELECT id FROM persons)), "
-        "head AS (SELECT greatest(coalesce(max(seq), 0), (SELECT seq FROM "
-        "  audit_anchor)) AS seq FROM audit) "
-        "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 "
-        "FROM patients WHERE hub_id = $1) THEN NULL "
-        "WHEN $4::text IS NOT NULL AND (SELECT count(*) "
-        "FROM persons) > 1 THEN json_build_object('ambiguous', (SELECT "
-        "count(*) FROM persons))::text "
-        "WHEN $2::bigint > (SELECT seq FROM head) THEN "
-        "json_build_object('ahead', (SELECT seq FROM head))::text ELSE "
-        "json_build_object('audit', coalesce(json_agg(json_build_object("
-        "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
-        "'object_kind', a.object_kind, 'object_id', a.object_id, "
-        "'patient', a.patient_hub_id, 'detail', a.detail::json) ORDER BY a.seq), "
-        "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text, "
-        "'patients', CASE WHEN $4::text IS NOT NULL OR $1::text IS NOT NULL "
-        "THEN (SELECT coalesce(json_agg(id ORDER BY id), '[]') FROM persons) "
-        "END)::text END "
-        "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND "
-        "(($1::text IS NULL AND $4::text IS NULL) OR patient_hub_id = ANY "
-        "(ARRAY(SELECT id FROM ids))) "
-        "ORDER BY seq LIMIT $3::int) a",
-        5, p, json_out);
+    int rc = store_query_text(s, AUDIT_LIST_SQL("a.detail::json"), 5, p,
+                              json_out);
+    /* a detail that is no JSON (a row changed by hand, or a writer's
+     * mistake: audit verify names it) failed the whole page, answered
+     * as the request's fault (400, "--identifier is ..."), and hid every
+     * other row of the patient's accounting: the page again, that
+     * detail as a JSON string (F3901) */
+    if (rc == HUB_EINVALID)
+        rc = store_query_text(
+            s, AUDIT_LIST_SQL("hub_audit_detail_json(a.detail)"), 5, p,
+            json_out);
     if (rc == HUB_OK && *json_out == NULL)
         return HUB_ENOTFOUND;
     if (rc == HUB_OK && strncmp(*json_out, "{\"ambiguous\"", 12) == 0) {

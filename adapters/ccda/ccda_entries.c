@@ -318,17 +318,26 @@ int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
     return HUB_OK;
 }
 
+/* A manufactured product's code: its material's, which C-CDA requires,
+ * else its labeled drug's, CDA R2's other choice of the product, which
+ * HL7's own CDA sample sends (F3980). */
+static const struct ccda_node *manufactured_code(const struct ccda_node *mp)
+{
+    const struct ccda_node *c = ccda_path(mp, "manufacturedMaterial/code");
+
+    return c ? c : ccda_path(mp, "manufacturedLabeledDrug/code");
+}
+
 /* The product's code of a planned medication or immunization
  * (substanceAdministration, 4.42 / 4.120) or a planned supply (4.43): the
  * drug or vaccine (RxNorm, CVX). */
 static const struct ccda_node *product_code(const struct ccda_node *n)
 {
     if (ccda_is(n, "substanceAdministration"))
-        return ccda_path(n, "consumable/manufacturedProduct/"
-                            "manufacturedMaterial/code");
+        return manufactured_code(
+            ccda_path(n, "consumable/manufacturedProduct"));
     if (ccda_is(n, "supply"))
-        return ccda_path(n, "product/manufacturedProduct/"
-                            "manufacturedMaterial/code");
+        return manufactured_code(ccda_path(n, "product/manufacturedProduct"));
     return NULL;
 }
 

@@ -285,6 +285,23 @@ static const char *id_system(const char *root, char *buf, size_t cap,
  * SSN system, never one person, and as an RFC 3986 id it would join every
  * patient sent so (dc->sys_left_out). So is a root in the hub's own
  * space with an extension (dc->hub_left_out). */
+/* Whether a patientRole's ids are all nullFlavor NA, "not applicable":
+ * what a population report (NHSN's HAI summaries) sends in place of a
+ * patient, beside no patient element. A document about no one patient is
+ * a kind the hub does not take, not a patient's document sent wrong
+ * (F3981). */
+static bool ids_not_applicable(const struct ccda_node *pr)
+{
+    bool any = false;
+
+    CCDA_FOREACH(id, pr, "id") {
+        if (!ccda_attr_eq(id, "nullFlavor", "NA"))
+            return false;
+        any = true;
+    }
+    return any;
+}
+
 static bool write_ident(struct doc *dc, struct jw *w,
                         const struct ccda_node *id)
 {
@@ -400,6 +417,10 @@ static int read_patient(struct doc *dc)
         n_id++;
     }
     jw_arr_end(&w);
+    if (n_id == 0 && pt == NULL && ids_not_applicable(pr))
+        return ccda_err_at(dc->err, dc->a, HUB_EUNSUPPORTED, pr, "id",
+                           "document is about no one patient (patient id "
+                           "not applicable): a population report");
     if (n_id == 0)
         return ccda_err_at(dc->err, dc->a, HUB_EINVALID, pr, "id",
                            "patient has no usable id");

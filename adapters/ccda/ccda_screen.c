@@ -1356,14 +1356,18 @@ static struct slice total_of(const struct dict *d, struct slice code,
     return SLICE_NULL;
 }
 
-/* An Assessment Scale Observation holding no item: no entryRelationship
- * with an observation (its value, if any, is all it says). */
+/* An Assessment Scale Observation holding no item: none of its
+ * entryRelationships holds an observation, one of no information (its
+ * own nullFlavor) being none, as held_act reads a nested act (F3541,
+ * F3723; its nullFlavor test alone: this is asked before any reading,
+ * and ccda_do_scale warns of the null item). Its value, if any, is all
+ * it says. */
 static bool bare_scale(const struct ccda_node *obs)
 {
     if (!ccda_has_template(obs, T_ASSESSMENT_SCALE))
         return false;
     CCDA_FOREACH(er, obs, "entryRelationship")
-        if (ccda_child(er, "observation"))
+        if (!ccda_null(ccda_child(er, "observation")))
             return false;
     return true;
 }

@@ -631,6 +631,9 @@ FX_HELPER int fx_period_start(struct fx *x, const cJSON *o, const char *key,
 /* The other writers, fhir_res.c's: a CodeableConcept array, a period. */
 int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
                     const char *key, const char *out_key);
+/* The same, a wrong shape left out with a warning, not refused. */
+void fx_put_cc_array_lenient(struct fx *x, struct jw *w, const cJSON *o,
+                             const char *key, const char *out_key);
 void fx_put_period(struct jw *w, const char *key, const char *start,
                    const char *end);
 /* Organizations a body names, and their "organizations" written. */

@@ -114,6 +114,8 @@ static const char *referral_status(const char *request_status)
     return request_status;
 }
 
+static int put_requisition(struct fx *x, struct jw *w, const cJSON *sr);
+
 /* What a ServiceRequest says about the referral: domain, service, people.
  * Its supportingInfo too unless `authored` is NULL (a Task's focus: the
  * Task writes the request's and its own, supporting_refs). */
@@ -168,7 +170,11 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
         return rc;
     fx_jw_code(w, "service", &svc);
-    if ((rc = fx_put_name(x, w, sr, "requester", "requester", &req)))
+    /* its categories as sent: with no code, the one statement of what is
+     * asked (the UMZH orthopaedic referral: F3581) */
+    fx_put_cc_array_lenient(x, w, sr, "category", "categories");
+    if ((rc = put_requisition(x, w, sr)) ||
+        (rc = fx_put_name(x, w, sr, "requester", "requester", &req)))
         return rc;
     fx_orgs_add(orgs, "requester", req, sr);
     /* performer is 0..* in R4: the first is the one the referral is to */
@@ -218,31 +224,52 @@ static bool same_or_both_null(const char *a, const char *b)
     return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
+/* The Identifier `c` (the path at it) read as the referral's are written:
+ * value, system, and the type as its HL7 table 0203 code (PLAC the
+ * placer's number, FILL the filler's: BSeR), a type of another system
+ * left out. *value is NULL for one with no value, which names nothing. */
+static int ident_read(struct fx *x, const cJSON *c, const char **value,
+                      const char **system, const char **type)
+{
+    struct fx_code t;
+    int rc;
+    *value = *system = *type = NULL;
+    if (!cJSON_IsObject(c))
+        return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
+    if ((rc = fx_str(x, c, "value", false, value)) ||
+        (rc = fx_str(x, c, "system", false, system)) ||
+        (rc = fx_cc(x, c, "type",
+                    "http://terminology.hl7.org/CodeSystem/v2-0203", &t)))
+        return rc;
+    if (*value && **value == '\0')
+        *value = NULL;
+    if (*system && **system == '\0')
+        *system = NULL;
+    *type = t.system && !fx_is_table_0203(t.system) ? NULL : t.code;
+    return HUB_OK;
+}
+
+/* One Identifier as ident_read gave it: {value, system, type} */
+static void ident_write(struct jw *w, const char *value, const char *system,
+                        const char *type)
+{
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "value", value);
+    jw_kv_cstr(w, "system", system);
+    jw_kv_cstr(w, "type", type);
+    jw_obj_end(w);
+}
+
 /* The Identifier `c` (the path at it) as an item of the referral's
- * "identifiers": {value, system, type} as the patient's are written, the
- * type its HL7 table 0203 code (PLAC the placer's number, FILL the
- * filler's: BSeR), a type of another system left out. One with no value
- * names nothing and is passed by. A CBO's system knows the referral by
- * such a number, not by the sender's resource id (F700). */
+ * "identifiers" (ident_read), each number once. A CBO's system knows the
+ * referral by such a number, not by the sender's resource id (F700). */
 static int ref_ident(struct fx *x, struct jw *w, const cJSON *c,
                      struct ref_ids *ids)
 {
-    const char *value, *system;
-    struct fx_code type;
+    const char *value, *system, *type;
     int rc;
-    if (!cJSON_IsObject(c))
-        return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
-    if ((rc = fx_str(x, c, "value", false, &value)) ||
-        (rc = fx_str(x, c, "system", false, &system)) ||
-        (rc = fx_cc(x, c, "type",
-                    "http://terminology.hl7.org/CodeSystem/v2-0203", &type)))
+    if ((rc = ident_read(x, c, &value, &system, &type)) || value == NULL)
         return rc;
-    if (value == NULL || *value == '\0')
-        return HUB_OK;
-    if (system && *system == '\0')
-        system = NULL;
-    if (type.system && !fx_is_table_0203(type.system))
-        type.code = NULL;
     for (size_t k = 0; k < ids->n; k++)
         if (strcmp(ids->value[k], value) == 0 &&
             same_or_both_null(ids->system[k], system))
@@ -252,11 +279,31 @@ static int ref_ident(struct fx *x, struct jw *w, const cJSON *c,
         ids->value[ids->n++] = value;
     }
     jw_arr_lazy(w, "identifiers", &ids->open);
-    jw_obj_begin(w);
-    jw_kv_cstr(w, "value", value);
-    jw_kv_cstr(w, "system", system);
-    jw_kv_cstr(w, "type", type.code);
-    jw_obj_end(w);
+    ident_write(w, value, system, type);
+    return HUB_OK;
+}
+
+/* ServiceRequest `sr`'s requisition (R4: the identifier it shares with
+ * the requests authored with it, HL7 v2 ORC-4's placer group number) as
+ * the referral's "requisition". It is apart from "identifiers": requests
+ * sent together share it, so it names their group, not one referral; a
+ * sender that numbers its referrals only there (the Philippine eReferral
+ * IG's REF-2026-001234) still reaches the receiver (F3880). */
+static int put_requisition(struct fx *x, struct jw *w, const cJSON *sr)
+{
+    const cJSON *c = fx_get(sr, "requisition");
+    const char *value, *system, *type;
+    int rc;
+    if (c == NULL)
+        return HUB_OK;
+    size_t old = fx_key(x, "requisition");
+    if ((rc = ident_read(x, c, &value, &system, &type)))
+        return rc;
+    if (value) {
+        jw_key(w, "requisition");
+        ident_write(w, value, system, type);
+    }
+    fx_pop(x, old);
     return HUB_OK;
 }
 

@@ -23,6 +23,35 @@
 
 /* ---- small writers ------------------------------------------------------------ */
 
+/* The CodeableConcepts of array `arr` (the current path's) as an array
+ * of code objects `out_key`. An item that is none refuses the resource;
+ * given `keep` (the error as it stood), it is left out with a warning. */
+static int put_cc_items(struct fx *x, struct jw *w, const cJSON *arr,
+                        const char *out_key, const struct hub_err *keep)
+{
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        size_t at = x->nsteps;
+        struct fx_code k;
+        int rc = fx_cc_node(x, c, NULL, &k);
+        if (rc && keep == NULL)
+            return rc;
+        if (rc) {
+            *x->err = *keep;
+            x->nsteps = at;
+            fx_warn(x, NULL, "not a CodeableConcept; left out");
+        } else if (!fx_code_empty(&k)) {
+            jw_arr_lazy(w, out_key, &open);
+            fx_jw_code(w, NULL, &k);
+        }
+        fx_pop(x, o2);
+    }
+    jw_arr_end_if(w, open);
+    return HUB_OK;
+}
+
 /* An array of CodeableConcepts as an array of code objects. */
 int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o, const char *key,
                     const char *out_key)
@@ -33,22 +62,28 @@ int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o, const char *key,
     if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
         return rc;
     size_t old = fx_key(x, key);
-    bool open = false;
-    size_t i = 0;
-    for (const cJSON *c = arr->child; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        struct fx_code k;
-        if ((rc = fx_cc_node(x, c, NULL, &k)))
-            return rc;
-        if (!fx_code_empty(&k)) {
-            jw_arr_lazy(w, out_key, &open);
-            fx_jw_code(w, NULL, &k);
-        }
-        fx_pop(x, o2);
-    }
-    jw_arr_end_if(w, open);
+    if ((rc = put_cc_items(x, w, arr, out_key, NULL)))
+        return rc;
     fx_pop(x, old);
     return HUB_OK;
+}
+
+/* The same, for an element the hub did not read before: one that is not
+ * an array of CodeableConcepts, or an item that is none, is left out with
+ * a warning, not refused (as a referral's occurrence, F30). */
+void fx_put_cc_array_lenient(struct fx *x, struct jw *w, const cJSON *o,
+                             const char *key, const char *out_key)
+{
+    const cJSON *arr = fx_get(o, key);
+    if (arr == NULL || cJSON_IsNull(arr))
+        return;
+    size_t old = fx_key(x, key);
+    struct hub_err keep = *x->err;
+    if (cJSON_IsArray(arr))
+        (void)put_cc_items(x, w, arr, out_key, &keep);
+    else
+        fx_warn(x, NULL, "expected an array; left out");
+    fx_pop(x, old);
 }
 
 void fx_put_period(struct jw *w, const char *key, const char *start,

@@ -109,8 +109,11 @@ ADT_HELPER struct text phone_use(struct slice use, struct slice equip,
         return TEXT_NONE;
     /* CP, table 0202's cellular phone; M, Epic's: Epic writes XTN-3 H,
      * M or W (home, mobile, work) beside its XTN-2 P, so its mobile in
-     * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home */
-    if (upper_eq(equip, "CP") || upper_eq(equip, "M"))
+     * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home;
+     * CELL, the word other feeds write there ("(896)321-4545^PRN^CELL",
+     * F3860) */
+    if (upper_eq(equip, "CP") || upper_eq(equip, "M") ||
+        upper_eq(equip, "CELL"))
         return TEXT_LIT("mobile");
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))

@@ -387,7 +387,7 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
         const char *path, *token, *field, *takes;
     } bad[] = {
         { "/v1/events?after=0&topics=adt.*", "tok-cbo", "topics",
-          "after, topic, since and limit" },
+          "after, topic, since, until and limit" },
         { "/v1/events?type=adt.admit", "tok-cbo", "type", "topic" },
         { "/v1/deliveries?subscripton=sub_1", "tok-cbo", "subscripton",
           "subscription, status, before and limit" },
@@ -622,6 +622,103 @@ Test(api_subs, an_admit_at_a_leap_second_is_found_by_since,
                      "%s: %s", path, r.body);
         http_resp_free(&r);
     }
+}
+
+/* until= (028, F3920): an exclusive upper bound on occurred_at, the forms
+ * since takes (lower-case t and z, a space for an unencoded '+', second
+ * 60 as the next minute's start, its fraction dropped), with since= or
+ * alone. One that is no time, or not after since, is 400 naming until,
+ * without its value; before, until= was 400 as a parameter the feed does
+ * not take. */
+Test(api_subs, until_bounds_the_feed_above_in_the_forms_since_takes,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const msgs[] = {
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260301100000+0000||"
+        "ADT^A01^ADT_A01|R232-1|P|2.5.1\r"
+        "EVN|A01|20260301100000+0000\r"
+        "PID|1||MRN-U1^^^TESTFAC^MR||Zzcanaryfam^Zzcanarygiv||19310217|F\r"
+        "PV1|1|I|WARD^101^A^TESTFAC\r",
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260302100000+0000||"
+        "ADT^A01^ADT_A01|R232-2|P|2.5.1\r"
+        "EVN|A01|20260302100000+0000\r"
+        "PID|1||MRN-U2^^^TESTFAC^MR||Zzcanaryfam^Zzcanarygiv||19310217|F\r"
+        "PV1|1|I|WARD^102^A^TESTFAC\r",
+    };
+    static const struct {
+        const char *query;
+        bool first, second;
+    } reads[] = {
+        { "until=2026-03-02T10:00:00Z", true, false },
+        { "until=2026-03-02T10:00:00.001Z", true, true },
+        { "until=2026-03-02t10:00:00.001z", true, true },
+        { "until=2026-03-02", true, false },
+        { "until=2026-03-01T10:00:00Z", false, false },
+        { "until=2026-03-02T09:59:60.5Z", true, false },
+        { "until=2026-03-02%2005:00:00%2005:00", true, false },
+        { "since=2026-03-01T10:00:00Z&until=2026-03-01t10:00:01z", true,
+          false },
+        { "since=2026-03-01T10:00:01Z&until=2026-03-03", false, true },
+        { "since=2026-03-01&until=2026-03-03&topic=adt.*", true, true },
+    };
+    static const char *const bad[] = {
+        "until=2026-13-45", "until=2026-02-30", "until=yesterday",
+        "until=1", "until=Zzcanaryfam", "since=2026-03-01&until=tomorrow",
+        "since=2026-03-02&until=2026-03-02",
+        "since=2026-03-02&until=2026-03-01T23:59:59Z",
+        "since=2026-03-02T00:00:00Z&until=2026-03-01T23:59:60z",
+    };
+    struct http_resp r;
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64], path[160];
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 201,
+                 "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(mllp_send(&c, msgs[i]), 0);
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_assert_str_eq(code, "AA", "%s", ack);
+    }
+    mllp_close(&c);
+
+    int64_t end = rx_now_ms() + 15000;
+    bool read = false;
+    while (!read && rx_now_ms() < end) {
+        cr_assert_eq(call("GET", "/v1/events?after=0", "tok-cbo", NULL, &r),
+                     200, "%s", r.body);
+        read = strstr(r.body, "\"R232-2\"") != NULL;
+        http_resp_free(&r);
+        if (!read)
+            usleep(50000);
+    }
+    cr_assert(read, "both admits are in the CBO's feed");
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        snprintf(path, sizeof(path), "/v1/events?%s", reads[i].query);
+        cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200, "%s: %s",
+                     path, r.body);
+        cr_expect_eq(strstr(r.body, "\"R232-1\"") != NULL, reads[i].first,
+                     "%s: %s", path, r.body);
+        cr_expect_eq(strstr(r.body, "\"R232-2\"") != NULL, reads[i].second,
+                     "%s: %s", path, r.body);
+        http_resp_free(&r);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(path, sizeof(path), "/v1/events?%s", bad[i]);
+        cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 400, "%s: %s",
+                     path, r.body);
+        cr_expect_not_null(strstr(r.body, "\"field\":\"until\""), "%s: %s",
+                           path, r.body);
+        cr_expect_not_null(strstr(r.body, strstr(path, "since=") ?
+                                  "until is not" : "2026-12-05T04:00:00Z"),
+                           "%s: %s", path, r.body);
+        cr_expect_null(strstr(r.body, "Zzcanaryfam"), "%s: %s", path, r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(hub_log_count(&hub, "Zzcanaryfam"), 0);
 }
 
 /* hubd checks filters.domains against the dictionary it loaded: a food

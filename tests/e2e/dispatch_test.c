@@ -640,6 +640,57 @@ Test(dispatch, the_429s_of_a_burst_hold_the_endpoint_only_as_asked)
     rx_stop(busy);
 }
 
+/* A rate limiter that answers a whole burst (eight at once, the default
+ * per_endpoint, more than breaker_failures) 429 with Retry-After: 1, and
+ * then the probe after the hold the same, is waited for 1 s each time: an
+ * answer that says when is the receiver's schedule, not a failure the
+ * breaker counts and reopens over for breaker_open_ms (10 s here; F3800).
+ * A new event after the burst, and another after the probe's 429, each
+ * goes about 1 s after the 429 before it. (The burst's own deliveries
+ * wait their backoff, which is longer here.) */
+Test(dispatch, a_rate_limiters_retry_after_is_its_whole_schedule)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    busy->fail_n = 9;
+    busy->fail_status = 429;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "1");
+    const char *sub = sub_for(busy->port, "[\"*\"]", "/");
+    char key[8], pid[8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);  /* real time: the hold is 1 s */
+    c.per_endpoint = 8;
+    c.breaker_failures = 5;
+    c.breaker_open_ms = 10000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    for (int n = 8; n <= 9; n++) {  /* after the burst, after the probe */
+        cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts "
+                              "WHERE status_code = 429", n, 10000), n);
+        snprintf(key, sizeof(key), "k%d", n);
+        snprintf(pid, sizeof(pid), "p%d", n);
+        ingest(key, "adt.admit", pid);
+        int64_t end = now_ms() + 20000;
+        while (rx_requests(busy) < n + 1 && now_ms() < end)
+            usleep(10 * 1000);
+        cr_assert_geq(rx_requests(busy), n + 1);
+        int64_t gap = busy->at_ms[n] - busy->at_ms[n - 1];
+        cr_assert_lt(gap, 3000, "the endpoint's next request came %lld ms "
+                     "after a 429 with Retry-After: 1", (long long)gap);
+        cr_assert_geq(gap, 900, "%lld ms", (long long)gap);
+    }
+    cr_assert_geq(wait_status(sub, "delivered", 1, 10000), 1);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+}
+
 /* What a held endpoint's queue keeps counts against every claim's room
  * (max_inflight x DISPATCH_CLAIMED_FACTOR, 8 here), and one endpoint may
  * be claimed for up to per_endpoint x DISPATCH_QUEUE_FACTOR: the jobs

@@ -66,28 +66,38 @@ static long head(void)
 }
 
 /* `n` events of hosp's, of `type`, tagged `tag` (ids evt_<tag><i>), in
- * seq order; routed to cbo when `routed` (every other one when 2). */
-static void events_add(const char *tag, long n, const char *type, int routed)
+ * seq order, that occurred at `when` (SQL; NULL: no time); routed to cbo
+ * when `routed` (every other one when 2). */
+static void events_add_at(const char *tag, long n, const char *type,
+                          int routed, const char *when)
 {
     char sql[1024];
 
     snprintf(sql, sizeof(sql),
              "WITH e AS (INSERT INTO events (id, message_id, org_id, type, "
-             "received_at, body) SELECT 'evt_%s' || i, 0, 'hosp', '%s', "
-             "now(), '{\"id\": \"evt_%s' || i || '\", \"type\": \"%s\"}' "
+             "received_at, occurred_at, body) SELECT 'evt_%s' || i, 0, "
+             "'hosp', '%s', now(), %s, "
+             "'{\"id\": \"evt_%s' || i || '\", \"type\": \"%s\"}' "
              "FROM generate_series(1, %ld) i ORDER BY i RETURNING seq) "
              "INSERT INTO event_routes (org_id, event_seq) SELECT 'cbo', seq "
              "FROM e WHERE %d = 1 OR (%d = 2 AND seq %% 2 = 0)",
-             tag, type, tag, type, n, routed, routed);
+             tag, type, when ? when : "NULL", tag, type, n, routed, routed);
     exec(sql);
 }
 
+static void events_add(const char *tag, long n, const char *type, int routed)
+{
+    events_add_at(tag, n, type, routed, NULL);
+}
+
 /* One poll of `org`'s feed after `after` (topic patterns as LIKE's, or
- * NULL), in one statement with the rows and index entries it read of
+ * NULL; an upper bound on occurred_at as SQL, or NULL: 001's six
+ * arguments), in one statement with the rows and index entries it read of
  * events and event_routes. Returns the page (malloc'd); *next its cursor,
  * *n its events, *read the count. */
-static char *poll(const char *org, long after, const char *topics, int limit,
-                  long *next, int *n, long *read)
+static char *poll_until(const char *org, long after, const char *topics,
+                        const char *until, int limit, long *next, int *n,
+                        long *read)
 {
     char sql[2048];
     struct store_rows *r = NULL;
@@ -95,7 +105,7 @@ static char *poll(const char *org, long after, const char *topics, int limit,
     exec("SELECT pg_stat_force_next_flush()");
     snprintf(sql, sizeof(sql),
         "WITH p AS MATERIALIZED (SELECT hub_feed_page('%s', false, %ld, "
-        "%s, NULL, %d)::jsonb AS j) "
+        "%s, NULL, %d%s%s)::jsonb AS j) "
         "SELECT (SELECT j->>'next' FROM p), "
         "(SELECT jsonb_array_length(j->'events') FROM p), "
         "(SELECT j::text FROM p), "
@@ -104,7 +114,8 @@ static char *poll(const char *org, long after, const char *topics, int limit,
         "WHERE (c.oid IN ('events'::regclass, 'event_routes'::regclass) "
         "OR i.indrelid IN ('events'::regclass, 'event_routes'::regclass)) "
         "AND (SELECT count(*) FROM p) >= 0)",
-        org, after, topics ? topics : "NULL", limit);
+        org, after, topics ? topics : "NULL", limit, until ? ", " : "",
+        until ? until : "");
     cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK, "%s", sql);
     cr_assert_eq(store_rows_count(r), 1);
     *next = strtol(store_rows_get(r, 0, 0), NULL, 10);
@@ -113,6 +124,12 @@ static char *poll(const char *org, long after, const char *topics, int limit,
     *read = strtol(store_rows_get(r, 0, 3), NULL, 10);
     store_rows_free(r);
     return page;
+}
+
+static char *poll(const char *org, long after, const char *topics, int limit,
+                  long *next, int *n, long *read)
+{
+    return poll_until(org, after, topics, NULL, limit, next, n, read);
 }
 
 /* The feed of `org` (topics as poll's) brought from `after` to the head
@@ -159,7 +176,7 @@ Test(feedwin, a_feed_with_nothing_visible_passes_others_events_in_bounded_polls)
     /* hubd's own call moves it too */
     struct principal plan = { .org_id = "plan", .scopes = SCOPE_SUBSCRIBE };
     char *page = NULL;
-    cr_assert_eq(store_events_page(s, &plan, c0, NULL, NULL, 10, &page),
+    cr_assert_eq(store_events_page(s, &plan, c0, NULL, NULL, NULL, 10, &page),
                  HUB_OK);
     char want[64];
     snprintf(want, sizeof(want), "\"next\":\"%ld\"", c0 + WINDOW);
@@ -167,16 +184,19 @@ Test(feedwin, a_feed_with_nothing_visible_passes_others_events_in_bounded_polls)
     free(page);
 }
 
-/* The ids cbo's feed serves from `after` with pages of `limit`, in order,
- * space-separated, until a page is empty; *end the last `next`. */
-static void serve_all(long after, int limit, char *ids, size_t cap, long *end)
+/* The ids cbo's feed serves from `after` (bounded by `until`, as
+ * poll_until's) with pages of `limit`, in order, space-separated, until a
+ * page is empty; *end the last `next`. Returns the polls taken. */
+static int serve_until(long after, const char *until, int limit, char *ids,
+                       size_t cap, long *end)
 {
     long next, read;
     int n, polls = 0;
 
     ids[0] = '\0';
     for (;;) {
-        char *page = poll("cbo", after, NULL, limit, &next, &n, &read);
+        char *page = poll_until("cbo", after, NULL, until, limit, &next, &n,
+                                &read);
         cr_assert_lt(read, POLL_READ_MAX, "read %ld", read);
         cr_assert_geq(next, after);
         for (const char *p = page; (p = strstr(p, "\"id\": \"")) != NULL;) {
@@ -193,6 +213,12 @@ static void serve_all(long after, int limit, char *ids, size_t cap, long *end)
         after = next;
     }
     *end = after;
+    return polls;
+}
+
+static void serve_all(long after, int limit, char *ids, size_t cap, long *end)
+{
+    serve_until(after, NULL, limit, ids, cap, end);
 }
 
 Test(feedwin, visible_events_across_the_window_are_each_served_once_in_order)
@@ -254,4 +280,43 @@ Test(feedwin, no_event_after_the_cursor_keeps_it)
     cr_assert_eq(next, c0);
     free(poll("cbo", c0 + 1, NULL, 100, &next, &n, &read));
     cr_assert_eq(next, c0 + 1, "a cursor above the head stays");
+}
+
+/* until= (028, F3920) filters as since= and a topic do: an event it leaves
+ * out is passed by a short page's cursor, a window a poll, so that a feed
+ * whose bound leaves out a window's worth of events after its cursor
+ * (late ones: occurred after the bound, sent in order) still reaches the
+ * head, serving what the bound keeps beyond them, each once, in order;
+ * an event with no time (events_add's) is left out, as since= leaves it. */
+Test(feedwin, an_until_filter_passes_what_it_leaves_out_to_the_head)
+{
+    static const int limits[] = { 1, 2, 100 };
+    char ids[256];
+    long c0, end;
+
+    c0 = head();
+    events_add_at("early", 2, "adt.admit", 1, "'2026-01-01T00:00:00Z'");
+    /* every other one routed: POLL_READ_MAX's bound */
+    events_add_at("late", WINDOW + 10, "adt.admit", 2,
+                  "'2026-06-01T00:00:00Z'");
+    events_add("undated", 3, "adt.admit", 1);
+    events_add_at("more", 1, "adt.admit", 1, "'2026-01-31T23:59:59Z'");
+    events_add_at("june", 1, "adt.admit", 1, "'2026-06-01T00:00:00Z'");
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        int polls = serve_until(c0, "'2026-02-01'", limits[i], ids,
+                                sizeof(ids), &end);
+        cr_assert_str_eq(ids, "evt_early1 evt_early2 evt_more1", "limit %d",
+                         limits[i]);
+        cr_assert_eq(end, head(), "limit %d: reaches the head", limits[i]);
+        /* a poll a full page, a window's, and the empty one at the head */
+        cr_assert_leq(polls, 6, "limit %d: %d polls", limits[i], polls);
+    }
+    /* exclusive above: an event at the bound is left out, a microsecond
+     * later keeps it */
+    serve_until(head() - 5, "'2026-06-01T00:00:00Z'", 100, ids, sizeof(ids),
+                &end);
+    cr_assert_str_eq(ids, "evt_more1");
+    serve_until(head() - 5, "'2026-06-01T00:00:00.000001Z'", 100, ids,
+                sizeof(ids), &end);
+    cr_assert_str_eq(ids, "evt_more1 evt_june1");
 }

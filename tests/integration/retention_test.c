@@ -401,7 +401,7 @@ Test(retention, cursors_before_the_oldest_row_kept)
     long reads = qlong("SELECT count(*) FROM audit WHERE action = "
                        "'feed.read'");
     /* the last event pruned is the cursor to resume from */
-    cr_assert_eq(store_events_page(s, &ops, 5, NULL, NULL, 10, &page),
+    cr_assert_eq(store_events_page(s, &ops, 5, NULL, NULL, NULL, 10, &page),
                  HUB_ELIMIT);
     cr_assert_eq(strtol(page, NULL, 10), oldest - 1, "%s", page);
     free(page);
@@ -409,7 +409,7 @@ Test(retention, cursors_before_the_oldest_row_kept)
     /* a refusal discloses nothing: no 'feed.read' row */
     cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
                        "'feed.read'"), reads);
-    cr_assert_eq(store_events_page(s, &ops, oldest - 1, NULL, NULL, 10,
+    cr_assert_eq(store_events_page(s, &ops, oldest - 1, NULL, NULL, NULL, 10,
                                    &page), HUB_OK);
     char want[64];
     snprintf(want, sizeof(want), "\"next\":\"%ld\"", oldest + 2);
@@ -430,7 +430,7 @@ static int feed(const char *org, int64_t after, long *n)
     char *page = NULL;
 
     snprintf(who.org_id, sizeof(who.org_id), "%s", org);
-    int rc = store_events_page(s, &who, after, NULL, NULL, 1000, &page);
+    int rc = store_events_page(s, &who, after, NULL, NULL, NULL, 1000, &page);
     *n = -1;
     if (rc == HUB_ELIMIT) {
         *n = strtol(page, NULL, 10);

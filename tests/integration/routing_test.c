@@ -486,7 +486,8 @@ Test(routing, pull_subscription_makes_routed_events_visible_in_the_feed)
     ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
     cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 0,
                  "a pull subscription sends nothing");
-    cr_assert_eq(store_events_page(s, &cbo, 0, NULL, NULL, 100, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &cbo, 0, NULL, NULL, NULL, 100, &page),
+                 HUB_OK);
     /* only k1: k0 came before the subscription, k2 is another topic */
     cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id='cbo'"), 1);
     char *first = strstr(page, "\"referral.created\"");
@@ -534,7 +535,7 @@ Test(routing, a_deleted_subscription_stops_routing_and_keeps_what_it_routed)
            "{\"type\":\"referral.created\"," PAT("1") "}}");
     ingest("hosp", "k4", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
     cr_assert_eq(routed(web, "k4"), 0);
-    cr_assert_eq(store_events_page(s, &cbo, 0, NULL, NULL, 100, &page),
+    cr_assert_eq(store_events_page(s, &cbo, 0, NULL, NULL, NULL, 100, &page),
                  HUB_OK);
     for (size_t i = 0; i < 4; i++) {
         char *id = event_of(keys[i]);

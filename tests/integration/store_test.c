@@ -183,7 +183,7 @@ Test(store, feed_and_audit_reads_wait_for_durability_before_answering)
 
     ingest_many("org_a", 2);
     char *from = storetest_wal_insert(s);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page),
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, NULL, 10, &page),
                  HUB_OK);
     char *flushed = storetest_wal_flushed(s);
     cr_assert(storetest_durable_between(s, from, flushed), "feed");
@@ -1522,7 +1522,8 @@ Test(store, feed_pages_with_a_cursor_until_empty)
 
     ingest_many("org_a", 7);
     for (;;) {
-        cr_assert_eq(store_events_page(s, &ops, after, NULL, NULL, 3, &page),
+        cr_assert_eq(store_events_page(s, &ops, after, NULL, NULL, NULL, 3,
+                                       &page),
                      HUB_OK);
         int n = count_events(page);
         const char *next = strstr(page, "\"next\":\"");
@@ -1552,16 +1553,18 @@ Test(store, feed_filters_by_topic_pattern)
     char *page = NULL;
 
     ingest_many("org_a", 6);
-    cr_assert_eq(store_events_page(s, &ops, 0, "adt.*", NULL, 100, &page),
+    cr_assert_eq(store_events_page(s, &ops, 0, "adt.*", NULL, NULL, 100,
+                                   &page),
                  HUB_OK);
     cr_assert_eq(count_events(page), 3);
     cr_assert_null(strstr(page, "screening"));
     free(page);
     cr_assert_eq(store_events_page(s, &ops, 0, "screening.completed,adt.*",
-                                   NULL, 100, &page), HUB_OK);
+                                   NULL, NULL, 100, &page), HUB_OK);
     cr_assert_eq(count_events(page), 6);
     free(page);
-    cr_assert_eq(store_events_page(s, &ops, 0, "adt.%", NULL, 100, &page),
+    cr_assert_eq(store_events_page(s, &ops, 0, "adt.%", NULL, NULL, 100,
+                                   &page),
                  HUB_EINVALID, "LIKE syntax is not a topic");
     cr_assert_null(page);
 }
@@ -1575,14 +1578,17 @@ Test(store, feed_shows_an_org_only_what_it_sent_and_admin_everything)
 
     ingest_many("org_a", 2);
     ingest_many("org_b", 3);
-    cr_assert_eq(store_events_page(s, &a, 0, NULL, NULL, 0, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &a, 0, NULL, NULL, NULL, 0, &page),
+                 HUB_OK);
     cr_assert_eq(count_events(page), 2);
     cr_assert_null(strstr(page, "org_b"));
     free(page);
-    cr_assert_eq(store_events_page(s, &b, 0, NULL, NULL, 0, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &b, 0, NULL, NULL, NULL, 0, &page),
+                 HUB_OK);
     cr_assert_eq(count_events(page), 3);
     free(page);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 0, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, NULL, 0, &page),
+                 HUB_OK);
     cr_assert_eq(count_events(page), 5);
     free(page);
 }
@@ -1594,15 +1600,75 @@ Test(store, feed_since_filters_on_occurred_at_and_rejects_garbage)
 
     ingest_many("org_a", 2);
     cr_assert_eq(store_events_page(s, &ops, 0, NULL, "2026-01-15T14:00:00Z",
-                                   10, &page), HUB_OK);
+                                   NULL, 10, &page), HUB_OK);
     cr_assert_eq(count_events(page), 2);
     free(page);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "2026-01-16", 10, &page),
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "2026-01-16", NULL, 10,
+                                   &page),
                  HUB_OK);
     cr_assert_eq(count_events(page), 0);
     free(page);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "yesterday", 10, &page),
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "yesterday", NULL, 10,
+                                   &page),
                  HUB_EINVALID);
+    cr_assert_str_eq(page, "since", "the bound refused is named (F3920)");
+    free(page);
+}
+
+/* until= (028, F3920): an exclusive upper bound on occurred_at in the
+ * forms since takes (the leap second too: 14:29:60.5 is 14:30:00, the
+ * fraction dropped); a bound that is no time, and an until not after
+ * since, are refused naming which, with no page read. Both events here
+ * occurred at 2026-01-15T14:30:00Z. */
+Test(store, feed_until_bounds_occurred_at_above_and_names_what_it_refuses)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    static const struct {
+        const char *since, *until;
+        int n;
+    } reads[] = {
+        { NULL, "2026-01-15T14:30:00Z", 0 },
+        { NULL, "2026-01-15T14:30:00.001Z", 2 },
+        { NULL, "2026-01-15T09:30:01-05:00", 2 },
+        { NULL, "2026-01-16", 2 },
+        { NULL, "2026-01-15T14:29:60.5Z", 0 },
+        { "2026-01-15T14:00:00Z", "2026-01-15T15:00:00Z", 2 },
+        { "2026-01-15T14:30:00Z", "2026-01-15T14:30:00.000001Z", 2 },
+        { "2026-01-15T14:31:00Z", "2026-01-16", 0 },
+    };
+    static const struct {
+        const char *since, *until, *refused;
+    } bad[] = {
+        { NULL, "yesterday", "until" },
+        { NULL, "2026-02-30", "until" },
+        { "yesterday", "2026-01-16", "since" },
+        { "2026-01-16", "2026-01-16", "until_not_after_since" },
+        { "2026-01-16T00:00:00Z", "2026-01-15T23:59:60Z",
+          "until_not_after_since" },
+        { "2026-01-16", "2026-01-15", "until_not_after_since" },
+    };
+    char *page;
+
+    ingest_many("org_a", 2);
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        cr_assert_eq(store_events_page(s, &ops, 0, NULL, reads[i].since,
+                                       reads[i].until, 10, &page), HUB_OK,
+                     "%s..%s", reads[i].since, reads[i].until);
+        cr_expect_eq(count_events(page), reads[i].n, "%s..%s: %s",
+                     reads[i].since, reads[i].until, page);
+        free(page);
+    }
+    long reads_audited = qlong("SELECT count(*) FROM audit "
+                               "WHERE action = 'feed.read'");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(store_events_page(s, &ops, 0, NULL, bad[i].since,
+                                       bad[i].until, 10, &page), HUB_EINVALID,
+                     "%s..%s", bad[i].since, bad[i].until);
+        cr_assert_str_eq(page, bad[i].refused);
+        free(page);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'feed.read'"), reads_audited, "a refusal reads none");
 }
 
 Test(store, migrations_run_twice_change_nothing)
@@ -1768,6 +1834,61 @@ Test(store, audit_verify_reports_a_detail_not_in_jsonb_text_form)
     cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
     cr_assert(c.ok, "%s at %lld", c.problem, (long long)c.bad_seq);
     cr_assert_eq(c.rows_checked, 7);
+}
+
+/* F3900: a detail that is no JSON at all, written with its row's hash
+ * rewritten to match (only the next row's prev_hash then tells), made the
+ * check's cast raise: no verdict, `hubctl audit verify` exited 2 and the
+ * route failed at every try. It is that row, changed; so is a detail
+ * nested past the stack, and a previous hash that is not hex. */
+Test(store, audit_verify_reports_a_detail_that_is_no_json_at_its_row)
+{
+    static const char *const details[] = {
+        "not json", "{\"a\": \"\\u0000\"}", NULL,
+    };
+    struct store_audit_check c;
+    bool done;
+
+    make_chain();
+    for (int k = 0; k < 3; k++) {
+        const char *d = details[k];
+        char *deep = NULL;
+        if (d == NULL) {                /* 100,000 arrays, one in another */
+            deep = malloc(200001);
+            cr_assert_not_null(deep);
+            memset(deep, '[', 100000);
+            memset(deep + 100000, ']', 100000);
+            deep[200000] = '\0';
+            d = deep;
+        }
+        const char *p[] = { d };
+        struct store_rows *rows = NULL;
+        cr_assert_eq(store_query(s, "UPDATE audit SET detail = $1, hash = "
+            "hub_audit_hash(prev_hash, hub_audit_text(seq, at, actor, action, "
+            "object_kind, object_id, patient_hub_id, $1)) WHERE seq = 4 "
+            "RETURNING seq", 1, p, &rows), HUB_OK);
+        store_rows_free(rows);
+        free(deep);
+        cr_assert_eq(store_audit_verify(s, &c), HUB_OK, "detail %d", k);
+        cr_assert_not(c.ok);
+        cr_assert_eq(c.bad_seq, 4, "detail %d", k);
+        cr_assert_str_eq(c.problem, "changed");
+        cr_assert_eq(c.rows_checked, 3);
+        /* a step from the row before it, as hubctl and the route walk */
+        cr_assert_eq(store_audit_verify_step(s, 3, NULL, 2, &c, &done),
+                     HUB_OK, "detail %d", k);
+        cr_assert_not(c.ok);
+        cr_assert_eq(c.bad_seq, 4);
+        cr_assert_str_eq(c.problem, "changed");
+    }
+    /* the first row, its previous hash and the anchor's both made no hex */
+    cr_assert_eq(store_exec(s, "UPDATE audit_anchor SET hash = 'zz';"
+                               "UPDATE audit SET prev_hash = 'zz' "
+                               "WHERE seq = 1"), HUB_OK);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert_not(c.ok);
+    cr_assert_eq(c.bad_seq, 1);
+    cr_assert_str_eq(c.problem, "changed");
 }
 
 Test(store, audit_verify_reports_a_removed_row)
@@ -1950,7 +2071,8 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     char q[256];
 
     ingest_many("org_a", 2);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, NULL, 10, &page),
+                                   HUB_OK);
     free(page);
     pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
     cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list, NULL),
@@ -1997,6 +2119,37 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     free(pid);
 }
 
+/* F3901: a row of the patient's whose detail is no JSON (changed by hand;
+ * audit verify names it) failed the whole accounting, HUB_EINVALID, which
+ * the route answered 400 and hubctl "--identifier is SYSTEM|VALUE": every
+ * other disclosure of the patient hidden. The page holds every row, that
+ * detail as the JSON string of its text. */
+Test(store, audit_list_holds_a_row_whose_detail_is_no_json)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    char *page, *list = NULL, *pid;
+    char q[256];
+
+    ingest_many("org_a", 2);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, NULL, 10, &page), HUB_OK);
+    free(page);
+    pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
+    snprintf(q, sizeof(q), "UPDATE audit SET detail = 'no json' WHERE seq = "
+             "(SELECT min(seq) FROM audit WHERE patient_hub_id = '%s')", pid);
+    cr_assert_eq(store_exec(s, q), HUB_OK);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"detail\" : \"no json\""), "%s", list);
+    cr_assert_not_null(strstr(list, "feed.read"), "%s", list);
+    free(list);
+    /* the whole trail too */
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"detail\" : \"no json\""), "%s", list);
+    free(list);
+    free(pid);
+}
+
 /* The accounting of disclosures of a merged patient, by whichever of its
  * ids or identifiers the request names, holds both halves (the survivor's
  * rows and the merged-away record's) and nothing of another patient
@@ -2026,7 +2179,7 @@ Test(store, audit_list_of_a_merged_patient_holds_both_halves_by_any_id)
     add_msg(&f, 2, "org_a", "m9", "adt.admit", "CITY", "OTHER9");
     ingest(&f, 3, res);
     release(res, 3);
-    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page),
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, NULL, 10, &page),
                  HUB_OK);
     free(page);
     char *old_p = q1("SELECT hub_id FROM patient_identifiers "
@@ -2335,7 +2488,7 @@ static void *reader_main(void *arg)
     while (r->rc == HUB_OK && quiet < 2) {
         char *page = NULL;
         int done = __atomic_load_n(&writers_done, __ATOMIC_ACQUIRE);
-        r->rc = store_events_page(rs, &ops, after, NULL, NULL, 7, &page);
+        r->rc = store_events_page(rs, &ops, after, NULL, NULL, NULL, 7, &page);
         if (r->rc != HUB_OK)
             break;
         int n = count_events(page);
@@ -2422,7 +2575,7 @@ static void *read_first_page_main(void *arg)
     e->rc = store_connect(url, &rs);
     if (e->rc != HUB_OK)
         return NULL;
-    e->rc = store_events_page(rs, &a, 0, NULL, NULL, 10, &e->page);
+    e->rc = store_events_page(rs, &a, 0, NULL, NULL, NULL, 10, &e->page);
     store_free(rs);
     return NULL;
 }
@@ -2483,11 +2636,12 @@ Test(store, an_ingest_waits_behind_an_uncommitted_lower_seq_so_no_cursor_passes_
     free(early.page);
     cr_assert_eq(qlong("SELECT max(seq) FROM events"), first + 1,
                  "the waiting ingest took the next seq");
-    cr_assert_eq(store_events_page(s, &a, 0, NULL, NULL, 1, &page), HUB_OK);
+    cr_assert_eq(store_events_page(s, &a, 0, NULL, NULL, NULL, 1, &page),
+                                   HUB_OK);
     cr_assert_not_null(strstr(page, "hub.health"), "seq N first: %s", page);
     cr_assert_eq(page_next(page), first);
     free(page);
-    cr_assert_eq(store_events_page(s, &a, first, NULL, NULL, 10, &page),
+    cr_assert_eq(store_events_page(s, &a, first, NULL, NULL, NULL, 10, &page),
                  HUB_OK);
     cr_assert_eq(count_events(page), 1, "%s", page);
     cr_assert_not_null(strstr(page, "adt.admit"), "%s", page);

@@ -3135,6 +3135,45 @@ Test(ccda_header, an_id_rooted_in_the_hubs_own_space_is_left_out,
     }
 }
 
+/* F3981: a population report (NHSN's HAI summaries) sends a patientRole
+ * whose only id is nullFlavor NA and no patient: a document about no one
+ * patient, a kind the hub does not take (unsupported), not a patient's
+ * document sent wrong. An NA id beside a patient element, or another null
+ * id, is still a patient with no usable id (invalid). */
+Test(ccda_header, a_document_about_no_one_patient_is_unsupported,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20080701\"/>"
+        "<recordTarget><patientRole>%s</patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *role;
+        enum hub_status want;
+    } c[] = {
+        { "<id nullFlavor=\"NA\"/>", HUB_EUNSUPPORTED },
+        { "<id nullFlavor=\"NA\"/><id nullFlavor=\"NA\"/>", HUB_EUNSUPPORTED },
+        { "<id nullFlavor=\"NA\"/><patient/>", HUB_EINVALID },
+        { "<id nullFlavor=\"NA\"/><id nullFlavor=\"UNK\"/>", HUB_EINVALID },
+        { "<id nullFlavor=\"UNK\"/>", HUB_EINVALID },
+        { "", HUB_EINVALID },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].role);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_expect_eq(r.rc, c[i].want, "case %zu: rc %d (%s)", i, r.rc,
+                     r.err.what ? r.err.what : "");
+        cr_expect_str_eq(r.err.field,
+                         "/ClinicalDocument/recordTarget/patientRole/id",
+                         "case %zu", i);
+        cr_expect_eq(r.out.n, 0, "case %zu", i);
+    }
+}
+
 /* An id that is a national system's OID alone (F106: an Agastha
  * certification CCD sends the patient as <id root="2.16.840.1.113883.4.1"/>)
  * names the system, never one person: as an RFC 3986 id it would join every
@@ -4774,6 +4813,47 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
                      "planned entry says nothing (no code, id, text or time): "
                      "not an activity");
     cJSON_Delete(ev);
+}
+
+/* F3980: CDA R2 lets a manufactured product be a labeled drug instead of
+ * a material (HL7's own CDA sample, Henry Levin's Plan section): its
+ * code is the planned drug's, as a material's is. */
+Test(ccda_entries, a_planned_labeled_drug_is_the_activitys_code,
+     .init = setup, .fini = teardown)
+{
+    static const char *const planned[] = {
+        "<entry><substanceAdministration classCode=\"SBADM\" moodCode=\"RQO\">"
+        "<text>prednisone 20qOD alternating with 18qOD.</text><consumable>"
+        "<manufacturedProduct><manufacturedLabeledDrug><code code=\"10312003\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></manufacturedLabeledDrug>"
+        "</manufacturedProduct></consumable></substanceAdministration></entry>",
+        /* the labeled drug alone says what is planned */
+        "<entry><supply classCode=\"SPLY\" moodCode=\"INT\"><product>"
+        "<manufacturedProduct><manufacturedLabeledDrug><code code=\"10312003\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></manufacturedLabeledDrug>"
+        "</manufacturedProduct></product></supply></entry>",
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s", HEAD BODY_OPEN PLAN_SEC
+                 PLAN_NARRATIVE, planned[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_assert_eq(r.out.n, 1, "case %zu: %zu events", i, r.out.n);
+        cJSON *ev = first_event(&r, 1);
+        const cJSON *act = cJSON_GetArrayItem(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "careplan"), "activities"), 0);
+        const cJSON *code = cJSON_GetObjectItem(act, "code");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(code, "code")),
+                         "10312003", "case %zu", i);
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(code, "system")),
+                         "http://snomed.info/sct", "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(ev, "warnings"), "case %zu", i);
+        cJSON_Delete(ev);
+    }
 }
 
 /* F2343: a planned act, procedure or encounter in request mood that says
@@ -7519,6 +7599,55 @@ Test(ccda_screening, a_screenings_item_of_no_information_is_not_read,
     r = run_str(doc);
     cr_assert_eq(r.rc, HUB_OK);
     cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}
+
+/* F3723 (ruled, round 228): a scale with a value whose only items are of
+ * no information (their own nullFlavor) gave nothing: it held items, so
+ * it was no lone total (F2802), and none of them was read. A null item
+ * is none (F3541), so such a scale is its value alone, as one with no
+ * item is: its instrument's screening, the one item the total; the null
+ * item warned of. One held item beside it keeps it the panel it is. */
+Test(ccda_screening, a_scale_whose_only_items_are_null_is_a_lone_total,
+     .init = setup, .fini = teardown)
+{
+#define NULL_ITEM                                                           \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" " \
+    "moodCode=\"EVN\" nullFlavor=\"NI\"><code code=\"76503-2\"/><value "     \
+    "xsi:type=\"CD\" code=\"LA33-6\"/></observation></entryRelationship>"
+    static const char *const codes[] = { "76499-3", "76504-0" };
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        struct run r = run_str(lone_doc("69", codes[i], "1",
+                                        NULL_ITEM NULL_ITEM));
+        cJSON *ev = first_event(&r, 2);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(sc, "instrument")),
+                         "76499-3", "%s", codes[i]);
+        char *items = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "items"));
+        cr_expect_str_eq(items,
+                         "[{\"question\":\"76504-0\",\"value\":1,\"unit\":"
+                         "\"{score}\",\"domain\":\"intimate-partner-violence\","
+                         "\"positive\":true}]", "%s", codes[i]);
+        free(items);
+        cJSON_Delete(ev);
+        each_warns_of_no_information(
+            &r, "entry/observation/entryRelationship[1]/observation/"
+                "@nullFlavor");
+    }
+    /* a held item beside the null one: the panel, its value no total */
+    struct run r = run_str(lone_doc(
+        "69", "76499-3", "1",
+        NULL_ITEM "<entryRelationship typeCode=\"COMP\"><observation "
+                  "classCode=\"OBS\" moodCode=\"EVN\"><code "
+                  "code=\"76503-2\"/><value xsi:type=\"CD\" "
+                  "code=\"LA33-6\"/></observation></entryRelationship>"));
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    char *got = items_of(&r, 0);
+    cr_expect_str_eq(got, "[{\"question\":\"76503-2\",\"answer\":"
+                          "\"LA33-6\",\"domain\":"
+                          "\"intimate-partner-violence\",\"positive\":true}]");
+    free(got);
+#undef NULL_ITEM
 }
 
 /* An Outcome Observation (4.144) saying goal G1 was achieved, with

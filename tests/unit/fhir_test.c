@@ -4865,6 +4865,52 @@ Test(fhir, a_task_requester_other_than_its_requests_is_kept)
     cr_assert_str_eq(field_of(&out, 1, "referral.task_requester"), "(absent)");
 }
 
+/* F3880: the Philippine eReferral IG numbers its referral only in the
+ * ServiceRequest's requisition (REF-2026-001234), which the hub read
+ * nowhere: the receiving facility's event had no number of the referral.
+ * It is carried as "requisition", apart from the request's own
+ * identifiers (requests made together share it), by the request's event
+ * and by its Task's when the request is in the message; one with no value
+ * names nothing; one that is not an Identifier is refused at its place. */
+Test(fhir, a_requests_requisition_is_carried_apart_from_its_identifiers)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"identifier\":[{\"system\":\"urn:x:plac\",\"value\":\"P1\"}],"
+        "%s\"status\":\"active\",\"intent\":\"order\",\"subject\":"
+        "{\"reference\":\"Patient/a\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"received\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":\"Patient/a\"}}}]}";
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    snprintf(json, sizeof(json), fmt,
+             "\"requisition\":{\"system\":\"urn:oid:1.2.3\","
+             "\"value\":\"REF-1\"},");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_str_eq(field_of(&out, i, "referral.requisition.value"),
+                         "REF-1", "event %zu", i);
+        cr_assert_str_eq(field_of(&out, i, "referral.requisition.system"),
+                         "urn:oid:1.2.3", "event %zu", i);
+        cr_assert_str_eq(field_of(&out, i, "referral.identifiers.0.value"),
+                         "P1", "event %zu", i);
+        cr_assert_str_eq(field_of(&out, i, "referral.identifiers.1"),
+                         "(absent)", "event %zu", i);
+    }
+    snprintf(json, sizeof(json), fmt,
+             "\"requisition\":{\"system\":\"urn:oid:1.2.3\"},");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.requisition"), "(absent)");
+    snprintf(json, sizeof(json), fmt, "\"requisition\":\"REF-1\",");
+    cr_assert_neq(run(json, &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(err.field, "entry[0].resource.requisition");
+    cr_assert_str_eq(err.what, "expected an Identifier object");
+}
+
 /* F30: SHIN-NY's ServiceRequest asks for the food pantry from 2024-02-20
  * to 2024-08-20 (occurrencePeriod), for 6 month (quantityQuantity). Both
  * are carried, by the request's own event and by its Task's; a date or
@@ -4974,6 +5020,76 @@ Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
     cr_assert_eq(out.n, 2);
     cr_assert_str_eq(field_of(&out, 1, "referral.occurrence_at"), "2024-03-01");
 }
+
+/* F3581 (ruled (b), round 228): a ServiceRequest's categories are carried
+ * as sent, in order, in the referral body's "categories" (as a Condition's
+ * are). With no code they are the one statement of what is asked (the UMZH
+ * orthopaedic referral); before, they were read for a domain and dropped.
+ * The hub did not read them before, so one of a wrong shape is left out
+ * with a warning, not refused (as the occurrence, F30). */
+#define ORTHO_CAT                                                           \
+    "{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":"            \
+    "\"183545006\",\"display\":\"Referral to orthopedic service "              \
+    "(procedure)\"}]}"
+Test(fhir, a_referral_carries_its_categories_as_sent)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(SR_OCC(",\"category\":[" ORTHO_CAT ",{\"coding\":[{"
+                            "\"system\":\"http://snomed.info/sct\",\"code\":"
+                            "\"410606002\"}],\"text\":\"Social service\"}]"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.service"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories.0"),
+                     "{\"code\":\"183545006\",\"system\":"
+                     "\"http://snomed.info/sct\",\"display\":"
+                     "\"Referral to orthopedic service (procedure)\"}");
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories.1"),
+                     "{\"code\":\"410606002\",\"system\":"
+                     "\"http://snomed.info/sct\",\"text\":\"Social service\"}");
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories.2"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+
+    /* none sent, none written */
+    cr_assert_eq(run(SR_OCC(""), &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories"), "(absent)");
+    cr_assert_eq(run(SR_OCC(",\"category\":[]"), &out, NULL, &err), HUB_OK,
+                 "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories"), "(absent)");
+
+    /* one that is no CodeableConcept: left out, said, the others kept */
+    cr_assert_eq(run(SR_OCC(",\"category\":[{\"coding\":[{\"code\":7}]},"
+                            ORTHO_CAT "]"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories.0.code"),
+                     "183545006");
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories.1"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "ServiceRequest.category[0]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.1"), "(absent)");
+    /* a lone CodeableConcept where R4 has an array */
+    cr_assert_eq(run(SR_OCC(",\"category\":" ORTHO_CAT), &out, NULL, &err),
+                 HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.categories"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "ServiceRequest.category");
+
+    /* the Task of a request in the message carries them too */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[{\"resource\":" SR_OCC(",\"category\":["
+                     ORTHO_CAT "]") "},{\"resource\":{\"resourceType\":"
+                     "\"Task\",\"id\":\"t\",\"status\":\"accepted\",\"intent\":"
+                     "\"order\",\"focus\":{\"reference\":\"ServiceRequest/sr\"},"
+                     "\"for\":{\"reference\":\"Patient/a\"}}}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "referral.categories.0.code"),
+                     "183545006");
+}
+#undef ORTHO_CAT
 
 /* F99: a Goal target's detailRange and detailQuantity as C-CDA writes an
  * IVL_PQ and a PQ target (F95): detail_text the quantity with its unit

@@ -2810,6 +2810,24 @@ Test(hl7_to_events, reads_epic_equipment_m_as_a_mobile)
     cJSON_Delete(ph);
 }
 
+/* XTN-3 CELL, a word for table 0202's CP that two feeds write beside
+ * XTN-2 PRN (hl7_tea's A03, "(896)321-4545^PRN^CELL"; a Kansas ADT with
+ * "^PRN^CELL" and "^WPN^EMP"): a mobile, not the home PRN says (F3860) */
+Test(hl7_to_events, reads_equipment_cell_as_a_mobile)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||(896)321-4545^PRN^CELL~"
+                          "785-282-1256^PRN^cell~5550007^PRN^PH|"
+                          "(999)555-0100^WPN^EMP");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL), "home");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL), "work");
+    cJSON_Delete(ph);
+}
+
 /* A number whose equipment (XTN-3, table 0202) is no telephone is no
  * phone: a fax (IHE PAM France lists it with the phones, "^WPN^FX^...",
  * ben0it-t_pam_fr_a31.hl7, and it was written as a work phone), a modem
