@@ -84,6 +84,8 @@ static const struct key keys[] = {
     { "dispatch", K_BOOL, F(dispatch), 0, 0, 1 },
     { "dispatch_max_inflight", K_INT, F(dispatch_max_inflight), 0, 1, 10000 },
     { "dispatch_per_endpoint", K_INT, F(dispatch_per_endpoint), 0, 1, 1000 },
+    { "dispatch_max_endpoints", K_INT, F(dispatch_max_endpoints), 0, 1,
+      1000000 },
     { "dispatch_timeout_ms", K_INT, F(dispatch_timeout_ms), 0, 100, 600000 },
     { "dispatch_lease_ms", K_SPECIAL, 0, 0, 0, 0 },
     { "dispatch_poll_ms", K_INT, F(dispatch_poll_ms), 0, 10, 60000 },
@@ -223,6 +225,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->dispatch = true;
     c->dispatch_max_inflight = 64;
     c->dispatch_per_endpoint = 8;
+    c->dispatch_max_endpoints = 4096;
     c->dispatch_timeout_ms = 15000;
     c->dispatch_lease_ms = 0;
     c->dispatch_poll_ms = 1000;

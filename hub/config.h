@@ -91,6 +91,7 @@ struct hub_config {
     bool dispatch;                  /* run one in this process */
     int dispatch_max_inflight;      /* transfers at once, all endpoints */
     int dispatch_per_endpoint;      /* transfers at once per endpoint */
+    int dispatch_max_endpoints;     /* endpoints' breakers remembered */
     int dispatch_timeout_ms;        /* whole request */
     int dispatch_lease_ms;          /* claim lease; 0 (or one not longer
                                        than the timeout): timeout + 30 s */

@@ -25,12 +25,15 @@
  *   (digest_ms), the digests (hub_digest) after the outcomes.
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
- * claim left due work behind, and every poll_ms; flushes linger_ms after
+ * claim left due work behind or once an endpoint the last claim passed by
+ * at its share (endpoint_share: a slow endpoint's backlog leaves the room
+ * to the others, F3823) is below it, and every poll_ms; flushes linger_ms after
  * completions (at once when many outcomes wait, or for the outcome of a
  * delivery that rows wait behind: order_waits), one at a time, so they
  * batch themselves under load.
  *
- * Invariants: an endpoint never has more than per_endpoint transfers; a
+ * Invariants: an endpoint never has more than per_endpoint transfers, nor
+ * twice its share claimed; a
  * transfer is only started while its lease covers a whole transfer; no
  * patient data is logged (delivery ids, codes, counts only).
  */
@@ -85,6 +88,7 @@ void dispatch_config_defaults(struct dispatch_config *c)
     memset(c, 0, sizeof(*c));
     c->max_inflight = 64;
     c->per_endpoint = 8;
+    c->max_endpoints = DISPATCH_MAX_ENDPOINTS;
     c->timeout_ms = 15000;
     c->connect_timeout_ms = 5000;
     c->lease_ms = 0;                    /* 0: timeout + 30 s */
@@ -108,6 +112,7 @@ void dispatch_config_from(struct dispatch_config *c,
     c->production = h->profile == PROFILE_PRODUCTION;
     c->max_inflight = h->dispatch_max_inflight;
     c->per_endpoint = h->dispatch_per_endpoint;
+    c->max_endpoints = h->dispatch_max_endpoints;
     c->timeout_ms = h->dispatch_timeout_ms;
     c->lease_ms = h->dispatch_lease_ms;
     c->commit_ms = h->db_commit_timeout * 1000;
@@ -322,6 +327,22 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* What one claim takes of an endpoint's rows at most, and what it holds
+ * before the claims pass it by (so less than twice this): the room /
+ * DISPATCH_ENDPOINT_ROOM_DIV, at least its per_endpoint (it can always
+ * send that many at once), at most per_endpoint x DISPATCH_QUEUE_FACTOR
+ * (F3823). */
+static int endpoint_share(const struct dispatch_config *c)
+{
+    int share = c->max_inflight * DISPATCH_CLAIMED_FACTOR /
+                DISPATCH_ENDPOINT_ROOM_DIV;
+    if (share < c->per_endpoint)
+        share = c->per_endpoint;
+    if (share > c->per_endpoint * DISPATCH_QUEUE_FACTOR)
+        share = c->per_endpoint * DISPATCH_QUEUE_FACTOR;
+    return share;
+}
+
 int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
 {
     struct dispatch *d = calloc(1, sizeof(*d));
@@ -335,6 +356,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         d->cfg.max_inflight = 64;
     if (d->cfg.per_endpoint < 1)
         d->cfg.per_endpoint = 8;
+    if (d->cfg.max_endpoints < 1)
+        d->cfg.max_endpoints = DISPATCH_MAX_ENDPOINTS;
+    d->ep_cap = endpoint_share(&d->cfg);
     if (d->cfg.timeout_ms < 100)
         d->cfg.timeout_ms = 15000;
     if (d->cfg.connect_timeout_ms < 100)

@@ -35,6 +35,8 @@ struct dispatch_config {
     char node[64];              /* lease owner; default "<host>:<pid>" */
     int max_inflight;           /* transfers at once, all endpoints (64) */
     int per_endpoint;           /* transfers at once per endpoint (8) */
+    int max_endpoints;          /* endpoints remembered (breaker, hold,
+                                   transfers) at once (4096) */
     int timeout_ms;             /* whole request (15000) */
     int connect_timeout_ms;     /* (5000) */
     int lease_ms;               /* claim lease (timeout + 30 s) */

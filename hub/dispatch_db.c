@@ -310,10 +310,10 @@ static char *copy_field(const char *src, size_t max, bool empty_is_null)
 }
 
 /* The skip list of a claim: endpoints that cannot take more now (breaker
- * open, or enough work claimed already), as a PostgreSQL array literal.
- * *capped: some endpoint was left out for the work it already has. */
-static char *skip_list(struct dispatch *d, int64_t now, int ep_cap,
-                       bool *capped)
+ * open, or their share claimed already: marked capped, each asks for a
+ * claim once it is below its share again), as a PostgreSQL array
+ * literal. */
+static char *skip_list(struct dispatch *d, int64_t now, int ep_cap)
 {
     size_t skip_len = 2;
     char *skip = malloc(2);
@@ -323,10 +323,9 @@ static char *skip_list(struct dispatch *d, int64_t now, int ep_cap,
     bool first = true;
     for (size_t i = 0; i < d->n_eps; i++) {
         struct endpoint *e = d->eps[i];
-        if (e->open_until_ms <= now && e->inflight + e->queued < ep_cap)
+        e->capped = e->inflight + e->queued >= ep_cap;
+        if (e->open_until_ms <= now && !e->capped)
             continue;
-        if (e->inflight + e->queued >= ep_cap)
-            *capped = true;
         /* each element quoted and escaped */
         size_t need = strlen(e->key) * 2 + 4;
         skip = realloc(skip, skip_len + need);
@@ -519,6 +518,9 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         e->queue_tail = j;
         e->queued++;
         d->queued++;
+        e->claimed_now = true;
+        if (e->inflight + e->queued >= d->ep_cap)
+            e->capped = true;           /* asks for a refill below it */
     }
     arena_release(&a);
     rows_put(held);
@@ -692,17 +694,21 @@ void claim_turn(struct dispatch *d)
     }
     int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
                d->queued;
-    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
-    bool capped = false;
     if (room <= 0)
         return;
     free(d->req_skip);
-    d->req_skip = skip_list(d, mono_ms(), ep_cap, &capped);
+    d->req_skip = skip_list(d, mono_ms(), d->ep_cap);
+    /* at most one endpoint's share a claim: it cannot take more than that
+     * of any endpoint's rows, and the claim needs no per-endpoint ranking
+     * (the cap cannot bind: hub_claim_deliveries' cheap walk) */
+    if (room > d->ep_cap)
+        room = d->ep_cap;
     d->req_room = room;
-    d->more_due = capped;               /* and a full claim, see on_claim */
+    d->more_due = false;                /* a full claim sets it, see take_claim */
+    d->ep_refill = false;
     snprintf(d->req_lease, sizeof(d->req_lease), "%d", d->cfg.lease_ms);
     snprintf(d->req_max, sizeof(d->req_max), "%d", room);
-    snprintf(d->req_per, sizeof(d->req_per), "%d", ep_cap);
+    snprintf(d->req_per, sizeof(d->req_per), "%d", d->ep_cap);
     worker_go(&d->claimw);
 }
 
@@ -732,11 +738,19 @@ void take_claim(struct dispatch *d)
 {
     note_db(d, d->claimw.link_rc);
     if (d->rep_rows) {
-        /* a full claim may have left due work behind */
-        if (claimed_count(d->rep_rows) >= d->req_room)
-            d->more_due = true;
+        bool full = claimed_count(d->rep_rows) >= d->req_room;
         take_claimed(d, d->rep_rows);   /* takes them */
         d->rep_rows = NULL;
+        /* a full claim may have left due work behind: claimed again soon,
+         * unless every endpoint it served is now at its share (the next
+         * claim would only walk past their rows: each asks for one once
+         * it is below it) */
+        for (size_t i = 0; i < d->n_eps; i++) {
+            struct endpoint *e = d->eps[i];
+            if (full && e->claimed_now && !e->capped)
+                d->more_due = true;
+            e->claimed_now = false;
+        }
     }
     jobs_pump(d);
     /* an outcome already buffered may be what holds rows back */

@@ -35,7 +35,7 @@
  * HUB_OK or HUB_EDB (*out NULL). */
 int dispatch_db_connect(const struct dispatch *d, struct store **out);
 
-#define DISPATCH_MAX_ENDPOINTS 4096     /* remembered breaker states */
+#define DISPATCH_MAX_ENDPOINTS 4096     /* max_endpoints' default */
 /* The longest a 429's or 503's Retry-After holds its whole endpoint (the
  * delivery it answered still waits all it asked, up to 24 h): the hold
  * stops every subscription that shares the scheme://host:port, a
@@ -52,10 +52,22 @@ int dispatch_db_connect(const struct dispatch *d, struct store **out);
  * claim is back before the queue runs dry: with a refill at max_inflight
  * left, the sends stopped for every claim (x4/x32, refill at 64: 14.0k and
  * 15.3k deliveries/s from a backlog with 1 and 10 subscriptions; x8/x64,
- * refill at half: 15.6k and 17.8k, same machine and run). */
+ * refill at half: 15.6k and 17.8k, same machine and run). One endpoint
+ * is served a share of the room at a time (DISPATCH_ENDPOINT_ROOM_DIV):
+ * x32 in all, so that this share (256 by default) is what one endpoint's
+ * drain claimed and refilled at with x8 (F3823). */
 #define DISPATCH_QUEUE_FACTOR 64
-#define DISPATCH_CLAIMED_FACTOR 8
+#define DISPATCH_CLAIMED_FACTOR 32
 #define DISPATCH_REFILL_DIV 2
+/* One endpoint's share of the claim room: a claim takes at most the room
+ * / DISPATCH_ENDPOINT_ROOM_DIV rows (never fewer than per_endpoint, never
+ * more than per_endpoint x DISPATCH_QUEUE_FACTOR), and passes an endpoint
+ * by while it holds that many, so that one holds less than twice that, a
+ * quarter of the room: a slow endpoint's backlog leaves the rest of the
+ * room to the others (F3823; 256 of 2,048 by default, a claim as large as
+ * one endpoint's drain made before, with a refill as early: 64 and 128
+ * halved and quartered the claims and slowed the drain) */
+#define DISPATCH_ENDPOINT_ROOM_DIV 8
 /* After a completion, outcomes wait this long (or for this many) so that one
  * transaction records many of them: the commit, not the send, is the cost.
  * The wait delays the record of a delivery, not the delivery (the receiver
@@ -154,6 +166,8 @@ struct endpoint {
     bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */
     int queued;
+    bool capped;                        /* at its share (F3823) */
+    bool claimed_now;                   /* in the claim being taken */
 };
 
 /* A claim's rows, held while any of its jobs is queued or sending: a
@@ -308,6 +322,8 @@ struct dispatch {
     bool db_ok;                         /* the last request reached the database */
     bool db_seen;                       /* ... and some request ever did */
     bool more_due;                      /* the last claim may have left some */
+    int ep_cap;                         /* an endpoint's share of a claim */
+    bool ep_refill;                     /* a capped endpoint fell below it */
     /* the deliveries of ours that due rows wait behind (same subscription
      * and patient), as the last claim that looked named them: the outcome
      * of one is recorded at once, without the linger, as its commit lets

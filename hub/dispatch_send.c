@@ -25,24 +25,36 @@
 
 /* --- endpoints ------------------------------------------------------------ */
 
+/* May a full table forget this endpoint? Only one with nothing claimed or
+ * sending whose breaker is closed: an open or half-open one (a
+ * Retry-After's hold, failures, a probe to come) would be sent to at once
+ * by the next claim as if it were new (F3825). */
+static bool endpoint_forgettable(const struct endpoint *e, int64_t now)
+{
+    return e->inflight == 0 && e->queued == 0 && !e->counted_open &&
+           !e->half_open && e->open_until_ms <= now &&
+           e->held_until_ms <= now;
+}
+
 struct endpoint *endpoint_get(struct dispatch *d, const char *key)
 {
+    size_t max = (size_t)d->cfg.max_endpoints;
     for (size_t i = 0; i < d->n_eps; i++)
         if (strcmp(d->eps[i]->key, key) == 0)
             return d->eps[i];
-    if (d->n_eps == DISPATCH_MAX_ENDPOINTS) {
-        /* forget an idle endpoint to stay bounded */
+    if (d->n_eps == max) {
+        /* forget an idle endpoint to stay bounded; none: the caller hands
+         * the job back, to be claimed again later */
+        int64_t now = mono_ms();
         for (size_t i = 0; i < d->n_eps; i++) {
             struct endpoint *e = d->eps[i];
-            if (e->inflight == 0 && e->queued == 0) {
-                if (e->counted_open)
-                    metrics_breakers_open(-1);
+            if (endpoint_forgettable(e, now)) {
                 free(e);
                 d->eps[i] = d->eps[--d->n_eps];
                 break;
             }
         }
-        if (d->n_eps == DISPATCH_MAX_ENDPOINTS)
+        if (d->n_eps == max)
             return NULL;
     }
     struct endpoint *e = calloc(1, sizeof(*e));
@@ -50,7 +62,7 @@ struct endpoint *endpoint_get(struct dispatch *d, const char *key)
         abort();
     snprintf(e->key, sizeof(e->key), "%s", key);
     if (!d->eps) {
-        d->eps = calloc(DISPATCH_MAX_ENDPOINTS, sizeof(*d->eps));
+        d->eps = calloc(max, sizeof(*d->eps));
         if (!d->eps)
             abort();
     }
@@ -278,6 +290,10 @@ void running_unlink(struct dispatch *d, struct job *j)
     inflight_note(d);
     j->ep->inflight--;
     d->inflight--;
+    if (j->ep->capped && j->ep->inflight + j->ep->queued < d->ep_cap) {
+        j->ep->capped = false;          /* below its share: a refill */
+        d->ep_refill = true;
+    }
     atomic_store(&d->inflight_pub, d->inflight);
 }
 
@@ -600,11 +616,13 @@ static void check_multi(struct dispatch *d)
 void jobs_finished(struct dispatch *d)
 {
     jobs_pump(d);            /* the next claimed sends at once, no database */
-    /* refill while the queue runs low, if the last claim left work behind
+    /* refill while the queue runs low, if the last claim left work behind,
+     * or once an endpoint the claim passed by at its share is below it
      * (new work wakes us by NOTIFY, the rest by the poll) */
-    if (d->more_due && d->queued < d->cfg.max_inflight *
-                                       DISPATCH_CLAIMED_FACTOR /
-                                       DISPATCH_REFILL_DIV)
+    if ((d->more_due && d->queued < d->cfg.max_inflight *
+                                        DISPATCH_CLAIMED_FACTOR /
+                                        DISPATCH_REFILL_DIV) ||
+        d->ep_refill)
         claim_turn(d);
     if (d->n_results >= DISPATCH_FLUSH_BATCH || d->flush_now) {
         flush_turn(d);
@@ -780,7 +798,7 @@ int multi_on_timer(CURLM *multi, long timeout_ms, void *arg)
 
 /* A pause, a delete or a 410 stops sends "at once" (README, "Webhooks"):
  * the claim checks a subscription's status, but what this node claimed
- * before (up to per_endpoint x DISPATCH_QUEUE_FACTOR jobs an endpoint,
+ * before (less than twice endpoint_share jobs an endpoint,
  * sent for as long as their lease allows) waits in the endpoint queues,
  * and a claim out at that moment brings more. Those are handed back
  * unsent: the release makes them claimable again, and the claim (and the

@@ -33,7 +33,11 @@
 #     its flushes have not yet recorded), so that a change of a few per
 #     cent shows. Nothing is sent. SERIAL=2: each claim goes out before
 #     the outcomes of the one before are recorded (it walks past those
-#     256 leases, as a draining dispatcher's refill does).
+#     256 leases, as a draining dispatcher's refill does). PER: the
+#     claim's per-endpoint cap (default 4096, which cannot bind); one
+#     below BATCH runs the claim's ranked branch, which the dispatcher no
+#     longer asks for: its claims are at most one endpoint's share, 256 by
+#     default, as BATCH's default (F3940).
 #     (build/bench/deliver_cpu/dispatch.cg), the cluster as it is.
 # The backends' figure moves by a few per cent between runs of the same
 # code: how many outcomes each flush takes and how many leased rows each
@@ -181,6 +185,7 @@ for n in $subs_list; do
     pmpid=$(head -1 "$pg/data/postmaster.pid")
     if [ "${SERIAL:-0}" != 0 ]; then
         batch=${BATCH:-256}
+        per=${PER:-4096}
         # each attempt row's detail as the dispatcher writes it (dispatch_db.c
         # put_detail, one a line), from the ids the claim returned: made
         # here, by awk (psql's backquotes), not by the server, as hubd
@@ -213,7 +218,7 @@ AWK
                     array_agg(recipient) ${1}rcs,
                     array_agg(subscription) ${1}sbs,
                     array_agg(DISTINCT subscription) ${1}usbs
-                  FROM hub_claim_deliveries('serial', 60000, $batch, 4096,
+                  FROM hub_claim_deliveries('serial', 60000, $batch, $per,
                     '{}') \\gset"
                 echo "\\set ${1}dets \`awk -v at=:'${1}atts' -v ev=:'${1}evs'" \
                      "-v rc=:'${1}rcs' -v sb=:'${1}sbs' -f $out/details.awk\`"
@@ -226,7 +231,9 @@ AWK
                     :'${1}usbs');"
             }
             if [ "$SERIAL" = 2 ]; then claim a_; fi
-            for _ in $(seq $(( total / batch / 2 + 2 ))); do
+            # a claim takes at most per rows of the one endpoint
+            take=$(( per < batch ? per : batch ))
+            for _ in $(seq $(( total / take / 2 + 2 ))); do
                 if [ "$SERIAL" = 2 ]; then
                     claim b_; done_ a_
                     claim a_; done_ b_
@@ -265,7 +272,7 @@ AWK
         pg_stop
         t1=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$sp")
         t0=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$s0")
-        echo "deliver_cpu serial=$SERIAL subs=$n batch=$batch deliveries=$delivered" \
+        echo "deliver_cpu serial=$SERIAL subs=$n batch=$batch per=$per deliveries=$delivered" \
              "open=$open bad_details=$bad claim_and_flush_ir=$(( (t1 - t0) / delivered ))"
         rm -rf "$out/cg-serial-$n"; mkdir -p "$out/cg-serial-$n"
         cp "$pg/cg/cg.$sp" "$out/cg-serial-$n/"
@@ -285,7 +292,7 @@ AWK
     bpids=""
     for _ in $(seq 100); do
         bpids=$(q "select string_agg(pid::text, ' ') from pg_stat_activity
-                    where application_name = 'hub'")
+                    where application_name = 'hubd-dispatch'")
         [ "$(wc -w <<<"$bpids")" -ge 3 ] && break
         sleep 0.2
     done

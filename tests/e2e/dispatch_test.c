@@ -812,6 +812,102 @@ Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
         rx_stop(slow[i]);
 }
 
+/* A slow endpoint's backlog leaves claim room to the others (F3823). The
+ * claims took due rows oldest first up to per_endpoint x 64 an endpoint,
+ * as much as the whole room (max_inflight x 8) by default: an endpoint
+ * answering slowly with a backlog had the room refilled with its own next
+ * rows as each answer freed a slot, and another endpoint's new event
+ * waited until that backlog had drained. Sixty patients' events at an
+ * endpoint answering in 300 ms (a room of 32, one transfer at a time),
+ * then one at an endpoint that answers at once: it goes within a
+ * second. */
+Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
+{
+    struct rx *slow = rx_start(RX_SLOW, SECRET);
+    struct rx *fast = rx_start(RX_OK, SECRET);
+    slow->delay_ms = 300;
+    sub_for(slow->port, "[\"adt.admit\"]", "/");
+    sub_for(fast->port, "[\"adt.update\"]", "/");
+    for (int i = 0; i < 60; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "b%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_inflight = 1;                 /* a claim room of 32 */
+    c.per_endpoint = 1;
+    c.lease_ms = 30000;                 /* nothing handed back for age */
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    cr_assert(rx_wait_distinct(slow, 2, 10000));
+
+    int64_t sent_at = now_ms();
+    ingest("k0", "adt.update", "q0");
+    cr_assert(rx_wait_distinct(fast, 1, 20000));
+    int64_t waited = fast->at_ms[0] - sent_at;
+    int slow_before = rx_requests(slow);
+    cr_assert_lt(waited, 1000, "another endpoint's event waited %lld ms "
+                 "behind a slow endpoint's backlog (%d of its 60 sent)",
+                 (long long)waited, slow_before);
+    cr_assert_lt(slow_before, 60, "the backlog was still there");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(slow);
+    rx_stop(fast);
+}
+
+/* A node that must forget an endpoint to track a new one (its table full,
+ * dispatch_max_endpoints) forgot the first idle one, and a held endpoint
+ * is idle (F3820 hands its queue back): its hold was lost and the next
+ * claim sent to it at once (F3825). A table of two: an endpoint held by a
+ * 503 with Retry-After: 20, then two other endpoints delivered to in turn
+ * (the second must forget one), then a new event for the held one: it
+ * waits for the hold. */
+Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    struct rx *other[2];
+    busy->fail_n = 100000;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
+    sub_for(busy->port, "[\"adt.admit\"]", "/");
+    static const char *const topic[2] = { "adt.discharge", "adt.update" };
+    const char *osub[2];
+    for (int i = 0; i < 2; i++) {
+        char topics[32];
+        other[i] = rx_start(RX_OK, SECRET);
+        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
+        osub[i] = sub_for(other[i]->port, topics, "/");
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);  /* real time: the hold is 20 s */
+    c.max_endpoints = 2;
+    c.lease_ms = 30000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    ingest("b0", "adt.admit", "p0");
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 503", 1, 10000), 1);
+    for (int i = 0; i < 2; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        ingest(key, topic[i], "q0");
+        cr_assert_eq(wait_status(osub[i], "delivered", 1, 10000), 1,
+                     "the table's other endpoints are delivered to");
+    }
+    ingest("b1", "adt.admit", "p1");
+    usleep(1500 * 1000);                /* 30 polls */
+    cr_assert_eq(rx_requests(busy), 1, "nothing more while held: its hold "
+                 "outlived the table's filling");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(busy);
+    for (int i = 0; i < 2; i++)
+        rx_stop(other[i]);
+}
+
 /* The status line and headers decide an attempt, not the length of the
  * page that comes with them. A 410, or a 503 with Retry-After, whose body
  * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an
