@@ -28,12 +28,12 @@
 /* May a full table forget this endpoint? Only one with nothing claimed or
  * sending whose breaker is closed: an open or half-open one (a
  * Retry-After's hold, failures, a probe to come) would be sent to at once
- * by the next claim as if it were new (F3825). */
-static bool endpoint_forgettable(const struct endpoint *e, int64_t now)
+ * by the next claim as if it were new (F3825). Every opening leaves the
+ * breaker half open until a success (endpoint_open), so half_open covers
+ * the hold, the open time and the gauge's count. */
+static bool endpoint_forgettable(const struct endpoint *e)
 {
-    return e->inflight == 0 && e->queued == 0 && !e->counted_open &&
-           !e->half_open && e->open_until_ms <= now &&
-           e->held_until_ms <= now;
+    return e->inflight == 0 && e->queued == 0 && !e->half_open;
 }
 
 struct endpoint *endpoint_get(struct dispatch *d, const char *key)
@@ -45,10 +45,9 @@ struct endpoint *endpoint_get(struct dispatch *d, const char *key)
     if (d->n_eps == max) {
         /* forget an idle endpoint to stay bounded; none: the caller hands
          * the job back, to be claimed again later */
-        int64_t now = mono_ms();
         for (size_t i = 0; i < d->n_eps; i++) {
             struct endpoint *e = d->eps[i];
-            if (endpoint_forgettable(e, now)) {
+            if (endpoint_forgettable(e)) {
                 free(e);
                 d->eps[i] = d->eps[--d->n_eps];
                 break;
