@@ -16,6 +16,7 @@ export HUB_TEST_ADMIN_URL=$(deploy/devdb.sh url postgres)
 pglog_from=$(( $(wc -l <var/pg/server.log 2>/dev/null || echo 0) + 1 ))
 
 summary=()
+failures=()     # each failed test's name and assertion, for CI's short log
 failed=0
 
 # e2e tests mostly wait (on hubd, PostgreSQL, timers: about 60 CPU-seconds
@@ -43,6 +44,10 @@ run_suite() {    # $1 = build dir, $2 = label, $3 = suite
     [ -n "$line" ] && [ "$rc" != 0 ] &&
         line="$line | but exited $rc: see the sanitizer or crash report above"
     summary+=("$label $s ($((SECONDS - t0)) s): ${line:-no summary (exit $rc)}")
+    # the runner's own lines for a failed test: its assertion, its name
+    fails=$(grep -a -B6 '^\[FAIL\]' "$out" | grep -a -E '^\[(----|FAIL)\]' |
+            head -40)
+    [ -z "$fails" ] || failures+=("-- $label $s:" "$fails")
     [ "$rc" = 0 ] || failed=$((failed + 1))
     rm -f "$out"
 }
@@ -127,6 +132,9 @@ fi
 
 echo
 echo "== summary"
+if [ "${#failures[@]}" != 0 ]; then
+    echo "failed tests:"; for l in "${failures[@]}"; do echo "$l"; done
+fi
 for l in "${summary[@]}"; do echo "$l"; done
 total_pass=0; total_fail=0
 for l in "${summary[@]}"; do
