@@ -377,15 +377,13 @@ static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
                           const cJSON *cc, const cJSON *cond,
                           const char *type)
 {
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
+    struct fx_try t = fx_try_begin(x);
     struct fx_code k;
     const char *dom = NULL;
     int rc = fx_cc_node(x, cc, fx_cc_best_system(cc), &k);
     if (rc == HUB_OK && cond && fx_condition_domain(x, cond, &dom))
         dom = NULL;
-    *x->err = keep;
-    x->nsteps = saved;
+    fx_try_forgive(x, &t, NULL);
     if (rc || (!k.code && !k.display))
         return;
     fx_cc_labels(x, cc);
@@ -436,12 +434,9 @@ static const char *put_condition(struct fx *x, struct jw *w, bool *open,
     if (fx_condition_withdrawn(c))
         return "diagnosis refuted or entered in error "
                "(verificationStatus): left out";
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
-    if (fx_labels(x, c) != HUB_OK) {
-        *x->err = keep;
-        x->nsteps = saved;
-    }
+    struct fx_try t = fx_try_begin(x);
+    if (fx_labels(x, c) != HUB_OK)
+        fx_try_forgive(x, &t, NULL);
     put_diagnosis(x, w, open, fx_get(c, "code"), c, type);
     return NULL;
 }
