@@ -423,7 +423,10 @@ static bool encounter_diagnosis(const cJSON *c)
 /* Condition `c` as a diagnosis of Encounter `o`, with its own labels;
  * NULL, or why it gives nothing: it is of another patient (F2621), or
  * refuted or entered in error, no diagnosis of the visit (F3306: its own
- * event tells the receiver so) */
+ * event tells the receiver so), or its labels cannot be read: told
+ * without them, a restricted diagnosis would reach those its label keeps
+ * it from (F4100; one contained in `o` has no pass of its own to refuse
+ * it) */
 static const char *put_condition(struct fx *x, struct jw *w, bool *open,
                                  const cJSON *o, const cJSON *c,
                                  const char *type)
@@ -435,8 +438,11 @@ static const char *put_condition(struct fx *x, struct jw *w, bool *open,
         return "diagnosis refuted or entered in error "
                "(verificationStatus): left out";
     struct fx_try t = fx_try_begin(x);
-    if (fx_labels(x, c) != HUB_OK)
+    if (fx_labels(x, c) != HUB_OK) {
         fx_try_forgive(x, &t, NULL);
+        return "diagnosis whose security labels (meta.security) cannot "
+               "be read: left out";
+    }
     put_diagnosis(x, w, open, fx_get(c, "code"), c, type);
     return NULL;
 }
