@@ -377,15 +377,13 @@ static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
                           const cJSON *cc, const cJSON *cond,
                           const char *type)
 {
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
+    struct fx_try t = fx_try_begin(x);
     struct fx_code k;
     const char *dom = NULL;
     int rc = fx_cc_node(x, cc, fx_cc_best_system(cc), &k);
     if (rc == HUB_OK && cond && fx_condition_domain(x, cond, &dom))
         dom = NULL;
-    *x->err = keep;
-    x->nsteps = saved;
+    fx_try_forgive(x, &t, NULL);
     if (rc || (!k.code && !k.display))
         return;
     fx_cc_labels(x, cc);
@@ -425,7 +423,10 @@ static bool encounter_diagnosis(const cJSON *c)
 /* Condition `c` as a diagnosis of Encounter `o`, with its own labels;
  * NULL, or why it gives nothing: it is of another patient (F2621), or
  * refuted or entered in error, no diagnosis of the visit (F3306: its own
- * event tells the receiver so) */
+ * event tells the receiver so), or its labels cannot be read: told
+ * without them, a restricted diagnosis would reach those its label keeps
+ * it from (F4100; one contained in `o` has no pass of its own to refuse
+ * it) */
 static const char *put_condition(struct fx *x, struct jw *w, bool *open,
                                  const cJSON *o, const cJSON *c,
                                  const char *type)
@@ -436,11 +437,11 @@ static const char *put_condition(struct fx *x, struct jw *w, bool *open,
     if (fx_condition_withdrawn(c))
         return "diagnosis refuted or entered in error "
                "(verificationStatus): left out";
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
+    struct fx_try t = fx_try_begin(x);
     if (fx_labels(x, c) != HUB_OK) {
-        *x->err = keep;
-        x->nsteps = saved;
+        fx_try_forgive(x, &t, NULL);
+        return "diagnosis whose security labels (meta.security) cannot "
+               "be read: left out";
     }
     put_diagnosis(x, w, open, fx_get(c, "code"), c, type);
     return NULL;

@@ -177,6 +177,30 @@ void fx_warn_entry(struct fx *x, const char *key, const char *what);
  * for an entry that is context by the hub's rule (F1722). */
 void fx_note_entry(struct fx *x, const struct fx_entry *e, const char *what);
 
+/* A reading whose refusal is forgiven: the error and the path as they
+ * stood before it, put back by fx_try_forgive when the reading failed, so
+ * that what follows fails, and warns, at its own place (F3968). */
+struct fx_try {
+    struct hub_err err;
+    size_t nsteps;
+};
+
+static inline struct fx_try fx_try_begin(const struct fx *x)
+{
+    return (struct fx_try){ .err = *x->err, .nsteps = x->nsteps };
+}
+
+/* Puts back the error and the path `t` kept; warns `why` (static) there,
+ * when given: the sender learns what was left out. */
+static inline void fx_try_forgive(struct fx *x, const struct fx_try *t,
+                                  const char *why)
+{
+    *x->err = t->err;
+    x->nsteps = t->nsteps;
+    if (why)
+        fx_warn(x, NULL, why);
+}
+
 /* cJSON_GetObjectItemCaseSensitive, inlined, the first byte compared before
  * strcmp (members mostly differ there): the first member named `key`, NULL
  * when none or `o` is not an object (an array's children have no names). */

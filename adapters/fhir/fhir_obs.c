@@ -560,12 +560,11 @@ enum obs_kind { OBS_OTHER, OBS_SCREENING, OBS_FUNCTIONAL };
 static enum obs_kind obs_kind(struct fx *x, const cJSON *o, size_t *fcat)
 {
     struct fx_code c;
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
     bool sign = false, survey = false, func = false;
     if (has_sdohcc_code(fx_get(o, "code"), "enrollment-status") ||
         has_sdohcc_code(fx_get(o, "category"), "enrollment-status"))
         return OBS_OTHER;
+    struct fx_try t = fx_try_begin(x);
     if (fx_cc(x, o, "code", LOINC, &c) == HUB_OK && c.code) {
         struct slice q = slice_from_cstr(c.code);
         sign = fx_code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||
@@ -617,8 +616,7 @@ static enum obs_kind obs_kind(struct fx *x, const cJSON *o, size_t *fcat)
                          : finding_domain(x, o) || components_name_sdoh(x, o)
                              ? OBS_SCREENING
                              : OBS_FUNCTIONAL;
-    *x->err = keep;
-    x->nsteps = saved;
+    fx_try_forgive(x, &t, NULL);
     return kind;
 }
 

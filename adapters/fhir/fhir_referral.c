@@ -299,12 +299,9 @@ static void put_requisition(struct fx *x, struct jw *w, const cJSON *sr)
     if (c == NULL || cJSON_IsNull(c))
         return;
     size_t old = fx_key(x, "requisition");
-    size_t at = x->nsteps;
-    struct hub_err keep = *x->err;
+    struct fx_try t = fx_try_begin(x);
     if (ident_read(x, c, &value, &system, &type)) {
-        *x->err = keep;
-        x->nsteps = at;
-        fx_warn(x, NULL, "not an Identifier; left out");
+        fx_try_forgive(x, &t, "not an Identifier; left out");
     } else if (value) {
         jw_key(w, "requisition");
         ident_write(w, value, system, type);

@@ -25,23 +25,21 @@
 
 /* The CodeableConcepts of array `arr` (the current path's) as an array
  * of code objects `out_key`. An item that is none refuses the resource;
- * given `keep` (the error as it stood), it is left out with a warning. */
+ * `lenient`, it is left out with a warning. */
 static int put_cc_items(struct fx *x, struct jw *w, const cJSON *arr,
-                        const char *out_key, const struct hub_err *keep)
+                        const char *out_key, bool lenient)
 {
     bool open = false;
     size_t i = 0;
     for (const cJSON *c = arr->child; c; c = c->next, i++) {
         size_t o2 = fx_idx(x, i);
-        size_t at = x->nsteps;
+        struct fx_try t = fx_try_begin(x);
         struct fx_code k;
         int rc = fx_cc_node(x, c, NULL, &k);
-        if (rc && keep == NULL)
+        if (rc && !lenient)
             return rc;
         if (rc) {
-            *x->err = *keep;
-            x->nsteps = at;
-            fx_warn(x, NULL, "not a CodeableConcept; left out");
+            fx_try_forgive(x, &t, "not a CodeableConcept; left out");
         } else if (!fx_code_empty(&k)) {
             jw_arr_lazy(w, out_key, &open);
             fx_jw_code(w, NULL, &k);
@@ -62,7 +60,7 @@ int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o, const char *key,
     if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
         return rc;
     size_t old = fx_key(x, key);
-    if ((rc = put_cc_items(x, w, arr, out_key, NULL)))
+    if ((rc = put_cc_items(x, w, arr, out_key, false)))
         return rc;
     fx_pop(x, old);
     return HUB_OK;
@@ -78,9 +76,8 @@ void fx_put_cc_array_lenient(struct fx *x, struct jw *w, const cJSON *o,
     if (arr == NULL || cJSON_IsNull(arr))
         return;
     size_t old = fx_key(x, key);
-    struct hub_err keep = *x->err;
     if (cJSON_IsArray(arr))
-        (void)put_cc_items(x, w, arr, out_key, &keep);
+        (void)put_cc_items(x, w, arr, out_key, true);
     else
         fx_warn(x, NULL, "expected an array; left out");
     fx_pop(x, old);
@@ -416,8 +413,7 @@ void fx_warn_reasons_left_out(struct fx *x, const cJSON *o)
 const char *fx_reason_domain(struct fx *x, const cJSON *o)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
+    struct fx_try t = fx_try_begin(x);
     const char *dom = NULL;
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k && !dom;
          k = k->next) {
@@ -429,8 +425,7 @@ const char *fx_reason_domain(struct fx *x, const cJSON *o)
         if (c && fx_condition_domain(x, c, &dom))
             dom = NULL;
     }
-    *x->err = keep;
-    x->nsteps = saved;
+    fx_try_forgive(x, &t, NULL);
     return dom;
 }
 
@@ -500,15 +495,13 @@ void fx_reason_labels(struct fx *x, const cJSON *o)
      * a referral for a depression the message codes F32.1 discloses it as
      * the Condition's labelled event would (F2004) */
     r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
-    struct hub_err keep = *x->err;
-    size_t saved = x->nsteps;
+    struct fx_try t = fx_try_begin(x);
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k; k = k->next) {
         const cJSON *c = reason_condition(x, o, k);
         if (c)
             cc_labels(x, cJSON_GetObjectItemCaseSensitive(c, "code"));
     }
-    *x->err = keep;
-    x->nsteps = saved;
+    fx_try_forgive(x, &t, NULL);
 }
 
 #define SDOHCC_ASSERTER_EXT "http://hl7.org/fhir/us/sdoh-clinicalcare/" \

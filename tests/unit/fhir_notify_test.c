@@ -849,21 +849,31 @@ Test(fhir_notify, a_cancelled_or_planned_visit_gives_the_event_hl7_v2_gives)
     "\"encounter-diagnosis\"}]}],\"code\":{\"coding\":[{\"system\":" \
     "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.86\"}]}}"
 
+/* The adt.admit event of a notification of Encounter `enc` (its events
+ * into *l), checked: its diagnoses are the context's c1 (Z59.01) alone,
+ * and it warns `what` at the Encounter's diagnosis[0].condition. The
+ * caller deletes it. */
+static cJSON *admit_with_c1_alone(const char *enc, const char *what,
+                                  struct canon_list *l)
+{
+    *l = fhir_events(notification("notification-admit", enc));
+    cJSON *ev = event_of_type(l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.0.code"), "Z59.01");
+    cr_assert_null(at(ev, "encounter.diagnoses.1.code"));
+    cr_assert(has_warning(ev, "entry[1].resource.diagnosis[0].condition",
+                          what));
+    return ev;
+}
+
 Test(fhir_notify, a_refuted_condition_is_no_diagnosis_of_the_visit)
 {
     static const char enc[] =
         "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
         "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
         WITHDRAWN_CONDITIONS;
-    struct canon_list l = fhir_events(notification("notification-admit",
-                                                   enc));
-    cJSON *ev = event_of_type(&l, "adt.admit");
-    cr_assert_not_null(ev);
-    /* the context's c1 (Z59.01) alone */
-    cr_assert_str_eq(at(ev, "encounter.diagnoses.0.code"), "Z59.01");
-    cr_assert_null(at(ev, "encounter.diagnoses.1.code"));
-    cr_assert(has_warning(ev, "entry[1].resource.diagnosis[0].condition",
-                          "refuted or entered in error"));
+    struct canon_list l;
+    cJSON *ev = admit_with_c1_alone(enc, "refuted or entered in error", &l);
     cr_assert(has_warning(ev, "entry[2].resource.encounter",
                           "refuted or entered in error"));
     cJSON_Delete(ev);
@@ -998,4 +1008,26 @@ Test(fhir_notify, a_focus_on_no_encounter_tells_the_sender_why)
                                      &out, &res, &err), HUB_OK);
         cr_assert_null(res.entries[0].note.what, "body %zu", i);
     }
+}
+
+/* ---- round 241 (F4100) ---- */
+
+/* A Condition contained in the Encounter has no pass of its own: when its
+ * meta.security cannot be read (an item that is no Coding before its
+ * restricted label), which labels it carries is not known, and its
+ * diagnosis is left out with a warning, not told without its labels */
+Test(fhir_notify, a_diagnosis_whose_labels_cannot_be_read_is_left_out)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"contained\":[{\"resourceType\":\"Condition\",\"id\":\"x1\","
+        "\"meta\":{\"security\":[\"R\",{\"system\":\"http://"
+        "terminology.hl7.org/CodeSystem/v3-Confidentiality\",\"code\":"
+        "\"R\"}]},\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{"
+        "\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+        "\"code\":\"Z59.41\"}]}}],"
+        "\"diagnosis\":[{\"condition\":{\"reference\":\"#x1\"}}]}";
+    struct canon_list l;
+    cJSON_Delete(admit_with_c1_alone(enc, "security labels", &l));
 }
