@@ -178,8 +178,8 @@ struct store_msg_result {
 /*
  * Write a batch in one transaction and one round trip (PL/pgSQL
  * hub_ingest_fast); an accepted message with an old_key first costs a
- * lookup of its own (the idempotency index, one row). Each event gets "id", "source.org",
- * "source.received_at" and "patient.hub_id" filled in; identity linking is
+ * lookup of its own (the idempotency index, one row). Each event gets
+ * "id", "source.org", "source.received_at" and "patient.hub_id" filled in; identity linking is
  * deterministic: a known (system, value) of patient.identifiers links to
  * its patient, else a new one is made; an identifier without system is
  * scoped by the sending org; adt.merge moves patient.merged_from to the
