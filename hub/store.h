@@ -179,11 +179,11 @@ struct store_msg_result {
  * Write a batch in one transaction and one round trip (PL/pgSQL
  * hub_ingest_fast); an accepted message with an old_key first costs a
  * lookup of its own (the idempotency index, one row). Each event gets
- * "id", "source.org", "source.received_at" and "patient.hub_id" filled in; identity linking is
- * deterministic: a known (system, value) of patient.identifiers links to
- * its patient, else a new one is made; an identifier without system is
- * scoped by the sending org; adt.merge moves patient.merged_from to the
- * survivor.
+ * "id", "source.org", "source.received_at" and "patient.hub_id" filled
+ * in; identity linking is deterministic: a known (system, value) of
+ * patient.identifiers links to its patient, else a new one is made; an
+ * identifier without system is scoped by the sending org; adt.merge moves
+ * patient.merged_from to the survivor.
  * On HUB_OK every res[i] is filled; on HUB_EDB nothing was committed and
  * the caller retries (idempotency makes a retry after an unknown outcome
  * safe; a batch whose identity linking raced another one is re-run here
