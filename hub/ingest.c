@@ -210,8 +210,7 @@ void ingest_job_init(struct ingest_job *j, const char *org_id,
  * the same, so a re-send is still found. */
 #define INGEST_KEY_MAX 512
 
-void ingest_job_accept(struct ingest_job *j, struct slice key,
-                       struct slice reply)
+static struct slice key_capped(struct ingest_job *j, struct slice key)
 {
     if (key.len > INGEST_KEY_MAX) {
         char *k = arena_alloc(&j->a, 7 + 65);
@@ -219,6 +218,13 @@ void ingest_job_accept(struct ingest_job *j, struct slice key,
         store_sha256_hex(key.p, key.len, k + 7);
         key = (struct slice){ k, 7 + 64 };
     }
+    return key;
+}
+
+void ingest_job_accept(struct ingest_job *j, struct slice key,
+                       struct slice reply)
+{
+    key = key_capped(j, key);
     char(*ids)[STORE_ID_LEN + 1] =
         arena_alloc(&j->a, (j->events.n + 1) * sizeof(*ids));
     for (size_t i = 0; i < j->events.n; i++)
@@ -231,6 +237,12 @@ void ingest_job_accept(struct ingest_job *j, struct slice key,
     j->msg.ev = j->events.ev;
     j->msg.n_ev = j->events.n;
     j->msg.ev_id = (const char(*)[STORE_ID_LEN + 1])ids;
+}
+
+void ingest_job_old_key(struct ingest_job *j, struct slice key)
+{
+    /* capped as the older code capped it, so that it is found */
+    j->msg.old_key = key.len ? key_capped(j, key) : SLICE_NULL;
 }
 
 /* The quarantined message's stored error, in j's arena */
@@ -262,6 +274,7 @@ void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
     memcpy(j->ack_code, "AE", 3);
     j->msg.accepted = false;
     j->msg.key = SLICE_NULL;
+    j->msg.old_key = SLICE_NULL;
     j->msg.ev = NULL;
     j->msg.n_ev = 0;
     j->n_parts = 0;             /* the whole raw message holds them */

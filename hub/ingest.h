@@ -151,6 +151,9 @@ void ingest_job_init(struct ingest_job *j, const char *org_id,
  * answer a re-send gets back; copied) are stored with the message. */
 void ingest_job_accept(struct ingest_job *j, struct slice key,
                        struct slice reply);
+/* After ingest_job_accept: the form the key had before a change of it
+ * (store_msg.old_key; in j->a), found when an accepted message holds it. */
+void ingest_job_old_key(struct ingest_job *j, struct slice key);
 /* Rejected: quarantined with err (as JSON: code, field, offset, message);
  * no idempotency key, so a corrected re-send is judged afresh. */
 void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,

@@ -677,6 +677,21 @@ static const char *csv_file_name(struct arena *a, const char *given)
     return arena_strndup(a, base, n);
 }
 
+/*
+ * The part of an upload's id (csv.h: "name:sha256", a set's "<set
+ * name>:<sha>+<sha>+<sha>+<sha>") that its key holds: the hashes alone, as
+ * the bytes are what its events come from. The same export sent again
+ * under another name (a browser's "export (1).csv", a dated X-Filename,
+ * none) is a re-send, answered as one, with no second event (F4080).
+ * Keys stored before held the name(s) too ("csv:<kind>:<name>:<sha256>"):
+ * that form is still looked up (ingest_job_old_key). A hash holds no ':'.
+ */
+static const char *csv_key_hashes(const char *message_id)
+{
+    const char *colon = message_id ? strrchr(message_id, ':') : NULL;
+    return colon ? colon + 1 : message_id;
+}
+
 static bool is_multipart(const char *ct)
 {
     return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
@@ -745,7 +760,9 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
     snprintf(prefix, sizeof(prefix), "csv:%s:", kind);
     /* an upload's own key is its files' hashes (csv.h): other bytes under
      * it are the same files (the store's hub_dup_differs says so too) */
-    accept_job(j, prefix, meta, rep.message_id, NULL);
+    accept_job(j, prefix, meta, csv_key_hashes(rep.message_id), NULL);
+    if (!(meta && meta->idem_key && meta->idem_key[0]))
+        ingest_job_old_key(j, make_key(&j->a, prefix, meta, rep.message_id));
     struct jw w;
     jw_init(&w, &j->a, ANSWER_MAX);
     jw_obj_begin(&w);

@@ -21,9 +21,11 @@
  * the org: "fhir:" / "ccda:" / "csv:<kind>:" followed by the Idempotency-Key
  * header ("idem:<header>") when the sender gave one, else the adapter's
  * message id (Bundle.identifier, resource id and version, ClinicalDocument
- * id, file names and content hashes). A FHIR resource with an id but no
- * meta.versionId is keyed "Type/id#sha256:<hex>" (an update re-sent under
- * the same id must not pass for a re-send), one without any id by
+ * id; a CSV upload's files' content hashes alone, not their names, with
+ * the older form that held the names looked up too: store_msg.old_key).
+ * A FHIR resource with an id but no meta.versionId is keyed
+ * "Type/id#sha256:<hex>" (an update re-sent under the same id must not
+ * pass for a re-send), one without any id by
  * "sha256:<hex>" alone; an id over 4 KiB by "id-sha256:<hex of the id>".
  * Only accepted messages carry a key: a corrected re-send of a refused one
  * is judged afresh.

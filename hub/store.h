@@ -133,6 +133,12 @@ struct store_msg {
     const char *format;             /* "hl7v2", "fhir", "ccda", "csv" */
     struct slice key;               /* idempotency key within the org (MSH-10,
                                        Idempotency-Key...); empty: none */
+    struct slice old_key;           /* the form `key` had before a change of
+                                       it (a CSV upload's, with its file
+                                       names: F4080); an accepted message
+                                       that holds it makes this one its
+                                       re-send, stored under it. Empty:
+                                       none */
     struct slice raw;               /* the exact bytes received */
     char sha256[65];                /* hex of raw, for logs and audit */
     char received_at[32];           /* ISO 8601 UTC with milliseconds */
@@ -171,12 +177,13 @@ struct store_msg_result {
 
 /*
  * Write a batch in one transaction and one round trip (PL/pgSQL
- * hub_ingest_fast). Each event gets "id", "source.org",
- * "source.received_at" and "patient.hub_id" filled in; identity linking is
- * deterministic: a known (system, value) of patient.identifiers links to
- * its patient, else a new one is made; an identifier without system is
- * scoped by the sending org; adt.merge moves patient.merged_from to the
- * survivor.
+ * hub_ingest_fast); an accepted message with an old_key first costs a
+ * lookup of its own (the idempotency index, one row). Each event gets
+ * "id", "source.org", "source.received_at" and "patient.hub_id" filled
+ * in; identity linking is deterministic: a known (system, value) of
+ * patient.identifiers links to its patient, else a new one is made; an
+ * identifier without system is scoped by the sending org; adt.merge moves
+ * patient.merged_from to the survivor.
  * On HUB_OK every res[i] is filled; on HUB_EDB nothing was committed and
  * the caller retries (idempotency makes a retry after an unknown outcome
  * safe; a batch whose identity linking raced another one is re-run here

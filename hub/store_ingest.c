@@ -1049,6 +1049,52 @@ bool store_ingest_refusal(const struct store *s, const char **field,
     return true;
 }
 
+/* Whether an accepted message of `org` holds `key` (the idempotency index,
+ * messages_org_key_accepted: one row at most) */
+#define KEY_HELD_SQL                                                       \
+    "SELECT 1 FROM messages WHERE idem_key = $1 AND org_id = $2 "          \
+    "AND status = 'accepted'"
+
+/*
+ * Messages whose key had another form before (store_msg.old_key: a CSV
+ * upload keyed by its names too, F4080) go to the batch under that form
+ * when an accepted message holds it: a re-send of an upload stored before
+ * the change. *m becomes a copy in `a` when one does. Its own statement,
+ * before the batch's: no key of the old form is written any more, so none
+ * can appear between the two.
+ */
+static int resolve_old_keys(struct store *s, struct arena *a,
+                            const struct store_msg **m, size_t n)
+{
+    struct store_msg *copy = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct store_msg *mi = &(*m)[i];
+        if (!mi->accepted || mi->key.len == 0 || mi->old_key.len == 0)
+            continue;
+        /* cleaned as batch_put_message stores a key */
+        struct slice k = text_clean(a, mi->old_key);
+        struct slice org = text_clean(a, slice_from_cstr(mi->org_id));
+        const char *params[2] = { arena_strndup(a, k.p, k.len),
+                                  arena_strndup(a, org.p, org.len) };
+        int rc;
+        PGresult *r = db_run(s, "old_key", KEY_HELD_SQL, 2, params, &rc);
+        if (r == NULL)
+            return rc;
+        bool held = PQntuples(r) > 0;
+        PQclear(r);
+        if (!held)
+            continue;
+        if (copy == NULL) {
+            copy = arena_alloc(a, n * sizeof(*copy));
+            memcpy(copy, *m, n * sizeof(*copy));
+            *m = copy;
+        }
+        copy[i].key = copy[i].old_key;
+    }
+    return HUB_OK;
+}
+
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
                        struct store_msg_result *res)
 {
@@ -1073,6 +1119,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         return rc;
     memset(p, 0, sizeof(p));
     arena_init(&a, 64 * 1024);
+    if ((rc = resolve_old_keys(s, &a, &m, n)) != HUB_OK)
+        goto out;
     const char **evtext = arena_alloc(&a, n * sizeof(*evtext));
     /* an event naming another organization's scope (urn:hub:org:<X>:...)
      * would be linked to that organization's patient: the adapters leave

@@ -29,8 +29,9 @@
  *     if (rc)             -> 400/413/415 {"error": ...} from err
  *     else if (report.rows_used == 0 && report.rows_rejected)
  *                         -> 422 with csv_report_json()
- *     else                -> commit events (idempotency key
- *                            report.message_id), 202 with csv_report_json()
+ *     else                -> commit events (idempotency key: the hashes
+ *                            of report.message_id), 202 with
+ *                            csv_report_json()
  */
 #ifndef HUB_CSV_H
 #define HUB_CSV_H
@@ -189,7 +190,7 @@ struct csv_rejected {
  */
 struct csv_report {
     const char *kind;
-    const char *message_id;     /* idempotency key, see csv_to_events */
+    const char *message_id;     /* names the upload, see csv_to_events */
     const struct csv_file *files;
     size_t n_files;
     size_t rows;                /* data rows, blank ones included */
@@ -244,10 +245,12 @@ struct csv_report {
  * On failure *out is left as it was (no partial upload); the report still
  * holds the findings made before the failure.
  *
- * report->message_id is the upload's idempotency key: "name:sha256" for one
- * file; for a set, "<set name>:" followed by the four hashes in the order
- * QEadmin, ScreeningProf, ScreeningObs, PtInfo joined by "+" ("-" for a
- * file not sent). The same files re-sent give the same key.
+ * report->message_id names the upload: "name:sha256" for one file; for a
+ * set, "<set name>:" followed by the four hashes in the order QEadmin,
+ * ScreeningProf, ScreeningObs, PtInfo joined by "+" ("-" for a file not
+ * sent). The hub keys the upload by what follows its last ':', the hashes
+ * alone (no hash holds a ':'), so the same files re-sent under any names
+ * give the same key.
  */
 int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   const struct csv_file *files, size_t n,

@@ -1516,9 +1516,11 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     cJSON_Delete(j);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
                               "= 'screening.positive'"), 3);
+    /* keyed by its four files' hashes, not its name (F4080) */
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "format = 'csv' AND idem_key LIKE "
-                              "'csv:shinny:%'"), 1);
+                              "format = 'csv' AND idem_key ~ "
+                              "'^csv:shinny:[0-9a-f]{64}(\\+[0-9a-f]{64}){3}$'"),
+                 1);
     cr_assert_eq(post("/v1/csv/shinny",
                       "multipart/form-data; boundary=" BOUNDARY, NULL, body,
                       len, &r2), 202);
@@ -1529,6 +1531,18 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
      * each time): a re-send too, not a conflict kept in quarantine */
     for (char *b = body; (b = strstr(b, BOUNDARY)) != NULL; b++)
         b[sizeof(BOUNDARY) - 2] = '8';
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=hubE2Eb0undary8", NULL,
+                      body, len, &r2), 202, "%s", r2.body);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect(r2.replayed);
+    http_resp_free(&r2);
+    /* the same four files named for another day: a re-send too */
+    for (char *b = body; (b = strstr(b, "filename=\"SDOH_")) != NULL; b++) {
+        char *d = strstr(b, "_20260115093000.csv\"");
+        cr_assert_not_null(d);
+        d[8] = '6';
+    }
     cr_assert_eq(post("/v1/csv/shinny",
                       "multipart/form-data; boundary=hubE2Eb0undary8", NULL,
                       body, len, &r2), 202, "%s", r2.body);
@@ -1570,8 +1584,9 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
                               "body::jsonb->'source'->>'message_id' LIKE "
                               "'pantry-2026-03.csv#%'"), n);
-    cr_expect_eq(sql_count("messages WHERE idem_key LIKE ",
-                           "csv:screenings:pantry-2026-03.csv:%"), 1);
+    /* keyed by its kind and bytes: csv:screenings:<sha256> (F4080) */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key = 'csv:screenings:' || sha256"), 1);
 
     /* no usable row: 422 with the report, quarantined */
     static const char none[] =
@@ -1675,15 +1690,17 @@ Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
 
 /* Round 237's probes over HTTPS of what a CBO's Excel exports meet: an
  * export with M/D/YYYY h:mm times and answers as their text, sent twice
- * under its name (no new event) and once under a browser's "(1)" name:
- * new events, as an upload is keyed by its name and its bytes (F4022,
- * found, not changed: this pins it). A UTF-16 TAB-delimited export
- * (Excel's Unicode text) with a bad row: the good row used, the bad one
- * quarantined as the bytes sent (UTF-16), with its row and column. */
+ * under its name and then under a browser's "(1)" name and with no
+ * X-Filename ("upload.csv"): each a re-send of the first, answered with
+ * its answer and no new event, as an upload is keyed by its kind and its
+ * bytes (F4080; F4022 pinned new events here). A UTF-16 TAB-delimited
+ * export (Excel's Unicode text) with a bad row: the good row used, the
+ * bad one quarantined as the bytes sent (UTF-16), with its row and
+ * column. */
 Test(docs, csv_same_bytes_under_another_name_and_a_utf16_bad_row,
      .init = start, .fini = stop, .timeout = 60)
 {
-    struct http_resp r;
+    struct http_resp r, r1;
     static const char csv[] =
         "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
         "S-1,C-001,96777-8,3/1/2026 10:05,71802-3,LA31994-9\r\n"
@@ -1692,22 +1709,26 @@ Test(docs, csv_same_bytes_under_another_name_and_a_utf16_bad_row,
                          "X-Filename: export.csv", NULL };
     const char *h2[] = { "Content-Type: text/csv",
                          "X-Filename: export (1).csv", NULL };
+    const char *h0[] = { "Content-Type: text/csv", NULL };
+    const char *const *again[] = { h1, h2, h0 };
 
     cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
-                             "tok-hosp", h1, csv, sizeof(csv) - 1, &r), 0);
-    cr_assert_eq(r.status, 202, "%s", r.body);
-    http_resp_free(&r);
+                             "tok-hosp", h1, csv, sizeof(csv) - 1, &r1), 0);
+    cr_assert_eq(r1.status, 202, "%s", r1.body);
     long events = events_total();
-    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
-                             "tok-hosp", h1, csv, sizeof(csv) - 1, &r), 0);
-    cr_expect_lt(r.status, 300, "%s", r.body);
-    http_resp_free(&r);
-    cr_expect_eq(events_total(), events, "same name, same bytes: no event");
-    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
-                             "tok-hosp", h2, csv, sizeof(csv) - 1, &r), 0);
-    cr_expect_eq(r.status, 202, "%s", r.body);
-    http_resp_free(&r);
-    cr_expect_eq(events_total(), 2 * events, "another name: new events");
+    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+        cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                                 "tok-hosp", again[i], csv, sizeof(csv) - 1,
+                                 &r), 0);
+        cr_expect_eq(r.status, 202, "send %zu: %s", i, r.body);
+        cr_expect_str_eq(r.body, r1.body, "send %zu: the first's answer", i);
+        cr_expect(r.replayed, "send %zu", i);
+        http_resp_free(&r);
+        cr_expect_eq(events_total(), events, "send %zu: no new event", i);
+    }
+    http_resp_free(&r1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv'"), 1);
 
     /* UTF-16LE with BOM, TAB-delimited (Excel's Unicode text), row 3 bad */
     static const char u8[] =
@@ -1739,6 +1760,171 @@ Test(docs, csv_same_bytes_under_another_name_and_a_utf16_bad_row,
                               "'unicode.txt' AND error->>'field' = "
                               "'0:row 3 col 4' AND length(raw) = 92 AND "
                               "get_byte(raw, 1) = 0"), 1);
+}
+
+/* a food-insecurity screening, positive (88122-7 "Often true") */
+static const char pantry_csv[] =
+    "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+    "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
+
+/* POST pantry_csv and the rows `extra` (NULL: none) to /v1/csv/screenings
+ * with X-Filename `name` (NULL: none) */
+static long post_pantry(const char *name, const char *extra,
+                        struct http_resp *r)
+{
+    char fn[128], body[1024];
+    const char *hd[3] = { "Content-Type: text/csv", NULL, NULL };
+    int n = snprintf(body, sizeof(body), "%s%s", pantry_csv,
+                     extra ? extra : "");
+
+    if (name) {
+        snprintf(fn, sizeof(fn), "X-Filename: %s", name);
+        hd[1] = fn;
+    }
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, body, (size_t)n, r), 0);
+    return r->status;
+}
+
+/* F4080: the same export under another name (a browser's "(1)", a
+ * script's dated X-Filename) is a re-send: the first's answer, no second
+ * screening.completed or screening.positive in the events table or the
+ * partner's feed, and no second delivery to its subscription. */
+Test(docs, csv_renamed_resend_makes_no_event_and_no_delivery,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r1;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char sub[512];
+    static const char *const names[] = { "export (1).csv",
+                                         "pantry-2026-12-07.csv" };
+
+    cr_assert_not_null(rx);
+    snprintf(sub, sizeof(sub),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":"
+             "[\"screening.positive\"],\"secrets\":[\"" SECRET "\"]}",
+             rx->port);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+                           NULL, sub, strlen(sub), "application/json", &r), 0);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    http_resp_free(&r);
+
+    cr_assert_eq(post_pantry("export.csv", NULL, &r1), 202, "%s", r1.body);
+    int64_t end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE "
+                        "status = 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(rx_requests(rx), 1, "the positive event delivered");
+    long events = events_total();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        cr_expect_eq(post_pantry(names[i], NULL, &r), 202, "%s", r.body);
+        cr_expect_str_eq(r.body, r1.body, "%s: the first's answer", names[i]);
+        cr_expect(r.replayed, "%s", names[i]);
+        http_resp_free(&r);
+    }
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), events, "no new event");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'screening.completed'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'screening.positive'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv'"), 1);
+    /* the partner's feed holds one of each */
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/events", "tok-cbo", NULL,
+                           NULL, 0, NULL, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    int positives = 0;
+    for (const char *p = r.body; (p = strstr(p, "\"screening.positive\""));
+         p++)
+        positives++;
+    cr_expect_eq(positives, 1, "%s", r.body);
+    http_resp_free(&r);
+    /* what a second event would have been delivered by now */
+    usleep(500000);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 1);
+    cr_expect_eq(rx_requests(rx), 1, "no second delivery");
+    rx_stop(rx);
+}
+
+/* F4080: an export sent with no X-Filename ("upload.csv") and again with
+ * one is one upload, either way round; other bytes under the same name
+ * are a new upload, with their own events. */
+Test(docs, csv_with_and_without_a_file_name_is_one_upload,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r1;
+    static const char row2[] =
+        "S-2,C-002,88121-9,2026-03-02T10:00:00-05:00,88122-7,LA28398-8\r\n";
+    static const char row3[] =
+        "S-3,C-003,88121-9,2026-03-03T10:00:00-05:00,88122-7,LA28398-8\r\n";
+
+    cr_assert_eq(post_pantry(NULL, NULL, &r1), 202, "%s", r1.body);
+    long events = events_total();
+    cr_expect_eq(post_pantry("export.csv", NULL, &r), 202, "%s", r.body);
+    cr_expect_str_eq(r.body, r1.body);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), events, "no X-Filename, then one: a re-send");
+
+    cr_assert_eq(post_pantry("export.csv", row2, &r1), 202, "%s", r1.body);
+    cr_expect_not(r1.replayed, "other bytes under the same name");
+    long events2 = events_total();
+    cr_expect_gt(events2, events, "other bytes: new events");
+    cr_expect_eq(post_pantry(NULL, row2, &r), 202, "%s", r.body);
+    cr_expect_str_eq(r.body, r1.body);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), events2, "one, then no X-Filename: a re-send");
+
+    cr_assert_eq(post_pantry(NULL, row3, &r), 202, "%s", r.body);
+    cr_expect_not(r.replayed, "other bytes with no X-Filename");
+    http_resp_free(&r);
+    cr_expect_gt(events_total(), events2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv'"), 3);
+}
+
+/* F4080: an upload stored before the change holds its key with its file
+ * name in it (csv:<kind>:<name>:<sha256>): re-sent under that name it is
+ * still found, a re-send with no new event. Re-sent under another name
+ * it is not (no index finds a key by its hash alone): new events, once,
+ * under the new key, which a later re-send under any name finds. */
+Test(docs, csv_upload_keyed_by_its_name_before_is_still_found,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r1;
+
+    cr_assert_eq(post_pantry("export.csv", NULL, &r1), 202, "%s", r1.body);
+    /* its key as the code before the change stored it */
+    cr_assert_eq(hub_sql_long(&hub, "WITH u AS (UPDATE messages SET idem_key "
+                              "= 'csv:screenings:export.csv:' || sha256 WHERE "
+                              "format = 'csv' AND idem_key = "
+                              "'csv:screenings:' || sha256 RETURNING 1) "
+                              "SELECT count(*) FROM u"), 1);
+    long events = events_total();
+    cr_expect_eq(post_pantry("export.csv", NULL, &r), 202, "%s", r.body);
+    cr_expect_str_eq(r.body, r1.body);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), events, "its old key found: no new event");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv'"), 1);
+
+    cr_assert_eq(post_pantry("export (1).csv", NULL, &r1), 202, "%s",
+                 r1.body);
+    cr_expect_not(r1.replayed);
+    long events2 = events_total();
+    cr_expect_eq(events2, 2 * events, "another name: not found, new events");
+    cr_expect_eq(post_pantry("export (2).csv", NULL, &r), 202, "%s", r.body);
+    cr_expect_str_eq(r.body, r1.body);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), events2, "then keyed by its bytes");
 }
 
 Test(docs, large_csv_is_normalized_off_the_loop_and_stored_whole,

@@ -319,6 +319,45 @@ Test(store, resend_with_same_key_returns_stored_reply_and_no_new_event)
     release(&r2, 1);
 }
 
+/* F4080: a message whose key had another form before (a CSV upload's,
+ * its file name in it) is the re-send of an accepted message of its
+ * sender that holds the older form: answered with its reply, no event;
+ * one whose older form no accepted message (of its sender) holds is
+ * stored under its own key. */
+Test(store, a_key_held_in_its_older_form_makes_the_message_a_resend)
+{
+    struct fixture f;
+    struct store_msg_result r1, r2, r3[2];
+
+    add_msg(&f, 0, "org_a", "csv:screenings:export.csv:ab12", "adt.admit",
+            "MRN", "250");
+    f.m[0].reply = SLICE_LIT("stored before the change");
+    ingest(&f, 1, &r1);
+    add_msg(&f, 0, "org_a", "csv:screenings:ab12", "adt.admit", "MRN", "250");
+    f.m[0].old_key = SLICE_LIT("csv:screenings:export.csv:ab12");
+    ingest(&f, 1, &r2);
+    cr_assert_not(r1.duplicate);
+    cr_assert(r2.duplicate);
+    cr_assert_eq(r2.message_seq, r1.message_seq);
+    cr_assert_str_eq(r2.reply, "stored before the change");
+    cr_assert_str_eq(r2.event_ids_json, r1.event_ids_json);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 1);
+    /* another sender's, and an older form no one holds: new messages */
+    add_msg(&f, 0, "org_b", "csv:screenings:ab12", "adt.admit", "MRN", "250");
+    f.m[0].old_key = SLICE_LIT("csv:screenings:export.csv:ab12");
+    add_msg(&f, 1, "org_a", "csv:screenings:cd34", "adt.admit", "MRN", "251");
+    f.m[1].old_key = SLICE_LIT("csv:screenings:export.csv:cd34");
+    ingest(&f, 2, r3);
+    cr_assert_not(r3[0].duplicate);
+    cr_assert_not(r3[1].duplicate);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE idem_key IN "
+                       "('csv:screenings:ab12', 'csv:screenings:cd34')"), 2);
+    release(&r1, 1);
+    release(&r2, 1);
+    release(r3, 2);
+}
+
 Test(store, same_key_from_another_org_is_not_a_duplicate)
 {
     struct fixture f;

@@ -372,6 +372,16 @@ Test(ingest_docs, csv_shinny_set_rejected_rows_name_their_file_row_and_bytes)
 
     cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "shinny", &meta, body, n),
                  202);
+    /* keyed by its four hashes alone, the older form with the set's name
+     * (F4080) */
+    static const char old[] = "csv:shinny:RiverbendCBO_set2_20260202170500"
+                              ".csv:";
+    cr_expect_eq(J->msg.key.len, 11 + 4 * 64 + 3, "%.*s",
+                 (int)J->msg.key.len, J->msg.key.p);
+    cr_expect_eq(J->msg.old_key.len, sizeof(old) - 1 + 4 * 64 + 3);
+    cr_expect_eq(memcmp(J->msg.old_key.p, old, sizeof(old) - 1), 0);
+    cr_expect_eq(memcmp(J->msg.old_key.p + sizeof(old) - 1,
+                        J->msg.key.p + 11, J->msg.key.len - 11), 0);
     cr_assert_eq(J->n_parts, 2, "the report's two rejected rows");
     /* the PtInfo file's rows 2 and 3 (findings at columns 14 and 3); row 2
      * holds a quoted line break, so its bytes run over two lines */
@@ -595,11 +605,34 @@ Test(ingest_docs, csv_file_name_loses_its_directories)
 
     cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", &meta, csv,
                                     sizeof(csv) - 1), 202);
-    cr_expect_eq(strncmp(J->msg.key.p, "csv:screenings:pantry.csv:", 26), 0,
+    /* keyed by the file's kind and hash alone (F4080) */
+    cr_expect_eq(J->msg.key.len, 15 + 64);
+    cr_expect_eq(strncmp(J->msg.key.p, "csv:screenings:", 15), 0,
                  "%.*s", (int)J->msg.key.len, J->msg.key.p);
-    /* name:sha256 of the file: the key ends in the body's hash */
-    cr_expect_eq(memcmp(J->msg.key.p + J->msg.key.len - 64, J->msg.sha256,
-                        64), 0);
+    cr_expect_eq(memcmp(J->msg.key.p + 15, J->msg.sha256, 64), 0);
+    /* its older form, looked up too, holds the name without directories */
+    cr_expect_eq(J->msg.old_key.len, 26 + 64);
+    cr_expect_eq(strncmp(J->msg.old_key.p, "csv:screenings:pantry.csv:", 26),
+                 0, "%.*s", (int)J->msg.old_key.len, J->msg.old_key.p);
+    cr_expect_eq(memcmp(J->msg.old_key.p + 26, J->msg.sha256, 64), 0);
+}
+
+/* F4080: a SHIN-NY set is keyed by its four hashes, without the name
+ * its files share; an Idempotency-Key has no older form. */
+Test(ingest_docs, csv_keys_are_hashes_and_a_header_key_has_no_older_form)
+{
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\n"
+        "S-1,C-1,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\n";
+    struct docs_meta meta = { .content_type = "text/csv",
+                              .idem_key = "batch-7" };
+
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", &meta, csv,
+                                    sizeof(csv) - 1), 202);
+    cr_expect_eq(J->msg.key.len, strlen("csv:screenings:idem:batch-7"));
+    cr_expect_eq(memcmp(J->msg.key.p, "csv:screenings:idem:batch-7",
+                        J->msg.key.len), 0);
+    cr_expect_eq(J->msg.old_key.len, 0);
 }
 
 Test(ingest_docs, csv_without_a_usable_row_is_refused_with_the_report)
