@@ -79,7 +79,9 @@ static void show(const struct dict *d, FILE *out)
                     s->domain, (long long)s->positive_at);
             for (size_t k = 0; k < s->n_items; k++)
                 fprintf(out, " %s", s->items[k]);
-            fprintf(out, "%s\n", s->require_all ? " (all required)" : "");
+            fprintf(out, "%s%s\n", s->require_all ? " (all required)" : "",
+                    s->borrowed ? " (borrowed: within the instrument only)"
+                                : "");
         }
         for (size_t j = 0; j < in->n_derived; j++) {
             const struct dict_derived *dv = &in->derived[j];

@@ -998,6 +998,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         /* a derived item sent is the sender's, compared (F2680) */
         if (dict_derived_disagrees(&sc, &rs[i].r, v))
             warn_add(&e, rs[i].obs, "value", DICT_DERIVED_DISAGREES);
+        /* a sender's total beside the answers it sums: the hub's sum is
+         * published, a difference said, as FHIR and CSV say it (F4061) */
+        if (sr && sr->complete && !sr->from_sender && rs[i].r.has_value &&
+            rs[i].r.value != sr->value)
+            warn_add(&e, rs[i].obs, "value", DICT_TOTAL_DISAGREES);
         if (rs[i].assessed)
             continue;
         if (ir->item == NULL && !dict_sum_find(dc->d, inst,

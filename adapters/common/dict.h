@@ -184,6 +184,11 @@ struct dict_sum {
     size_t n_items;
     int64_t positive_at;        /* positive when the sum >= this */
     bool require_all;           /* no score unless every item is answered */
+    bool borrowed;              /* its code is another instrument's total,
+                                   asked within this one (PHQ-2's 55758-7
+                                   in AHC's supplemental questions): known
+                                   only within this instrument, never by
+                                   the code alone (F4060) */
     struct dict_key key;        /* of code */
     const struct dict_key *item_keys;   /* of items[] */
     const char *sensitivity;    /* the label a total past `sens_above`
@@ -268,7 +273,9 @@ bool dict_text_eq(struct slice a, const char *b);
  * something only under its question (F1801). */
 const char *dict_answer_domain(const struct dict *d, struct slice code);
 /* A sum or derived rule by its own code ("95614-4", "88124-3"), any
- * instrument when `inst` is NULL. Lets adapters recognise a sender's total. */
+ * instrument when `inst` is NULL. Lets adapters recognise a sender's total.
+ * A borrowed sum (PHQ-2's 55758-7) is found only with its `inst`: the
+ * code alone is another instrument's total, not this one's (F4060). */
 const struct dict_sum *dict_sum_find(const struct dict *d,
                                      const struct dict_instrument *inst,
                                      struct slice code);
@@ -278,7 +285,7 @@ const struct dict_derived *dict_derived_find(const struct dict *d,
 /* The instrument whose sum `code` is: the first in file order (95614-4 is
  * AHC's and the NYS screening's), as a loose item takes the first that
  * asks it. A total sent alone is that instrument's screening (F2802,
- * F2803). NULL when `code` is no sum. */
+ * F2803). NULL when `code` is no sum, or a borrowed one (F4060). */
 const struct dict_instrument *dict_sum_instrument(const struct dict *d,
                                                   struct slice code);
 
@@ -375,7 +382,8 @@ struct dict_scoring {
  * questions leave open; `unplaced_labelled` says so when that added one
  * (F2860). A numeric-only response to a question that is a sum's
  * code (the sender's own 95614-4) is used as that sum's value when its
- * parts are incomplete. Memory from `a`; the result borrows `d`. Returns
+ * parts are incomplete; a borrowed sum's only with `inst` (F4060).
+ * Memory from `a`; the result borrows `d`. Returns
  * HUB_OK, or HUB_ELIMIT past DICT_MAX_RESPONSES.
  */
 int dict_score(const struct dict *d, struct arena *a,
@@ -443,6 +451,12 @@ bool dict_derived_disagrees(const struct dict_scoring *sc,
                             enum dict_verdict own);
 #define DICT_DERIVED_DISAGREES                                                \
     "sender's derived answer disagrees with the dictionary"
+
+/* What FHIR and C-CDA warn at a sender's total (an item coded with a sum
+ * of the screening, its number) that is not the hub's sum of the answers:
+ * the hub's sum is what `scores` publishes (F4061; CSV says it in its
+ * report's words). */
+#define DICT_TOTAL_DISAGREES "sender's total disagrees with the hub's sum"
 
 /*
  * An answer given in words (FHIR's valueString or CodeableConcept.text,

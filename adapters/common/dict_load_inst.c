@@ -154,7 +154,7 @@ static int load_sum(struct ld *l, const cJSON *e, struct dict_instrument *in,
                     struct dict_sum *s)
 {
     static const char *const keys[] = { "code", "display", "domain", "label",
-        "items", "positive_at", "require_all", NULL };
+        "items", "positive_at", "require_all", "borrowed", NULL };
     int rc;
     bool has;
     if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
@@ -164,7 +164,8 @@ static int load_sum(struct ld *l, const cJSON *e, struct dict_instrument *in,
         (rc = ld_str(l, e, "label", false, &s->label)) ||
         (rc = ld_strs(l, e, "items", &s->items, &s->n_items)) ||
         (rc = ld_int(l, e, "positive_at", true, &has, &s->positive_at)) ||
-        (rc = ld_bool(l, e, "require_all", &s->require_all)))
+        (rc = ld_bool(l, e, "require_all", &s->require_all)) ||
+        (rc = ld_bool(l, e, "borrowed", &s->borrowed)))
         return rc;
     s->key = cstr_key(s->code);
     struct dict_key *ik = arena_alloc(&l->d->a,

@@ -66,12 +66,15 @@ const struct dict_answer *dict_answer_find(const struct dict_item *it,
     return NULL;
 }
 
+/* The sum of `in` coded `code`; a borrowed one only when `within`, the
+ * instrument being known (F4060). */
 static const struct dict_sum *sum_in(const struct dict_instrument *in,
-                                     struct slice code)
+                                     struct slice code, bool within)
 {
     struct dict_key k = key_of(code);
     for (size_t j = 0; j < in->n_sums; j++)
-        if (key_is(&in->sums[j].key, in->sums[j].code, &k, code))
+        if (key_is(&in->sums[j].key, in->sums[j].code, &k, code) &&
+            (within || !in->sums[j].borrowed))
             return &in->sums[j];
     return NULL;
 }
@@ -82,9 +85,9 @@ const struct dict_sum *dict_sum_find(const struct dict *d,
 {
     code = trim(code);
     if (inst)
-        return sum_in(inst, code);
+        return sum_in(inst, code, true);
     for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_sum *s = sum_in(&d->inst[i], code);
+        const struct dict_sum *s = sum_in(&d->inst[i], code, false);
         if (s)
             return s;
     }
@@ -96,7 +99,7 @@ const struct dict_instrument *dict_sum_instrument(const struct dict *d,
 {
     code = trim(code);
     for (size_t i = 0; i < d->n_inst; i++)
-        if (sum_in(&d->inst[i], code))
+        if (sum_in(&d->inst[i], code, false))
             return &d->inst[i];
     return NULL;
 }
@@ -316,6 +319,7 @@ int dict_score(const struct dict *d, struct arena *a,
             if (sr && sens_implied(sr->rule, &r[i]))
                 add_label(out, sr->label);
             unplaced |= !ir->declined && sr == NULL &&
+                        !(inst && dict_sum_find(d, inst, r[i].question)) &&
                         !dict_sum_find(d, NULL, r[i].question) &&
                         !dict_derived_find(d, NULL, r[i].question);
             continue;
@@ -395,8 +399,11 @@ int dict_score(const struct dict *d, struct arena *a,
                     total += v;
                 }
             }
+            /* a borrowed total is the sender's only within its
+             * instrument (F4060) */
             const struct dict_response *own =
-                find_resp(r, rk, n, s->code, &s->key);
+                inst || !s->borrowed ? find_resp(r, rk, n, s->code, &s->key)
+                                     : NULL;
             bool complete = s->require_all ? answered == s->n_items
                                            : answered > 0;
             if (complete) {

@@ -334,11 +334,14 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
             jw_key(&w, "from_sender");
             jw_bool(&w, true);
         } else {
+            /* the item read as the sender's total (a borrowed sum's
+             * only within its instrument, F4060) */
             const struct rsp *sent = find_q(s, sr->sum->code);
             if (sent && sent->has_value && sent->value != sr->value &&
+                dict_sum_find(x->d, in, slice_from_cstr(sent->question)) &&
                 x->n_warns < FX_MAX_WARN)
                 x->warns[x->n_warns++] = (struct fx_warn){
-                    sent->field, "sender's total disagrees with the hub's sum" };
+                    sent->field, DICT_TOTAL_DISAGREES };
         }
         jw_obj_end(&w);
     }

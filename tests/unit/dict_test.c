@@ -895,6 +895,53 @@ Test(dict, ahc_substance_use_answers_imply_no_label)
     cr_assert_eq(s.n_positive_domains, 1, "daily use is a positive answer");
 }
 
+/* F4060: the PHQ-2 total of the AHC supplemental questions is LOINC's
+ * total score 55758-7 (55757-9 is the PHQ-2 panel), a total the PHQ-2 owns:
+ * the code alone names no instrument of the dictionary (a lone PHQ-2 total
+ * is a depression screening, outside it, F2543), so it is the sum only
+ * within 97023-6. There the sender's own total stands in for items not
+ * answered, as AHC's 95614-4 does; without the instrument it is no total. */
+Test(dict, the_phq2_total_is_the_ahc_supplemental_sum_only_within_it)
+{
+    struct slice phq2 = slice_from_cstr("55758-7");
+    const struct dict_instrument *sup =
+        dict_instrument_find(D, slice_from_cstr("97023-6"));
+    cr_assert_not_null(sup);
+    const struct dict_sum *sum = dict_sum_find(D, sup, phq2);
+    cr_assert_not_null(sum);
+    cr_expect_str_eq(sum->code, "55758-7");
+    cr_expect_null(dict_sum_find(D, sup, slice_from_cstr("55757-9")),
+                   "the PHQ-2 panel is no total");
+    cr_expect_null(dict_sum_find(D, NULL, phq2));
+    cr_expect_null(dict_sum_instrument(D, phq2));
+    /* AHC's own total is found by its code alone, as before (F2802) */
+    cr_expect_not_null(dict_sum_instrument(D, slice_from_cstr("95614-4")));
+    /* the items answered: the hub's sum, 55758-7 */
+    struct resp items[] = { { "44250-9", { "LA6570-1" }, 0, false },
+                            { "44255-8", { "LA6569-3" }, 0, false },
+                            { "55758-7", { NULL }, 5, false } };
+    struct dict_scoring s = score("97023-6", items, 3);
+    cr_assert_eq(s.n_sums, 1);
+    cr_expect_str_eq(s.sums[0].sum->code, "55758-7");
+    cr_expect(s.sums[0].complete && !s.sums[0].from_sender);
+    cr_expect_eq(s.sums[0].value, 3);
+    cr_expect_eq(s.sums[0].verdict, DICT_POSITIVE);
+    /* one item missing: the sender's total, within the instrument */
+    s = score("97023-6", (struct resp[]){ items[0], items[2] }, 2);
+    cr_assert_eq(s.n_sums, 1);
+    cr_expect(s.sums[0].complete && s.sums[0].from_sender);
+    cr_expect_eq(s.sums[0].value, 5);
+    /* the total alone, loose: no sum, no domain */
+    s = score(NULL, &items[2], 1);
+    cr_expect_eq(s.n_sums, 0);
+    cr_expect_eq(s.n_domains, 0);
+    /* loose beside one item: the item's part alone, not the sender's total */
+    s = score(NULL, (struct resp[]){ items[0], items[2] }, 2);
+    cr_assert_eq(s.n_sums, 1);
+    cr_expect_not(s.sums[0].complete);
+    cr_expect_eq(s.n_positive_domains, 0);
+}
+
 /* F61: HITS measures abuse (Hurt, Insult, Threaten, Scream; the AHC asks
  * it of "anyone, including family and friends"). An answer that discloses
  * violence labels the screening "sdv" (v3 SDV: sexual assault, abuse, or
@@ -1583,6 +1630,10 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     fclose(err);
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
+    /* PHQ-2's total in the AHC supplemental questions (F4060) */
+    cr_assert_not_null(strstr(buf, "sum  55758-7"));
+    cr_assert_not_null(strstr(buf, " 44250-9 44255-8 (all required) "
+                                   "(borrowed: within the instrument only)\n"));
     /* 32 rows, the four ACE disclosures of F78 and HARK's four (F1040) */
     cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (40)"));
     cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org\n"));

@@ -413,3 +413,118 @@ Test(same_answers, a_lone_hark_total_is_the_hark_screening_in_every_form)
     free(w);
     cJSON_Delete(ev);
 }
+
+/* F4060, F4061: the PHQ-2 items of the AHC supplemental questions
+ * (44250-9 "More than half the days" 2, 44255-8 "Several days" 1) and the
+ * sender's own PHQ-2 total 55758-7 = `total`, as a FHIR response, a C-CDA
+ * panel and CSV rows of 97023-6. */
+#define SUP_FHIR(total)                                                      \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","             \
+    "\"questionnaire\":\"http://loinc.org/q/97023-6\","                      \
+    "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"   \
+    "\"authored\":\"2026-01-15T09:30:00Z\",\"item\":["                       \
+    QR_ITEM("44250-9", "LA6570-1") "," QR_ITEM("44255-8", "LA6569-3") ","    \
+    "{\"linkId\":\"/55758-7\",\"answer\":[{\"valueInteger\":" total "}]}]}"
+#define SUP_CCDA(total)                                                      \
+    LONE_CCDA("17",                                                          \
+              "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"      \
+              "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"       \
+              "<code code=\"97023-6\" "                                      \
+              "codeSystem=\"2.16.840.1.113883.6.1\"/>"                       \
+              "<effectiveTime value=\"20260115093000+0000\"/>"               \
+              CCDA_ITEM("44250-9", "LA6570-1")                               \
+              CCDA_ITEM("44255-8", "LA6569-3")                               \
+              "<entryRelationship typeCode=\"COMP\"><observation "           \
+              "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"55758-7\" "   \
+              "codeSystem=\"2.16.840.1.113883.6.1\"/><value xsi:type=\"INT\" " \
+              "value=\"" total "\"/></observation></entryRelationship>"     \
+              "</observation></entry>")
+#define SUP_CSV(total)                                                       \
+    "screening_id,patient_id,instrument,screened_at,question,answer,value\r\n" \
+    "S1,P1,97023-6,2026-01-15,44250-9,LA6570-1,\r\n"                         \
+    "S1,P1,97023-6,2026-01-15,44255-8,LA6569-3,\r\n"                         \
+    "S1,P1,97023-6,2026-01-15,55758-7,," total "\r\n"
+#define SUP_ITEM(q, a)                                                       \
+    "{\"question\":\"" q "\",\"answer\":\"" a "\",\"domain\":"               \
+    "\"sdoh-category-unspecified\",\"label\":\"Mental Health\"}"
+#define SUP_ITEMS(total)                                                     \
+    "[" SUP_ITEM("44250-9", "LA6570-1") "," SUP_ITEM("44255-8", "LA6569-3")  \
+    ",{\"question\":\"55758-7\",\"value\":" total ",\"domain\":"            \
+    "\"sdoh-category-unspecified\",\"label\":\"Mental Health\","            \
+    "\"positive\":true}]"
+#define CSV_TOTAL_DIFFERS "sender's total differs from the sum of the answers"
+
+/* The hub's PHQ-2 sum is published under LOINC's total score 55758-7 in
+ * all three (it was the panel's code 55757-9, F4060); the sender's own
+ * 55758-7 beside the items is the sender's total, not an unknown
+ * question: written with the sum's domain, label and verdict, and a total
+ * other than the hub's sum warned in all three (F4061: C-CDA said it was
+ * a question not in the dictionary, and compared no total). */
+Test(same_answers, the_phq2_total_is_55758_7_and_the_senders_is_compared)
+{
+    static const char scores[] =
+        "[{\"code\":\"55758-7\",\"display\":\"Patient Health Questionnaire 2 "
+        "item (PHQ-2) total score\",\"value\":3,\"positive\":true,\"domain\":"
+        "\"sdoh-category-unspecified\",\"label\":\"Mental Health\"}]";
+    struct canon_list f = fhir_run(SUP_FHIR("5"));
+    struct canon_list c = ccda_run(SUP_CCDA("5"));
+    struct canon_list v = csv_run(SUP_CSV("5"));
+    expect_same(&f, &c, &v, SUP_ITEMS("5"), "[\"sdoh-category-unspecified\"]");
+    char *s = screening_member(&f, "scores");
+    cr_expect_str_eq(s, scores);
+    free(s);
+    cr_expect_eq(warnings_saying(&f, DICT_TOTAL_DISAGREES), 1, "FHIR");
+    cr_expect_eq(warnings_saying(&c, DICT_TOTAL_DISAGREES), 1, "C-CDA");
+    cr_expect_eq(warnings_saying(&v, CSV_TOTAL_DIFFERS), 1, "CSV");
+    cr_expect_eq(warnings_saying(&c, "question not in the dictionary"), 0);
+
+    /* the sender's total the hub's sum: nothing to say */
+    f = fhir_run(SUP_FHIR("3"));
+    c = ccda_run(SUP_CCDA("3"));
+    v = csv_run(SUP_CSV("3"));
+    expect_same(&f, &c, &v, SUP_ITEMS("3"), "[\"sdoh-category-unspecified\"]");
+    s = screening_member(&c, "scores");
+    cr_expect_str_eq(s, scores);
+    free(s);
+    cr_expect_eq(warnings_saying(&f, DICT_TOTAL_DISAGREES), 0, "FHIR");
+    cr_expect_eq(warnings_saying(&c, DICT_TOTAL_DISAGREES), 0, "C-CDA");
+    cr_expect_eq(warnings_saying(&v, CSV_TOTAL_DIFFERS), 0, "CSV");
+}
+
+/* F4060: a PHQ-2 total sent alone is a depression screening, outside the
+ * dictionary (F2543, F2661): no screening of the AHC supplemental
+ * questions in any form, as before the total was coded 55758-7. */
+Test(same_answers, a_lone_phq2_total_is_no_screening_in_any_form)
+{
+    static const struct { const char *what, *doc; } forms[] = {
+        { "4.69 coded 55758-7", LONE_CCDA("17", LONE_OBS("69", "55758-7")) },
+        { "4.38 coded 55758-7", LONE_CCDA("17", LONE_OBS("38", "55758-7")) },
+        { "4.2 coded 55758-7", LONE_CCDA("3.1", LONE_OBS("2", "55758-7")) },
+    };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+        struct canon_list c = ccda_run(forms[i].doc);
+        cr_expect_eq(c.n, 0, "%s: %zu events", forms[i].what, c.n);
+    }
+    /* a survey Observation: nothing the dictionary knows (F3361) */
+    static const char obs[] =
+        "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","
+        "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"
+        "CodeSystem/observation-category\",\"code\":\"survey\"}]}],"
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
+        "\"55758-7\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"effectiveDateTime\":\"2026-01-15\",\"valueInteger\":5}";
+    struct canon_list f = fhir_run(obs);
+    cr_expect_eq(f.n, 0, "FHIR: %zu events", f.n);
+    /* CSV names an instrument on every row: the PHQ-2 panel's is none of
+     * the dictionary's, so the total is a question it does not know */
+    struct canon_list v = csv_run(
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "value\r\nS1,P1,55757-9,2026-01-15,55758-7,,5\r\n");
+    cr_assert_eq(v.n, 1, "CSV: completed only, %zu events", v.n);
+    char *s = screening_member(&v, "scores");
+    cr_expect_str_eq(s, "(absent)");
+    free(s);
+    s = screening_member(&v, "positive_domains");
+    cr_expect_str_eq(s, "[]");
+    free(s);
+}
