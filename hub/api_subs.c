@@ -278,6 +278,17 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     }
+    if ((j->op == OP_REPLAY_ONE || j->op == OP_REPLAY_RANGE) &&
+        rc == HUB_EUNSUPPORTED) {
+        /* moved to the pull feed: as its pause and test are refused; the
+         * replay went to the URL it had before (F4160) */
+        api_reply_error(r, 409, "conflict", "a pull subscription has no "
+                        "endpoint to send a replay to: its events are in GET "
+                        "/v1/events (PATCH it back to mode webhook with a "
+                        "url to replay)", NULL);
+        job_free(j);
+        return;
+    }
     if (j->op == OP_AUDIT && rc == HUB_EUNSUPPORTED) {
         /* a VALUE two senders gave two persons: their count alone, and
          * what names one (F1963) */

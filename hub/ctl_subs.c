@@ -454,6 +454,16 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* a replay of a subscription moved to the pull feed, refused as the API
+ * refuses it (F4160) */
+static int pull_no_replay(const char *what)
+{
+    fprintf(stderr, "hubctl: cannot replay %s: its subscription is a pull "
+            "subscription, with no endpoint to send to (its events are in "
+            "the feed)\n", what);
+    return 1;
+}
+
 int ctl_deliveries_replay(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -464,6 +474,8 @@ int ctl_deliveries_replay(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     rc = deliveries_replay(c->s, ACTOR, NULL, a.pos[0]);
+    if (rc == HUB_EUNSUPPORTED)
+        return pull_no_replay(a.pos[0]);
     if (rc != HUB_OK)
         return ctl_fail("cannot replay: no such delivery, or it is pending or "
                     "being delivered", rc);
@@ -497,6 +509,8 @@ int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
                                  ctl_opt(&a, "status"), (int)max, &n, &e);
     if (rc == HUB_EINVALID)
         return refused("replay", &e, rc);
+    if (rc == HUB_EUNSUPPORTED)
+        return pull_no_replay(ctl_opt(&a, "subscription"));
     if (rc == HUB_ENOTFOUND)
         return ctl_fail("cannot replay: no such subscription", rc);
     if (rc != HUB_OK)

@@ -1,0 +1,138 @@
+/*
+ * subscriber_test.c - the subscriber's side of the contract as a partner
+ * meets it (round 244's probes): what a replay does once a webhook
+ * subscription has moved to the pull feed, and filters that would match
+ * nothing. Real hubd, real PostgreSQL, a real signing receiver over
+ * loopback.
+ */
+#include <criterion/criterion.h>
+#include <event2/thread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/hubproc.h"
+#include "../lib/webhook_rx.h"
+
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+static struct hubproc hub;
+
+/* hubd as the e2e tests run it (clock 1000x, 50 ms polls), with an
+ * operator's token, tok-ops */
+static void start(void)
+{
+    struct store *s;
+    char sha[65];
+
+    evthread_use_pthreads();
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
+    store_free(s);
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static long call(const char *method, const char *path, const char *token,
+                 const char *body, struct http_resp *r)
+{
+    cr_assert_eq(http_call(&hub, true, method, path, token, NULL, body,
+                           body ? strlen(body) : 0, "application/json", r),
+                 0, "%s %s", method, path);
+    return r->status;
+}
+
+static long delivered(void)
+{
+    return hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE "
+                        "status = 'delivered'");
+}
+
+/* cbo's webhook subscription of adt.* to rx (its id into id), and one
+ * admit over MLLP, delivered */
+static void subscribe_and_deliver(struct rx *rx, char *id, size_t id_size)
+{
+    struct http_resp r;
+    struct mllp_client c;
+    char body[512], msg[2048], ack[4096];
+
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201,
+                 "%s", r.body);
+    hub_json_str(r.body, "id", id, id_size);
+    http_resp_free(&r);
+    hl7_sample(msg, sizeof(msg), "SUBR-1", "MRN-R1");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    int64_t end = rx_now_ms() + 15000;
+    while (delivered() < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(delivered(), 1);
+    cr_assert_eq(rx_requests(rx), 1);
+}
+
+/*
+ * A webhook subscription switched to the pull feed sends nothing more
+ * (deploy/webhooks.md): its events are in the feed. A replay of one of its
+ * past deliveries, one or by range, was queued with the URL the delivery
+ * had, and the dispatcher signed it with the secrets the switch kept and
+ * sent it to the old endpoint, which the partner may no longer hold.
+ * Refused as its pause and its test are (409), nothing queued or audited.
+ */
+Test(subscriber, a_replay_of_a_subscription_moved_to_pull_is_not_sent,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char id[80], path[160], body[512], dlv[40];
+
+    cr_assert_not_null(rx);
+    subscribe_and_deliver(rx, id, sizeof(id));
+    snprintf(dlv, sizeof(dlv), "%s", rx->ids[0]);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("PATCH", path, "tok-cbo",
+                      "{\"mode\":\"pull\",\"url\":null}", &r), 200, "%s",
+                 r.body);
+    http_resp_free(&r);
+    long audit_before = hub_sql_long(&hub, "SELECT count(*) FROM audit "
+                                     "WHERE action = 'delivery.replayed'");
+
+    snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", dlv);
+    cr_expect_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"code\":\"conflict\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"subscription\":\"%s\",\"from\":"
+             "\"2000-01-01\",\"to\":\"2100-01-01\",\"status\":"
+             "\"delivered\"}", id);
+    cr_expect_eq(call("POST", "/v1/deliveries/replay", "tok-ops", body, &r),
+                 409, "%s", r.body);
+    http_resp_free(&r);
+
+    /* nothing reaches the old endpoint, nothing waits to */
+    usleep(1500 * 1000);
+    cr_expect_eq(rx_requests(rx), 1, "a replay reached the old url");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM delivery_queue"),
+                 0);
+    cr_expect_eq(delivered(), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'delivery.replayed'"), audit_before);
+    rx_stop(rx);
+}
