@@ -15,6 +15,7 @@
 #include "common/hub_err.h"
 #include "store.h"
 #include "../lib/hubproc.h"
+#include "../lib/testctl.h"
 #include "../lib/webhook_rx.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -126,6 +127,15 @@ Test(subscriber, a_replay_of_a_subscription_moved_to_pull_is_not_sent,
                  409, "%s", r.body);
     http_resp_free(&r);
 
+    /* hubctl, the operator's door, refuses them too, exit 1 */
+    char env[1200], args[200];
+    snprintf(env, sizeof(env), "DATABASE_URL='%s'", hub.db_url);
+    snprintf(args, sizeof(args), "deliveries replay %s", dlv);
+    cr_expect_eq(testctl_run(env, args, "/dev/null", NULL, 0), 1);
+    snprintf(args, sizeof(args), "deliveries replay-range --subscription %s "
+             "--from 2000-01-01 --to 2100-01-01 --status delivered", id);
+    cr_expect_eq(testctl_run(env, args, "/dev/null", NULL, 0), 1);
+
     /* nothing reaches the old endpoint, nothing waits to */
     usleep(1500 * 1000);
     cr_expect_eq(rx_requests(rx), 1, "a replay reached the old url");
@@ -135,4 +145,50 @@ Test(subscriber, a_replay_of_a_subscription_moved_to_pull_is_not_sent,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
                               "action = 'delivery.replayed'"), audit_before);
     rx_stop(rx);
+}
+
+/*
+ * A filter lists the values an event may have; an empty list is one no
+ * event meets (an event without the field does not match either), so the
+ * subscription was made, answered 201, and never matched anything: the
+ * peer failure of a subscription silently ignored (Medplum #2400).
+ * Refused naming the filter, at creation and by an update, as a filter
+ * no event of the topics carries is. `sensitivity` is no such list (the
+ * labels opted in to: none is the default) and stays as it was.
+ */
+Test(subscriber, a_filter_with_no_value_is_refused_naming_it,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const names[] = { "orgs", "facilities",
+        "patient_classes", "domains", "counties" };
+    struct http_resp r;
+    char body[512], field[64], id[80], path[160];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(body, sizeof(body), "{\"mode\":\"pull\",\"topics\":"
+                 "[\"adt.*\",\"screening.*\"],\"filters\":{\"%s\":[]}}",
+                 names[i]);
+        cr_expect_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r),
+                     400, "%s: %s", names[i], r.body);
+        snprintf(field, sizeof(field), "\"field\":\"filters.%s\"", names[i]);
+        cr_expect_not_null(strstr(r.body, field), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"),
+                 0);
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"adt.*\"],"
+                      "\"filters\":{\"sensitivity\":[]}}", &r), 201, "%s",
+                 r.body);
+    hub_json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_expect_eq(call("PATCH", path, "tok-cbo",
+                      "{\"filters\":{\"orgs\":[]}}", &r), 400, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"filters.orgs\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
+                              "WHERE filters ? 'orgs'"), 0);
 }
