@@ -783,8 +783,11 @@ static void deliveries_replay_many(struct api_req *r)
         }
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "max");
         if (!bad && m) {
+            /* a whole number: 2.5 was taken as 2, a bound the caller
+             * did not give (F4164) */
             if (!cJSON_IsNumber(m) || m->valuedouble < 1 ||
-                m->valuedouble > SUBS_REPLAY_MAX)
+                m->valuedouble > SUBS_REPLAY_MAX ||
+                m->valuedouble != (double)(int)m->valuedouble)
                 bad = "max";
             else
                 j->max = (int)m->valuedouble;
@@ -801,7 +804,7 @@ static void deliveries_replay_many(struct api_req *r)
             "is not a date or time string (2026-12-05, "
             "2026-12-05T04:00:00Z; no offset: UTC)",
             "status is not dead, failed or delivered",
-            "max is not a number from 1 to 10000",
+            "max is not a whole number from 1 to 10000",
         };
         /* JSON cut short is not "not an object" (F1462); either says
          * where (F1467) */
