@@ -5,6 +5,7 @@
  * nothing. Real hubd, real PostgreSQL, a real signing receiver over
  * loopback.
  */
+#include <cJSON.h>
 #include <criterion/criterion.h>
 #include <event2/thread.h>
 #include <stdio.h>
@@ -191,4 +192,67 @@ Test(subscriber, a_filter_with_no_value_is_refused_naming_it,
     http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
                               "WHERE filters ? 'orgs'"), 0);
+}
+
+/* an admit over MLLP (control id ctrl) */
+static void send_admit(const char *ctrl, const char *mrn)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+
+    hl7_sample(msg, sizeof(msg), ctrl, mrn);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+}
+
+/*
+ * A subscription disabled by its endpoint's 410 and then moved to the
+ * pull feed kept its status, disabled: routing passes a disabled
+ * subscription by, so its events were not in the feed, and its resume
+ * was refused (409) as a pull subscription's, saying its events are in
+ * the feed as they are routed. A switch to pull leaves nothing to hold
+ * (F4165): the subscription is active, as the pause's refusal asks.
+ */
+Test(subscriber, a_disabled_subscription_moved_to_pull_is_routed_to_the_feed,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_GONE, SECRET);
+    char id[80], path[160], body[512];
+
+    cr_assert_not_null(rx);
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201,
+                 "%s", r.body);
+    hub_json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    send_admit("SUBG-1", "MRN-G1");
+    int64_t end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM subscriptions WHERE "
+                        "status = 'disabled'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
+                              "WHERE status = 'disabled'"), 1);
+
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("PATCH", path, "tok-cbo",
+                      "{\"mode\":\"pull\",\"url\":null}", &r), 200, "%s",
+                 r.body);
+    cr_expect_not_null(strstr(r.body, "\"status\": \"active\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+    send_admit("SUBG-2", "MRN-G2");
+    cr_assert_eq(call("GET", "/v1/events?after=0&topic=adt.*", "tok-cbo",
+                      NULL, &r), 200);
+    /* both: the first routed before the 410, the second to the feed */
+    cJSON *page = cJSON_Parse(r.body);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                     page, "events")), 2, "%s", r.body);
+    cJSON_Delete(page);
+    http_resp_free(&r);
+    rx_stop(rx);
 }
