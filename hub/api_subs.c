@@ -551,7 +551,11 @@ static void subs_root(struct api_req *r)
     /* an operator's: the list of one organization (hubctl sub list
      * --org), or a subscription made for it */
     const char *org = api_query(r, "org");
-    if (org && *org) {
+    /* given empty it is an id no organization has (404 listed, 400
+     * made), never "none given": an operator's script whose variable
+     * came up empty listed every organization's, or made the
+     * subscription its own (F4166) */
+    if (org) {
         if (!j->operator_ || !copy_param(j->org, sizeof(j->org), org)) {
             job_free(j);
             api_reply_error(r, 403, "forbidden", list

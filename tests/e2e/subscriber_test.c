@@ -392,3 +392,29 @@ Test(subscriber, a_feed_read_during_ingest_on_two_nodes_serves_each_event_once,
     cr_expect_eq(pl.n, stored, "served %d of %ld events in %d pages", pl.n,
                  stored, pl.pages);
 }
+
+/*
+ * An operator's ?org= names the organization a subscription is made for
+ * or listed of. Given empty (a script's variable that came up empty) it
+ * was read as absent: the list was every organization's, and a creation
+ * made the subscription the operator's own, whose events its partner
+ * would never get. Read as the id it is, which no organization has:
+ * 404 for the list, 400 for a creation, each naming org (F4166).
+ */
+Test(subscriber, an_empty_org_parameter_names_no_organization,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+
+    cr_expect_eq(call("GET", "/v1/subscriptions?org=", "tok-ops", NULL, &r),
+                 404, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(call("POST", "/v1/subscriptions?org=", "tok-ops",
+                      "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 400,
+                 "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"),
+                 0);
+}
