@@ -278,6 +278,17 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     }
+    if ((j->op == OP_REPLAY_ONE || j->op == OP_REPLAY_RANGE) &&
+        rc == HUB_EUNSUPPORTED) {
+        /* moved to the pull feed: as its pause and test are refused; the
+         * replay went to the URL it had before (F4160) */
+        api_reply_error(r, 409, "conflict", "a pull subscription has no "
+                        "endpoint to send a replay to: its events are in GET "
+                        "/v1/events (PATCH it back to mode webhook with a "
+                        "url to replay)", NULL);
+        job_free(j);
+        return;
+    }
     if (j->op == OP_AUDIT && rc == HUB_EUNSUPPORTED) {
         /* a VALUE two senders gave two persons: their count alone, and
          * what names one (F1963) */
@@ -540,7 +551,11 @@ static void subs_root(struct api_req *r)
     /* an operator's: the list of one organization (hubctl sub list
      * --org), or a subscription made for it */
     const char *org = api_query(r, "org");
-    if (org && *org) {
+    /* given empty it is an id no organization has (404 listed, 400
+     * made), never "none given": an operator's script whose variable
+     * came up empty listed every organization's, or made the
+     * subscription its own (F4166) */
+    if (org) {
         if (!j->operator_ || !copy_param(j->org, sizeof(j->org), org)) {
             job_free(j);
             api_reply_error(r, 403, "forbidden", list
@@ -772,8 +787,11 @@ static void deliveries_replay_many(struct api_req *r)
         }
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "max");
         if (!bad && m) {
+            /* a whole number: 2.5 was taken as 2, a bound the caller
+             * did not give (F4164) */
             if (!cJSON_IsNumber(m) || m->valuedouble < 1 ||
-                m->valuedouble > SUBS_REPLAY_MAX)
+                m->valuedouble > SUBS_REPLAY_MAX ||
+                m->valuedouble != (double)(int)m->valuedouble)
                 bad = "max";
             else
                 j->max = (int)m->valuedouble;
@@ -790,7 +808,7 @@ static void deliveries_replay_many(struct api_req *r)
             "is not a date or time string (2026-12-05, "
             "2026-12-05T04:00:00Z; no offset: UTC)",
             "status is not dead, failed or delivered",
-            "max is not a number from 1 to 10000",
+            "max is not a whole number from 1 to 10000",
         };
         /* JSON cut short is not "not an object" (F1462); either says
          * where (F1467) */

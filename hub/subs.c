@@ -301,9 +301,13 @@ int deliveries_replay(struct store *s, const char *actor, const char *org,
         return HUB_ENOTFOUND;
     snprintf(num, sizeof(num), "%lld", n);
     const char *p[] = { actor, org, num };
-    int rc = one_text(s, "SELECT hub_replay_delivery($1, $2, $3::bigint)::text",
-                      3, p, &v);
-    if (rc == HUB_OK && strcmp(v, "true") != 0)
+    /* NULL: its subscription moved to the pull feed, and a replay was
+     * sent to the URL it had before (F4160, 031) */
+    int rc = one_text(s, "SELECT coalesce(hub_replay_delivery($1, $2, "
+                      "$3::bigint)::text, 'pull')", 3, p, &v);
+    if (rc == HUB_OK && strcmp(v, "pull") == 0)
+        rc = HUB_EUNSUPPORTED;
+    else if (rc == HUB_OK && strcmp(v, "true") != 0)
         rc = HUB_ENOTFOUND;
     free(v);
     return rc;
@@ -366,6 +370,8 @@ int deliveries_replay_range(struct store *s, const char *actor,
         hub_err_set(err, rc, from_bad ? "from" : "to", 0,
                     "is not a date or time (2026-12-05, "
                     "2026-12-05T04:00:00Z; no offset: UTC)");
+    } else if (rc == HUB_OK && strcmp(v, "-1") == 0) {
+        rc = HUB_EUNSUPPORTED;      /* a pull subscription (F4160, 031) */
     } else if (rc == HUB_OK) {
         *n_out = (int)strtol(v, NULL, 10);
     }

@@ -83,7 +83,8 @@ int deliveries_list(struct store *s, const char *org, const char *sub,
                     const char *status, long long before, int limit,
                     char **out) __attribute__((warn_unused_result));
 /* "dlv_<n>" or "<n>"; HUB_ENOTFOUND when not found or not at rest
- * (pending or being delivered). */
+ * (pending or being delivered); HUB_EUNSUPPORTED, nothing replayed, when
+ * its subscription has moved to the pull feed (it has no endpoint). */
 int deliveries_replay(struct store *s, const char *actor, const char *org,
                       const char *id) __attribute__((warn_unused_result));
 /* Replay a subscription's deliveries created in [from, to) (ISO 8601 as
@@ -91,7 +92,7 @@ int deliveries_replay(struct store *s, const char *actor, const char *org,
  * dead), at most max (capped at SUBS_REPLAY_MAX). *n_out: how many.
  * HUB_EINVALID with err naming "from" or "to" when one is no time or to is
  * not after from; HUB_ENOTFOUND: no subscription `sub` of `org` (NULL: of
- * any). */
+ * any); HUB_EUNSUPPORTED, nothing replayed: `sub` is a pull subscription. */
 int deliveries_replay_range(struct store *s, const char *actor,
                             const char *org, const char *sub,
                             const char *from, const char *to,

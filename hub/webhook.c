@@ -1197,6 +1197,18 @@ int webhook_sub_validate(const char *json, size_t len,
                                       WEBHOOK_FILTER_VALUE_MAX, field,
                                       err)) != HUB_OK)
                 goto out;
+            /* a list of the values an event may have: none is met by no
+             * event, a subscription made to match nothing (F4161); the
+             * labels opted in to are no such list, and none is their
+             * default */
+            if (cJSON_GetArraySize(f) == 0 &&
+                strcmp(f->string, "sensitivity") != 0) {
+                rc = hub_err_set(err, HUB_EINVALID, field, 0,
+                                 "filter has no value, so it would match "
+                                 "nothing: leave it out to take every "
+                                 "value");
+                goto out;
+            }
             if (strcmp(f->string, "domains") == 0 &&
                 (rc = check_domains(f, err)) != HUB_OK)
                 goto out;

@@ -786,6 +786,9 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
           "\"to\":\"2027-01-01\"}", "from", "date or time string" },
         { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
           "\"to\":\"2027-01-01\",\"max\":\"5\"}", "max", "1 to 10000" },
+        /* taken as 2 (F4164) */
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"max\":2.5}", "max", "whole number" },
         { "{\"subscription\":5,\"from\":\"2026-01-01\","
           "\"to\":\"2027-01-01\"}", "subscription", "sub_" },
         { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","

@@ -162,6 +162,36 @@ Test(ctl_subs, refuses_invalid_subscriptions_naming_the_field)
     cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
 }
 
+/* a value of 256 bytes or more in a list option was left out, exit 0:
+ * the subscription made without that topic, or with a filter of the
+ * values left (F4162); now the validation names it, as the API's */
+Test(ctl_subs, a_long_value_in_a_list_option_is_refused_not_left_out)
+{
+    char out[4096], args[1024], big[301];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    snprintf(args, sizeof(args), "sub add --org cbo --pull --topics "
+             "'adt.*,%s'", big);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "topics[1]"), "%s", out);
+    snprintf(args, sizeof(args), "sub add --org cbo --pull --topics 'adt.*' "
+             "--orgs 'hosp,%s'", big);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "filters.orgs[1]"), "%s", out);
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
+}
+
+/* --org '' names no organization: a usage error, as quarantine list's
+ * (README, "hubctl"), not a look-up of an id nobody has (F4163) */
+Test(ctl_subs, sub_list_of_an_empty_org_is_a_usage_error)
+{
+    char out[4096];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list --org ''"), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "usage: hubctl sub list"), "%s", out);
+}
+
 Test(ctl_subs, deliveries_list_and_replay_exit_codes)
 {
     char out[4096];

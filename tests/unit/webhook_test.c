@@ -921,3 +921,30 @@ Test(webhook_sub, a_body_that_is_not_json_is_refused_at_its_fault)
     cr_expect_str_eq(e.field, "url");
     cr_expect_not(e.located);
 }
+
+/* an empty list of values is met by no event: refused, naming the filter
+ * (F4161); sensitivity's empty list opts in to nothing, as its absence */
+Test(webhook_sub, refuses_a_filter_with_no_value)
+{
+    static const char *const names[] = { "orgs", "facilities",
+        "patient_classes", "domains", "counties" };
+    struct hub_err e;
+    char doc[256], field[40];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(doc, sizeof(doc), "{\"url\":\"https://a.example/\","
+                 "\"topics\":[\"*\"],\"filters\":{\"%s\":[]}}", names[i]);
+        cr_assert_eq(validate(doc, false, &e, NULL), HUB_EINVALID, "%s",
+                     names[i]);
+        snprintf(field, sizeof(field), "filters.%s", names[i]);
+        cr_assert_str_eq(e.field, field);
+        cr_assert_not_null(strstr(e.what, "no value"), "%s", e.what);
+        snprintf(doc, sizeof(doc), "{\"filters\":{\"%s\":[]}}", names[i]);
+        cr_assert_eq(validate(doc, true, &e, NULL), HUB_EINVALID,
+                     "an update's: %s", doc);
+        cr_assert_str_eq(e.field, field);
+    }
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"sensitivity\":[]}}", false, &e,
+                          NULL), HUB_OK);
+}
