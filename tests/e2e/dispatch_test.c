@@ -33,6 +33,7 @@
 
 #include "common/hub_err.h"
 #include "dispatch.h"
+#include "metrics.h"
 #include "store.h"
 #include "subs.h"
 #include "webhook.h"
@@ -939,6 +940,13 @@ Test(dispatch, a_full_table_forgets_an_idle_endpoint_whose_open_time_is_over)
                  "a new endpoint waits for ever behind one that failed "
                  "once and has nothing more");
     cr_assert_eq(rx_requests(gone), 1);
+    /* the forgotten endpoint's open breaker is counted out with it (the
+     * stop counts out those still remembered) */
+    size_t mlen;
+    char *m = metrics_render(&mlen);
+    cr_expect_not_null(strstr(m, "\nhub_webhook_breakers_open 0\n"), "%s",
+                       strstr(m, "hub_webhook_breakers_open"));
+    free(m);
     dispatch_stop(disp);
     disp = NULL;
     rx_stop(gone);
