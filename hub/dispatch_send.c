@@ -25,15 +25,40 @@
 
 /* --- endpoints ------------------------------------------------------------ */
 
-/* May a full table forget this endpoint? Only one with nothing claimed or
- * sending whose breaker is closed: an open or half-open one (a
- * Retry-After's hold, failures, a probe to come) would be sent to at once
- * by the next claim as if it were new (F3825). Every opening leaves the
- * breaker half open until a success (endpoint_open), so half_open covers
- * the hold, the open time and the gauge's count. */
-static bool endpoint_forgettable(const struct endpoint *e)
+/* May a full table forget this endpoint? One with nothing claimed or
+ * sending whose breaker is closed; when none is (`lapsed`), one whose open
+ * time is over, a probe due that nothing has claimed. One still open (a
+ * Retry-After's hold, failures) would be sent to at once by the next claim
+ * as if it were new (F3825). Every opening leaves the breaker half open
+ * until a success (endpoint_open), so an endpoint that failed and then
+ * had no more work (its subscription deleted, its deliveries dead) was
+ * never forgotten, and a table full of such kept every new endpoint out
+ * for good (F4140); forgotten, it starts again from a closed breaker. */
+static bool endpoint_forgettable(const struct endpoint *e, int64_t now,
+                                 bool lapsed)
 {
-    return e->inflight == 0 && e->queued == 0 && !e->half_open;
+    if (e->inflight != 0 || e->queued != 0)
+        return false;
+    return !e->half_open || (lapsed && e->open_until_ms <= now);
+}
+
+/* Forget one endpoint of a full table, a closed one first; false: none
+ * may be. */
+static bool endpoint_forget_one(struct dispatch *d)
+{
+    int64_t now = mono_ms();
+    for (int lapsed = 0; lapsed < 2; lapsed++)
+        for (size_t i = 0; i < d->n_eps; i++) {
+            struct endpoint *e = d->eps[i];
+            if (!endpoint_forgettable(e, now, lapsed))
+                continue;
+            if (e->counted_open)
+                metrics_breakers_open(-1);
+            free(e);
+            d->eps[i] = d->eps[--d->n_eps];
+            return true;
+        }
+    return false;
 }
 
 struct endpoint *endpoint_get(struct dispatch *d, const char *key)
@@ -42,20 +67,10 @@ struct endpoint *endpoint_get(struct dispatch *d, const char *key)
     for (size_t i = 0; i < d->n_eps; i++)
         if (strcmp(d->eps[i]->key, key) == 0)
             return d->eps[i];
-    if (d->n_eps == max) {
-        /* forget an idle endpoint to stay bounded; none: the caller hands
-         * the job back, to be claimed again later */
-        for (size_t i = 0; i < d->n_eps; i++) {
-            struct endpoint *e = d->eps[i];
-            if (endpoint_forgettable(e)) {
-                free(e);
-                d->eps[i] = d->eps[--d->n_eps];
-                break;
-            }
-        }
-        if (d->n_eps == max)
-            return NULL;
-    }
+    /* forget an idle endpoint to stay bounded; none: the caller hands the
+     * job back, to be claimed again later */
+    if (d->n_eps == max && !endpoint_forget_one(d))
+        return NULL;
     struct endpoint *e = calloc(1, sizeof(*e));
     if (!e)
         abort();

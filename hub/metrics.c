@@ -332,7 +332,8 @@ char *metrics_render(size_t *len)
             "whose circuit breaker this node holds open: deliveries to them "
             "wait, one probe at a time (the log's dispatch.breaker_open names "
             "them); counted from the opening to the next success, so one "
-            "nothing is sent to since stays counted.\n# TYPE hub_webhook_breakers_open gauge\n"
+            "nothing is sent to since stays counted (until a full "
+            "endpoint table forgets it).\n# TYPE hub_webhook_breakers_open gauge\n"
             "hub_webhook_breakers_open %lld\n",
         (long long)GET(breakers_open));
     put(&o, "# HELP hub_webhook_latency_seconds One webhook request, from "

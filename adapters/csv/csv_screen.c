@@ -423,10 +423,13 @@ static int score(struct emit *e, struct hub_err *err)
          * the `value` column's, warned (compare); an answer code "1" gave
          * the sum nothing to score. One the `value` column would not
          * read as a number ("01") is kept as its words, warned so, and
-         * not said to be read as its value (F3022) */
+         * not said to be read as its value (F3022). One written with
+         * decimals (11.0) too, as the `value` column reads it (F4020):
+         * it was an answer code no list has, scored nothing, unwarned
+         * (F4141) */
         int64_t ignored;
         if (q->sum && r->number.len == 0 &&
-            csv_parse_int(r->answer, &ignored)) {
+            csv_parse_score(r->answer, &ignored)) {
             r->number = r->answer;
             r->answer = SLICE_NULL;
             r->col_number = r->col_answer;  /* where it was written */

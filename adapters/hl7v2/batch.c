@@ -80,10 +80,13 @@ static int read_count(struct slice s, long *out)
 }
 
 /* A stray line's place: its segment ID when it looks like one (three
- * capitals or digits), else "segment": never bytes that could be data. */
-static void place_of(const char *p, size_t len, char out[8])
+ * capitals or digits, then the field separator or the line's end), else
+ * "segment": never bytes that could be data (a name sent in capitals,
+ * "DOE^JANE", on a line of its own was named "DOE", in the log, the 400
+ * and the quarantined body's error, F4145). */
+static void place_of(const char *p, size_t len, char fs, char out[8])
 {
-    bool id = len >= 3;
+    bool id = len == 3 || (len > 3 && p[3] == fs);
     for (size_t i = 0; id && i < 3; i++)
         id = (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9');
     if (id) {
@@ -134,7 +137,7 @@ int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
             continue;               /* blank lines between segments */
         size_t off = (size_t)(t - p), sl = (size_t)(e - t);
         if (file_done) {
-            place_of(t, sl, place);
+            place_of(t, sl, fs, place);
             return hub_err_set(err, HUB_ESYNTAX, place, off,
                                "a segment after FTS, the end of the file");
         }
@@ -243,7 +246,7 @@ int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
                                    "too many messages in one request");
             msg_start = t;
         } else if (msg_start == NULL) {
-            place_of(t, sl, place);
+            place_of(t, sl, fs, place);
             return hub_err_set(err, HUB_ESYNTAX, place, off,
                                "a segment outside any message: only MSH "
                                "may follow FHS, BHS or a BTS");

@@ -33,6 +33,7 @@
 
 #include "common/hub_err.h"
 #include "dispatch.h"
+#include "metrics.h"
 #include "store.h"
 #include "subs.h"
 #include "webhook.h"
@@ -906,6 +907,83 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
     rx_stop(busy);
     for (int i = 0; i < 2; i++)
         rx_stop(other[i]);
+}
+
+/* A breaker stays half open until a success (endpoint_open), and a full
+ * table forgot only a closed one (F3942): an endpoint that failed and
+ * then had nothing more (its partner's server retired, its subscription
+ * deleted) kept its place for good, and every endpoint new to a full
+ * table was handed back "busy" at every claim, for ever (F4140). A table
+ * of one: a failure opens the first endpoint's breaker for 200 ms, its
+ * subscription is deleted, then a new endpoint's event is delivered once
+ * that open time is over. */
+Test(dispatch, a_full_table_forgets_an_idle_endpoint_whose_open_time_is_over)
+{
+    struct rx *gone = rx_start(RX_FAIL_N, SECRET);
+    struct rx *fresh = rx_start(RX_OK, SECRET);
+    gone->fail_n = 100000;
+    gone->fail_status = 500;
+    const char *gsub = sub_for(gone->port, "[\"adt.admit\"]", "/");
+    const char *fsub = sub_for(fresh->port, "[\"adt.discharge\"]", "/");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_endpoints = 1;
+    c.breaker_failures = 1;
+    c.breaker_open_ms = 200;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    ingest("g0", "adt.admit", "p0");
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 500", 1, 10000), 1);
+    cr_assert_eq(subs_delete(s, "cbo", "cbo", gsub), HUB_OK);
+    ingest("f0", "adt.discharge", "q0");
+    cr_assert_eq(wait_status(fsub, "delivered", 1, 5000), 1,
+                 "a new endpoint waits for ever behind one that failed "
+                 "once and has nothing more");
+    cr_assert_eq(rx_requests(gone), 1);
+    /* the forgotten endpoint's open breaker is counted out with it (the
+     * stop counts out those still remembered) */
+    size_t mlen;
+    char *m = metrics_render(&mlen);
+    cr_expect_not_null(strstr(m, "\nhub_webhook_breakers_open 0\n"), "%s",
+                       strstr(m, "hub_webhook_breakers_open"));
+    free(m);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(gone);
+    rx_stop(fresh);
+}
+
+/* ... and an endpoint whose breaker is still open keeps its place: the
+ * new endpoint waits until that open time is over, then is delivered to
+ * (the open time is the failed endpoint's, F3942: 3 s here). */
+Test(dispatch, a_full_table_keeps_an_open_endpoint_until_its_time_is_over)
+{
+    struct rx *bad = rx_start(RX_FAIL_N, SECRET);
+    struct rx *fresh = rx_start(RX_OK, SECRET);
+    bad->fail_n = 100000;
+    bad->fail_status = 500;
+    const char *bsub = sub_for(bad->port, "[\"adt.admit\"]", "/");
+    const char *fsub = sub_for(fresh->port, "[\"adt.discharge\"]", "/");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_endpoints = 1;
+    c.breaker_failures = 1;
+    c.breaker_open_ms = 3000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    ingest("b0", "adt.admit", "p0");
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 500", 1, 10000), 1);
+    int64_t failed = now_ms();
+    cr_assert_eq(subs_delete(s, "cbo", "cbo", bsub), HUB_OK);
+    ingest("f0", "adt.discharge", "q0");
+    cr_assert_eq(wait_status(fsub, "delivered", 1, 10000), 1);
+    int64_t waited = now_ms() - failed;
+    cr_assert_geq(waited, 2000, "the open endpoint was forgotten after "
+                  "%lld ms of its 3000", (long long)waited);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(bad);
+    rx_stop(fresh);
 }
 
 /* The status line and headers decide an attempt, not the length of the

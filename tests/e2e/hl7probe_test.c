@@ -439,6 +439,50 @@ Test(hl7probe, a_whole_frame_waiting_for_room_closes_no_connection,
     mllp_close(&b);
 }
 
+/* The hub's wait stops the sender's clocks (F4000), it does not end them:
+ * once frames are taken again a frame begun during the wait is timed from
+ * then (slow_sender_timeout), an idle connection is closed after
+ * idle_timeout, and a sender that closed while its whole frame waited has
+ * that frame taken once and its connection ended. Nothing stays open for
+ * ever after the database comes back (probe of round 243). */
+Test(hl7probe, after_the_hubs_wait_the_senders_clocks_run_again,
+     .init = start_one_in_flight, .fini = stop, .timeout = 30)
+{
+    struct mllp_client a, b, d;
+    static const char part[] = "\x0bMSH|^~\\&|PART";
+
+    cr_assert_eq(mllp_connect(&a, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_connect(&b, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_connect(&d, hub.mllp, &hub, NULL), 0);
+    dbproxy_hold_answers(hub.proxy, true);
+    send_frames(&a, "C", 1);
+    hub_sleep_ms(200);              /* a's frame takes the room */
+    send_frames(&b, "D", 1);        /* whole, waits for room ... */
+    cr_assert_eq(mllp_send_raw(&b, part, sizeof(part) - 1), 0); /* begun */
+    send_frames(&d, "E", 1);        /* whole, waits; its sender leaves */
+    hub_sleep_ms(200);
+    mllp_close(&d);
+    hub_sleep_ms(2500);             /* past either timeout: no close */
+    cr_expect_eq(hub_log_count(&hub, "why=slow_sender"), 0);
+    cr_expect_eq(hub_log_count(&hub, "why=idle"), 0);
+    dbproxy_hold_answers(hub.proxy, false);
+    expect_acks(&a, "C", 1);
+    expect_acks(&b, "D", 1);
+    cr_expect(mllp_closed(&b, 5000), "the frame begun during the wait is "
+              "timed once frames are taken again");
+    cr_expect(mllp_closed(&a, 5000), "idle after the wait: closed");
+    cr_expect_eq(hub_log_count(&hub, "why=slow_sender"), 1);
+    cr_expect_geq(hub_log_count(&hub, "why=idle"), 1);
+    cr_expect_eq(count("select count(*) from messages where idem_key = "
+                       "'ROOM-E-0'"), 1, "the whole frame of a sender that "
+                 "left is taken once");
+    /* its FIN is read once reading resumes, or its ACK meets its reset */
+    cr_expect_eq(hub_log_count(&hub, "why=eof") +
+                 hub_log_count(&hub, "why=error"), 1, "its connection ended");
+    mllp_close(&a);
+    mllp_close(&b);
+}
+
 static void start_two_connections(void)
 {
     cr_assert_eq(hub_start(&hub, "max_connections = 2", false), 0,

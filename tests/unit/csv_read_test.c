@@ -394,3 +394,14 @@ Test(csv_read, takes_records_of_spaces_tabs_and_a_ctrl_z_as_blank)
            "~\na|b|c\n1|2|3\n~\n~\n~\n");
     RENDER("a,b\r\n ,2\r\n", "a|b\n |2\n");
 }
+
+/* ... and one right after the last record, no line end between (a file
+ * whose last line has none, joined by `copy`), ends the input: it was the
+ * last value's last byte, or "text after a closing quote" refused the
+ * row (F4142). A Ctrl-Z inside a value is the sender's byte. */
+Test(csv_read, a_ctrl_z_after_the_last_record_ends_the_input)
+{
+    RENDER("a,b\r\n1,2\x1a", "a|b\n1|2\n");
+    RENDER("a,b\r\n1,\"12 Main St\"\x1a", "a|b\n1|12 Main St\n");
+    RENDER("a,b\r\n1,2\x1a" "3\r\n", "a|b\n1|2\x1a" "3\n");
+}

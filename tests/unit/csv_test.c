@@ -1966,3 +1966,48 @@ Test(csv, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)
     cr_expect(strstr(r.out.ev[2].json.p, "\"postal_code\":\"61550-1234\"") != NULL,
               "%s", r.out.ev[2].json.p);
 }
+
+/* A total written with decimals in the answer column (11.0, where F2942
+ * reads 11 there as the total's value): it was an answer code that no
+ * list has, scored nothing, no domain positive, no warning, while the same
+ * 11.0 in the value column is scored (F4020). Read as its value now,
+ * warned as 11 there is (F4141). Probes that held: -0.0 is a total of
+ * 0; 1.0e1 is no number a spreadsheet writes, and its row is refused
+ * "value is not a number", not read silently (round 243). */
+Test(csv, a_total_with_decimals_in_the_answer_column_is_its_value)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,95614-4,11.0,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,95614-4,,-0.0,,,\r\n"
+        "S3,P3,96777-8,2026-01-02,95614-4,,1.0e1,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    /* S1: completed and positive; S2: completed; S3: refused */
+    cr_assert_eq(r.out.n, 3, "%zu events", r.out.n);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 0);
+    cr_expect_eq(cJSON_GetObjectItem(it, "value")->valuedouble, 11.0, "%s",
+                 r.out.ev[0].json.p);
+    cr_expect_null(cJSON_GetObjectItem(it, "answer"));
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
+                                                        "positive_domains")),
+                 1, "%s", r.out.ev[0].json.p);
+    cJSON_Delete(ev);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    const struct csv_finding *f = finding(&r.rep, 2, "total written in the "
+                                                     "answer column");
+    cr_assert_not_null(f);
+    cr_expect_str_eq(f->column, "answer");
+    ev = cJSON_Parse(r.out.ev[2].json.p);
+    sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *score = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_expect_eq(cJSON_GetObjectItem(score, "value")->valueint, 0, "%s",
+                 r.out.ev[2].json.p);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(score, "positive")));
+    cJSON_Delete(ev);
+    f = finding(&r.rep, 4, "value is not a number");
+    cr_assert_not_null(f);
+    cr_expect_eq(f->severity, CSV_SEV_ERROR);
+    cr_expect_eq(r.rep.rows_rejected, 1);
+}

@@ -204,6 +204,13 @@ Test(hl7_batch, refuses_a_malformed_envelope_at_its_segment_and_offset)
     struct hub_err err;
     rd("BHS|^~\\&\rDoe^Jane|1980\r" MSG("1") "BTS\r", &err);
     cr_assert(strstr(err.what, "Doe") == NULL);
+    /* a name in capitals, as HL7 senders write names: no segment ID
+     * (F4145); nor three digits of a number */
+    refused("BHS|^~\\&\rDOE^JANE|1980\r" MSG("1") "BTS\r", HUB_ESYNTAX,
+            "segment", "DOE");
+    refused("BHS|^~\\&\r" MSG("1") "BTS\rFOO\r", HUB_ESYNTAX, "FOO", "FOO");
+    refused("BHS|^~\\&\r" MSG("1") "BTS|1\r123-45-6789\r", HUB_ESYNTAX,
+            "segment", "123");
 }
 
 Test(hl7_batch, stops_at_the_message_limit)
