@@ -12,7 +12,9 @@
 #         taken=T (rows of the other endpoint leased a claim)
 #         due_idx_read=.. ep_idx_read=.. heap_fetch=.. (a claim)
 # Knobs: BACKLOG, CLAIMS (default 20), DB (default hub_claim_skip; kept
-# between runs when KEEP=1, so that the backlog is ingested once).
+# between runs when KEEP=1, so that the backlog is ingested once);
+# OTHERS=N: N endpoints more, each with a backlog as large (every event
+# goes to all), one skipped: what a claim reads of the others (F4123).
 # shellcheck disable=SC2046,SC2086  # CFLAGS and pkg-config output split into flags
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,17 +54,26 @@ if [ "${KEEP:-0}" != 1 ] || [ "$have" != 1 ] ||
     # the backlogged endpoint (nothing listens: no dispatcher runs)
     $out/deliver_bench subs -u "$url" -o bench-cbo -n 1 \
         -r "http://127.0.0.1:9" >/dev/null
-    $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n "$backlog" -w 0 >/dev/null
-    # then another endpoint, and a few new events for both
-    $out/deliver_bench subs -u "$url" -o bench-cbo -n 1 \
-        -r "http://127.0.0.2:9" >/dev/null
-    $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n 64 -w 0 >/dev/null
+    if [ "${OTHERS:-0}" -gt 0 ]; then
+        # OTHERS endpoints more, each with as large a backlog (F4123)
+        for i in $(seq "$OTHERS"); do
+            $out/deliver_bench subs -u "$url" -o bench-cbo -n 1 \
+                -r "http://127.0.0.$(( i + 1 )):9" >/dev/null
+        done
+        $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n "$backlog" -w 0 >/dev/null
+    else
+        $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n "$backlog" -w 0 >/dev/null
+        # then another endpoint, and a few new events for both
+        $out/deliver_bench subs -u "$url" -o bench-cbo -n 1 \
+            -r "http://127.0.0.2:9" >/dev/null
+        $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n 64 -w 0 >/dev/null
+    fi
     q "vacuum analyze" >/dev/null
 else
     # the schema of this tree (a kept database of another tree's)
     DATABASE_URL=$url build/hubctl migrate >"$out/hubctl.txt" 2>&1
 fi
-held=$(q "select endpoint from delivery_queue group by 1 order by count(*) desc limit 1")
+held=$(q "select endpoint from delivery_queue group by 1 order by count(*) desc, 1 limit 1")
 other=$(q "select count(*) from delivery_queue where endpoint <> '$held'")
 total=$(q "select count(*) from delivery_queue")
 reads() {   # index tuples read (due index, endpoint index), heap fetches

@@ -15,7 +15,8 @@
 #     tests/bench/hubd.sh counts them), and queue_idx_read: the index
 #     tuples read in delivery_queue (the claims' walks, past leased and
 #     skipped rows too, the order probes, the flush's lookups), which the
-#     machine's other load does not move. PROFILE=1 also prints
+#     machine's other load moves less (timing does: the leases a claim
+#     walks past). PROFILE=1 also prints
 #     pg_stat_statements (track = all: the statements inside the
 #     functions, wall time); EXPLAIN=1 logs every plan with its actual rows
 #     (auto_explain, nested statements) to build/bench/deliver_cpu/pg/
