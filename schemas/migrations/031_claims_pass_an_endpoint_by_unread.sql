@@ -12,14 +12,16 @@
 -- endpoint drain every claim made while that endpoint was at its share (an
 -- outcome's NOTIFY) read the whole backlog for nothing: a third more of the
 -- database's CPU a delivery.
--- Now a claim with a skip list walks each endpoint that is not skipped on
--- its own, by a new index on (endpoint, due_at, delivery_id): the
--- endpoints with open rows are found by one index descent each (a skip
--- scan), the skipped ones go no further, and each other one's due rows
--- are read in due order, at most p_max of them; of those, the p_max
--- oldest are leased by primary key, as the ranked branch does. A claim
--- with no skip list walks as before. hub_claim_deliveries() is 022's
--- otherwise.
+-- Now a claim with a skip list walks the due index as before but reads
+-- at most p_max x 4 of its rows (enough when the skipped endpoints' rows
+-- are a part of them: several endpoints draining); when that did not
+-- fill the claim, it walks each endpoint that is not skipped on its own,
+-- by a new index on (endpoint, due_at, delivery_id): the endpoints with
+-- open rows are found by one index descent each (a skip scan), the
+-- skipped ones go no further, and each other one's due rows are read in
+-- due order, at most p_max of them. The p_max oldest rows found are
+-- leased by primary key, as the ranked branch does. A claim with no skip
+-- list walks as before. hub_claim_deliveries() is 022's otherwise.
 
 CREATE INDEX delivery_queue_endpoint_due ON delivery_queue
     (endpoint, due_at, delivery_id);
@@ -74,6 +76,8 @@ DECLARE
     -- with a skip list: the endpoints with open rows that it does not
     -- name (their rows are the only ones walked); NULL without one
     v_eps text[] COLLATE "C";
+    -- with a skip list: the rows to lease
+    v_cand bigint[];
     v_ids bigint[];
     v_attempts int[];
     v_waits bigint[];
@@ -112,48 +116,83 @@ BEGIN
             SELECT eps.e FROM eps
              WHERE eps.e IS NOT NULL AND eps.e <> ALL (v_skip));
     END IF;
-    IF v_eps IS NOT NULL THEN
-        -- each endpoint not skipped walked on its own, in due order, at
-        -- most p_max rows (so at most p_per_endpoint of them once ranked,
-        -- as in the branch below); the oldest p_max of all then leased by
-        -- primary key. The conditions: as in the walks below.
-        WITH cand AS MATERIALIZED (
-            SELECT c.id, c.endpoint, c.due_at
-              FROM unnest(v_eps) AS ep(e)
-             CROSS JOIN LATERAL (
-                SELECT q0.delivery_id AS id, q0.endpoint, q0.due_at
+    IF v_eps IS NOT NULL AND p_per_endpoint >= p_max THEN
+        -- First in due order, as the walk below, until p_max rows are
+        -- found or v_read rows of the due index were read: each condition
+        -- checked in turn (the probes only for a row that passed the
+        -- others). It fills the claim when the skipped endpoints' rows are
+        -- a part of the front (several endpoints draining, one at its
+        -- share: a walk per endpoint would read p_max of each, F4123).
+        v_cand := ARRAY(
+            SELECT f.id
+              FROM (SELECT q0.delivery_id AS id, q0.due_at,
+                       (q0.lease_until IS NULL OR q0.lease_until < v_now)
+                       AND q0.endpoint <> ALL (v_skip)
+                       AND (v_active IS NULL
+                            OR q0.subscription_id = ANY (v_active))
+                       AND (v_active IS NOT NULL
+                            OR (SELECT s.status = 'active'
+                                       AND s.deleted_at IS NULL
+                                  FROM subscriptions s
+                                 WHERE s.id = q0.subscription_id
+                                       COLLATE "default"))
+                       AND (SELECT o.event_seq FROM delivery_queue o
+                             WHERE o.subscription_id = q0.subscription_id
+                               AND o.patient_hub_id = q0.patient_hub_id
+                               AND o.event_seq < q0.event_seq
+                             LIMIT 1) IS NULL AS ok
                   FROM delivery_queue q0
-                 WHERE q0.endpoint = ep.e
-                   AND q0.due_at <= v_now
-                   AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
-                   AND (v_active IS NULL
-                        OR q0.subscription_id = ANY (v_active))
-                   AND (v_active IS NOT NULL
-                        OR (SELECT s.status = 'active'
-                                   AND s.deleted_at IS NULL
-                              FROM subscriptions s
-                             WHERE s.id = q0.subscription_id
-                                   COLLATE "default"))
-                   AND (SELECT o.event_seq FROM delivery_queue o
-                         WHERE o.subscription_id = q0.subscription_id
-                           AND o.patient_hub_id = q0.patient_hub_id
-                           AND o.event_seq < q0.event_seq
-                         LIMIT 1) IS NULL
+                 WHERE q0.due_at <= v_now
                  ORDER BY q0.due_at, q0.delivery_id
-                 LIMIT p_max) c
-        ), ranked AS (
-            SELECT c.id, c.due_at,
-                   row_number() OVER (PARTITION BY c.endpoint
-                                      ORDER BY c.due_at, c.id) rn
-              FROM cand c
-        ), due AS (
+                 LIMIT v_read) f
+             WHERE f.ok
+             LIMIT p_max);
+    END IF;
+    IF v_eps IS NOT NULL AND coalesce(cardinality(v_cand), 0) < p_max THEN
+        -- The front did not fill it (a skipped endpoint's backlog there,
+        -- or fewer rows due): each endpoint not skipped walked on
+        -- its own, in due order, at most p_max rows (so at most
+        -- p_per_endpoint of them once ranked, as in the branch below); the
+        -- oldest p_max of all taken. The conditions: as in the walks
+        -- below.
+        v_cand := ARRAY(
+            SELECT r.id
+              FROM (SELECT c.id, c.due_at,
+                           row_number() OVER (PARTITION BY c.endpoint
+                                              ORDER BY c.due_at, c.id) rn
+                      FROM unnest(v_eps) AS ep(e)
+                     CROSS JOIN LATERAL (
+                        SELECT q0.delivery_id AS id, q0.endpoint, q0.due_at
+                          FROM delivery_queue q0
+                         WHERE q0.endpoint = ep.e
+                           AND q0.due_at <= v_now
+                           AND (q0.lease_until IS NULL
+                                OR q0.lease_until < v_now)
+                           AND (v_active IS NULL
+                                OR q0.subscription_id = ANY (v_active))
+                           AND (v_active IS NOT NULL
+                                OR (SELECT s.status = 'active'
+                                           AND s.deleted_at IS NULL
+                                      FROM subscriptions s
+                                     WHERE s.id = q0.subscription_id
+                                           COLLATE "default"))
+                           AND (SELECT o.event_seq FROM delivery_queue o
+                                 WHERE o.subscription_id = q0.subscription_id
+                                   AND o.patient_hub_id = q0.patient_hub_id
+                                   AND o.event_seq < q0.event_seq
+                                 LIMIT 1) IS NULL
+                         ORDER BY q0.due_at, q0.delivery_id
+                         LIMIT p_max) c) r
+             WHERE r.rn <= p_per_endpoint
+             ORDER BY r.due_at, r.id
+             LIMIT p_max);
+    END IF;
+    IF v_eps IS NOT NULL THEN
+        -- the candidates leased by primary key, as the ranked branch does
+        WITH due AS (
             SELECT q.ctid AS tid, q.lease_until IS NOT NULL AS took
               FROM delivery_queue q
-             WHERE q.delivery_id = ANY (ARRAY(
-                       SELECT r.id FROM ranked r
-                        WHERE r.rn <= p_per_endpoint
-                        ORDER BY r.due_at, r.id
-                        LIMIT p_max))
+             WHERE q.delivery_id = ANY (v_cand)
                AND q.due_at + interval '0' <= clock_timestamp()
                AND (q.lease_until IS NULL OR q.lease_until < clock_timestamp())
              LIMIT p_max
