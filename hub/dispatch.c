@@ -27,7 +27,8 @@
  * claim is out make one claim after it), after completions while the last
  * claim left due work behind or once an endpoint the last claim passed by
  * at its share (endpoint_share: a slow endpoint's backlog leaves the room
- * to the others, F3823) is below it, and every poll_ms; flushes linger_ms after
+ * to the others, F3823; the share shrinks as more endpoints hold theirs,
+ * F3941) is below it, and every poll_ms; flushes linger_ms after
  * completions (at once when many outcomes wait, or for the outcome of a
  * delivery that rows wait behind: order_waits), one at a time, so they
  * batch themselves under load.
@@ -329,13 +330,15 @@ static void *run(void *arg)
 
 /* What one claim takes of an endpoint's rows at most, and what it holds
  * before the claims pass it by (so less than twice this): the room /
- * DISPATCH_ENDPOINT_ROOM_DIV, at least its per_endpoint (it can always
- * send that many at once), at most per_endpoint x DISPATCH_QUEUE_FACTOR
- * (F3823). */
-static int endpoint_share(const struct dispatch_config *c)
+ * (DISPATCH_ENDPOINT_ROOM_DIV + the endpoints at their share), at least its
+ * per_endpoint (it can always send that many at once), at most
+ * per_endpoint x DISPATCH_QUEUE_FACTOR (F3823). The share shrinks as more
+ * endpoints reach it, so that slow endpoints at their share never hold the
+ * whole room between them (F3941): eight at 256 each did. */
+int endpoint_share(const struct dispatch_config *c, int at_share)
 {
     int share = c->max_inflight * DISPATCH_CLAIMED_FACTOR /
-                DISPATCH_ENDPOINT_ROOM_DIV;
+                (DISPATCH_ENDPOINT_ROOM_DIV + at_share);
     if (share < c->per_endpoint)
         share = c->per_endpoint;
     if (share > c->per_endpoint * DISPATCH_QUEUE_FACTOR)
@@ -358,7 +361,7 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         d->cfg.per_endpoint = 8;
     if (d->cfg.max_endpoints < 1)
         d->cfg.max_endpoints = DISPATCH_MAX_ENDPOINTS;
-    d->ep_cap = endpoint_share(&d->cfg);
+    d->ep_cap = endpoint_share(&d->cfg, 0);
     if (d->cfg.timeout_ms < 100)
         d->cfg.timeout_ms = 15000;
     if (d->cfg.connect_timeout_ms < 100)

@@ -696,6 +696,12 @@ void claim_turn(struct dispatch *d)
                d->queued;
     if (room <= 0)
         return;
+    /* the share for the endpoints at it now (F3941) */
+    int at_share = 0;
+    for (size_t i = 0; i < d->n_eps; i++)
+        if (d->eps[i]->inflight + d->eps[i]->queued >= d->ep_cap)
+            at_share++;
+    d->ep_cap = endpoint_share(&d->cfg, at_share);
     free(d->req_skip);
     d->req_skip = skip_list(d, mono_ms(), d->ep_cap);
     /* at most one endpoint's share a claim: it cannot take more than that

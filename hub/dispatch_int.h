@@ -66,7 +66,8 @@ int dispatch_db_connect(const struct dispatch *d, struct store **out);
  * quarter of the room: a slow endpoint's backlog leaves the rest of the
  * room to the others (F3823; 256 of 2,048 by default, a claim as large as
  * one endpoint's drain made before, with a refill as early: 64 and 128
- * halved and quartered the claims and slowed the drain) */
+ * halved and quartered the claims and slowed the drain); the divisor
+ * grows by one for each endpoint at its share (endpoint_share, F3941) */
 #define DISPATCH_ENDPOINT_ROOM_DIV 8
 /* After a completion, outcomes wait this long (or for this many) so that one
  * transaction records many of them: the commit, not the send, is the cost.
@@ -459,6 +460,7 @@ int db_flush(struct dispatch *d, struct store *db, const struct outcome *o,
              int n);
 void flush_turn(struct dispatch *d);
 void claim_turn(struct dispatch *d);
+int endpoint_share(const struct dispatch_config *c, int at_share);
 void take_flush(struct dispatch *d);
 void take_claim(struct dispatch *d);
 int workers_init(struct dispatch *d);

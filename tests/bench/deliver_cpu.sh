@@ -12,7 +12,11 @@
 #   CPU mode (default): the CPU time (/proc/PID/task/*/schedstat, ns) of
 #     the dispatcher's database backends (claim, flush, LISTEN) and of the
 #     dispatcher process, and the whole cluster's CPU ticks (as
-#     tests/bench/hubd.sh counts them). PROFILE=1 also prints
+#     tests/bench/hubd.sh counts them), and queue_idx_read: the index
+#     tuples read in delivery_queue (the claims' walks, past leased and
+#     skipped rows too, the order probes, the flush's lookups), which the
+#     machine's other load moves less (timing does: the leases a claim
+#     walks past). PROFILE=1 also prints
 #     pg_stat_statements (track = all: the statements inside the
 #     functions, wall time); EXPLAIN=1 logs every plan with its actual rows
 #     (auto_explain, nested statements) to build/bench/deliver_cpu/pg/
@@ -139,6 +143,14 @@ cluster_ticks() {
           awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true
       done
     } | awk '{ s += $1 } END { print s + 0 }'
+}
+# index tuples read in delivery_queue (the claims' walks past leased
+# and skipped rows, the order probes, the flush's lookups), as the
+# backends reported them (at exit at the latest)
+idx_read() {
+    q "select pg_stat_clear_snapshot()" >/dev/null
+    q "select coalesce(sum(idx_tup_read), 0) from pg_stat_user_indexes
+        where relname = 'delivery_queue'"
 }
 # ns of CPU a process (all its threads) has run (schedstat), 0 when gone
 ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
@@ -279,6 +291,7 @@ AWK
         continue
     fi
     curl -fsS -o /dev/null "http://127.0.0.1:$rport/reset"
+    i0=$(idx_read)
     c0=$(cluster_ticks)
     if [ "${DISPATCH_VG:-0}" = 1 ]; then
         # the dispatcher node under callgrind (its instructions per
@@ -322,6 +335,7 @@ AWK
     disp=""
     sleep 0.5           # its backends end and are reaped (then counted)
     c1=$(cluster_ticks)
+    i1=$(idx_read)
     delivered=$(q "select count(*) from delivery_state where status = 'delivered'")
     if [ "${DISPATCH_VG:-0}" = 1 ]; then
         sleep 2
@@ -334,6 +348,7 @@ AWK
              "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
              "cluster_us=$(awk -v a=$((c1 - c0)) -v n="$delivered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", a * 1e6 / hz / n }')" \
              "rate=$rate" \
+             "queue_idx_read=$(awk -v a="$i0" -v b="$i1" -v n="$delivered" 'BEGIN { printf "%.1f", (b - a) / n }')" \
              "$(sed -n 's/^dispatch sending_ms/sending_ms/p' "$out/dispatch.txt")"
         if [ "${PROFILE:-0}" = 1 ]; then
             psql -q "$url" -c "select calls, round(total_exec_time::numeric, 1) as ms,

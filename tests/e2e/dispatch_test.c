@@ -858,6 +858,58 @@ Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
     rx_stop(fast);
 }
 
+/* Slow endpoints at their share leave room to the others however many
+ * they are (F3941). Each held its share (the room / 8) before the claims
+ * passed it by, so eight slow endpoints with backlogs held the whole room
+ * between them, and another endpoint's new event waited until their
+ * backlogs had drained. The share now shrinks as more endpoints are at
+ * it. Eight endpoints answering in 100 ms, a hundred events each (a room
+ * of 320, a share of 40: the backlog is twice the room), then one event
+ * at an endpoint that answers at once: it goes within a second. */
+Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
+{
+    enum { SLOW = 8 };
+    struct rx *slow[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        slow[i] = rx_start(RX_SLOW, SECRET);
+        slow[i]->delay_ms = 100;
+        sub_for(slow[i]->port, "[\"adt.admit\"]", "/");
+    }
+    struct rx *fast = rx_start(RX_OK, SECRET);
+    sub_for(fast->port, "[\"adt.update\"]", "/");
+    for (int i = 0; i < 100; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "b%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_inflight = 10;                /* a claim room of 320 */
+    c.per_endpoint = 1;
+    c.lease_ms = 60000;                 /* nothing handed back for age */
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    for (int i = 0; i < SLOW; i++)
+        cr_assert(rx_wait_distinct(slow[i], 3, 10000));
+
+    int64_t sent_at = now_ms();
+    ingest("k0", "adt.update", "q0");
+    cr_assert(rx_wait_distinct(fast, 1, 30000));
+    int64_t waited = fast->at_ms[0] - sent_at;
+    int slow_before = 0;
+    for (int i = 0; i < SLOW; i++)
+        slow_before += rx_requests(slow[i]);
+    cr_assert_lt(waited, 1000, "another endpoint's event waited %lld ms "
+                 "behind %d slow endpoints at their share (%d of their %d "
+                 "sent)", (long long)waited, SLOW, slow_before, SLOW * 100);
+    cr_assert_lt(slow_before, SLOW * 100, "the backlogs were still there");
+    dispatch_stop(disp);
+    disp = NULL;
+    for (int i = 0; i < SLOW; i++)
+        rx_stop(slow[i]);
+    rx_stop(fast);
+}
+
 /* A node that must forget an endpoint to track a new one (its table full,
  * dispatch_max_endpoints) forgot the first idle one, and a held endpoint
  * is idle (F3820 hands its queue back): its hold was lost and the next
