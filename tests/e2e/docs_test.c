@@ -1470,13 +1470,15 @@ static const char *const shinny_files[] = {
 
 #define BOUNDARY "hubE2Eb0undary7"
 
-/* the four files of the Lakeside set as one multipart/form-data body */
-static char *shinny_body(size_t *len)
+/* the four files of the Lakeside set as one multipart/form-data body,
+ * shinny_files[order[0]] first */
+static char *shinny_body_in(const int order[4], size_t *len)
 {
     size_t cap = 1 << 20, n = 0;
     char *body = malloc(cap);
     cr_assert_not_null(body);
-    for (int i = 0; i < 4; i++) {
+    for (int k = 0; k < 4; k++) {
+        int i = order[k];
         char rel[256];
         size_t flen;
         snprintf(rel, sizeof(rel), "csv/shinny-1115-lakeside-set1/%s",
@@ -1496,6 +1498,41 @@ static char *shinny_body(size_t *len)
     n += (size_t)snprintf(body + n, cap - n, "--" BOUNDARY "--\r\n");
     *len = n;
     return body;
+}
+
+/* the four files of the Lakeside set as one multipart/form-data body */
+static char *shinny_body(size_t *len)
+{
+    static const int in_order[4] = { 0, 1, 2, 3 };
+    return shinny_body_in(in_order, len);
+}
+
+/* Round 240's key of a SHIN-NY set, its four hashes, is in the order of
+ * the files' roles, not of the parts: the same set with its parts in
+ * another order is a re-send, its first answer and no new event. */
+Test(docs, csv_shinny_set_in_another_order_is_a_resend,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const int other[4] = { 3, 1, 0, 2 };
+    struct http_resp r, r2;
+    size_t len, len2;
+    char *body = shinny_body(&len);
+    char *body2 = shinny_body_in(other, &len2);
+
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      len, &r), 202, "%s", r.body);
+    long events = events_total();
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body2,
+                      len2, &r2), 202, "%s", r2.body);
+    cr_expect(r2.replayed, "%s", r2.body);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect_eq(events_total(), events);
+    http_resp_free(&r);
+    http_resp_free(&r2);
+    free(body);
+    free(body2);
 }
 
 Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
