@@ -1470,13 +1470,15 @@ static const char *const shinny_files[] = {
 
 #define BOUNDARY "hubE2Eb0undary7"
 
-/* the four files of the Lakeside set as one multipart/form-data body */
-static char *shinny_body(size_t *len)
+/* the four files of the Lakeside set as one multipart/form-data body,
+ * shinny_files[order[0]] first */
+static char *shinny_body_in(const int order[4], size_t *len)
 {
     size_t cap = 1 << 20, n = 0;
     char *body = malloc(cap);
     cr_assert_not_null(body);
-    for (int i = 0; i < 4; i++) {
+    for (int k = 0; k < 4; k++) {
+        int i = order[k];
         char rel[256];
         size_t flen;
         snprintf(rel, sizeof(rel), "csv/shinny-1115-lakeside-set1/%s",
@@ -1496,6 +1498,41 @@ static char *shinny_body(size_t *len)
     n += (size_t)snprintf(body + n, cap - n, "--" BOUNDARY "--\r\n");
     *len = n;
     return body;
+}
+
+/* the four files of the Lakeside set as one multipart/form-data body */
+static char *shinny_body(size_t *len)
+{
+    static const int in_order[4] = { 0, 1, 2, 3 };
+    return shinny_body_in(in_order, len);
+}
+
+/* Round 240's key of a SHIN-NY set, its four hashes, is in the order of
+ * the files' roles, not of the parts: the same set with its parts in
+ * another order is a re-send, its first answer and no new event. */
+Test(docs, csv_shinny_set_in_another_order_is_a_resend,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const int other[4] = { 3, 1, 0, 2 };
+    struct http_resp r, r2;
+    size_t len, len2;
+    char *body = shinny_body(&len);
+    char *body2 = shinny_body_in(other, &len2);
+
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      len, &r), 202, "%s", r.body);
+    long events = events_total();
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body2,
+                      len2, &r2), 202, "%s", r2.body);
+    cr_expect(r2.replayed, "%s", r2.body);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect_eq(events_total(), events);
+    http_resp_free(&r);
+    http_resp_free(&r2);
+    free(body);
+    free(body2);
 }
 
 Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
@@ -1768,6 +1805,25 @@ static const char pantry_csv[] =
     "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
 
 /* POST pantry_csv and the rows `extra` (NULL: none) to /v1/csv/screenings
+ * as the holder of `token`, with the Idempotency-Key `idem` (NULL: none) */
+static long post_pantry_as(const char *token, const char *idem,
+                           const char *extra, struct http_resp *r)
+{
+    char ik[128], body[1024];
+    const char *hd[3] = { "Content-Type: text/csv", NULL, NULL };
+    int n = snprintf(body, sizeof(body), "%s%s", pantry_csv,
+                     extra ? extra : "");
+
+    if (idem) {
+        snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem);
+        hd[1] = ik;
+    }
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             token, hd, body, (size_t)n, r), 0);
+    return r->status;
+}
+
+/* POST pantry_csv and the rows `extra` (NULL: none) to /v1/csv/screenings
  * with X-Filename `name` (NULL: none) */
 static long post_pantry(const char *name, const char *extra,
                         struct http_resp *r)
@@ -1784,6 +1840,70 @@ static long post_pantry(const char *name, const char *extra,
     cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
                              "tok-hosp", hd, body, (size_t)n, r), 0);
     return r->status;
+}
+
+/* Round 240's key (csv:<kind>:<sha256>) is an organization's: the same
+ * export sent by two organizations is two uploads, each with its events
+ * (a pantry's template filled by two clinics is not one clinic's re-send);
+ * each one's re-send is its own. An Idempotency-Key still wins over the
+ * bytes: the same bytes under two keys are two uploads, and under one
+ * key they are one whichever the name. */
+Test(docs, csv_same_bytes_from_two_organizations_are_two_uploads,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r1;
+    struct store *st;
+    char sha[65];
+
+    cr_assert_eq(store_connect(hub.db_url, &st), HUB_OK);
+    cr_assert_eq(store_org_add(st, "test", "clinic", "Test Clinic", "clinic",
+                               SCOPE_INGEST), HUB_OK);
+    store_sha256_hex("tok-clinic", 10, sha);
+    cr_assert_eq(store_token_add(st, "test", "clinic", sha, "clinic-t1",
+                                 SCOPE_INGEST, 0), HUB_OK);
+    store_free(st);
+
+    cr_assert_eq(post_pantry_as("tok-hosp", NULL, NULL, &r1), 202, "%s",
+                 r1.body);
+    long events = events_total();
+    cr_assert_gt(events, 0);
+    cr_assert_eq(post_pantry_as("tok-clinic", NULL, NULL, &r), 202, "%s",
+                 r.body);
+    cr_expect_not(r.replayed, "another organization's upload");
+    cr_expect_eq(events_total(), 2 * events, "its own events");
+    http_resp_free(&r);
+    cr_assert_eq(post_pantry_as("tok-clinic", NULL, NULL, &r), 202, "%s",
+                 r.body);
+    cr_expect(r.replayed, "the clinic's re-send");
+    http_resp_free(&r);
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), 2 * events);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT org_id) FROM "
+                              "messages WHERE format = 'csv' AND idem_key = "
+                              "'csv:screenings:' || sha256"), 2);
+
+    /* an Idempotency-Key wins: two keys, two uploads of the same bytes */
+    cr_assert_eq(post_pantry_as("tok-hosp", "pantry-k1", NULL, &r1), 202,
+                 "%s", r1.body);
+    cr_expect_not(r1.replayed, "its key is not its bytes'");
+    long e1 = events_total();
+    cr_expect_gt(e1, 2 * events);
+    cr_assert_eq(post_pantry_as("tok-hosp", "pantry-k2", NULL, &r), 202,
+                 "%s", r.body);
+    cr_expect_not(r.replayed, "another key");
+    http_resp_free(&r);
+    cr_expect_gt(events_total(), e1);
+    long e2 = events_total();
+    cr_assert_eq(post_pantry("renamed.csv", NULL, &r), 202, "%s", r.body);
+    cr_expect(r.replayed, "no key: its bytes' upload, sent first");
+    http_resp_free(&r);
+    cr_assert_eq(post_pantry_as("tok-hosp", "pantry-k1", NULL, &r), 202,
+                 "%s", r.body);
+    cr_expect(r.replayed, "the key's re-send");
+    cr_expect_str_eq(r.body, r1.body);
+    http_resp_free(&r);
+    http_resp_free(&r1);
+    cr_expect_eq(events_total(), e2);
 }
 
 /* F4080: the same export under another name (a browser's "(1)", a

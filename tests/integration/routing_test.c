@@ -1060,6 +1060,57 @@ Test(routing, resume_revives_no_dead_letter_and_a_replay_takes_only_its_range)
                        "'delivery.replayed'"), 2);
 }
 
+/* Round 244's 031 and 032, the way back: a webhook subscription moved to
+ * the pull feed and back to a webhook at another URL. Its delivery made
+ * before the switch is refused a replay while it is pull, and replayed to
+ * the URL it has now once it is a webhook again, as its new events go;
+ * one disabled by a 410 before the switch comes back active. */
+Test(routing, a_replay_after_a_switch_to_pull_and_back_goes_to_the_new_url)
+{
+    long ids[8], tok[8];
+    char dlv[32], sql[256], *out = NULL;
+    struct hub_err e = { 0 };
+
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/in\","
+                               "\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    cr_assert_eq(claim("n", 60000, 10, ids, tok), 2);
+    done(ids[0], tok[0], 200, "delivered");
+    done(ids[1], tok[1], 410, "gone");
+    snprintf(sql, sizeof(sql), "SELECT status FROM subscriptions "
+             "WHERE id = '%s'", a);
+    char *v = q1(sql);
+    cr_assert_str_eq(v, "disabled", "a 410 disables it");
+    free(v);
+    const char *pull = "{\"mode\":\"pull\",\"url\":null}";
+    cr_assert_eq(subs_update(s, "t", "cbo", a, pull, strlen(pull), &out, &e),
+                 HUB_OK);
+    free(out);
+    snprintf(dlv, sizeof(dlv), "dlv_%ld", ids[0]);
+    cr_assert_eq(deliveries_replay(s, "op", NULL, dlv), HUB_EUNSUPPORTED,
+                 "pull: nowhere to send it");
+    const char *hook = "{\"mode\":\"webhook\",\"url\":\"http://b.example/"
+                       "in\",\"secrets\":[\"" SECRET "\"]}";
+    cr_assert_eq(subs_update(s, "t", "cbo", a, hook, strlen(hook), &out, &e),
+                 HUB_OK, "%s", e.what);
+    free(out);
+    v = q1(sql);
+    cr_assert_str_eq(v, "active", "pull made it active; webhook keeps it");
+    free(v);
+    ingest("hosp", "k3", "adt.admit", "{\"type\":\"adt.admit\"," PAT("3") "}}");
+    cr_assert_eq(routed(a, "k3"), 1, "a webhook again: routed");
+    cr_assert_eq(deliveries_replay(s, "op", NULL, dlv), HUB_OK);
+    snprintf(dlv, sizeof(dlv), "dlv_%ld", ids[1]);
+    cr_assert_eq(deliveries_replay(s, "op", NULL, dlv), HUB_OK,
+                 "the 410's delivery too");
+    v = q1("SELECT string_agg(DISTINCT url || ' ' || endpoint, ',') FROM "
+           "hub_claim_deliveries('n', 60000, 10, 10, '{}')");
+    cr_assert_str_eq(v, "http://b.example/in http://b.example:80",
+                     "the replays and k3 go to the URL it has now");
+    free(v);
+}
+
 /* --- the claim's caps, set-based outcomes, NOTIFY ----------------------- */
 
 static int claim_per(int max, int per, long *ids, long *tokens)
@@ -1131,6 +1182,163 @@ Test(routing, with_many_active_subscriptions_pause_still_stops_claims)
     cr_assert_eq(subs_set_status(s, "plan", "plan", b, "active", &out), HUB_OK);
     free(out);
     cr_assert_eq(claim("n", 60000, 10, ids + 2, tok + 2), 2, "b's resumed");
+}
+
+/* --- a claim with a skip list (033) --------------------------------------- */
+
+/* A claim that passes by the endpoints of `skip_urls` (a SQL array of
+ * URLs), as a dispatcher's when an endpoint is held, open or at its share;
+ * the count of rows it leased. With per >= max the due walk comes first,
+ * then each endpoint not skipped on its own; with per < max only the
+ * latter (033). */
+static long claim_skip(int max, int per, const char *skip_urls)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(id) FROM hub_claim_deliveries("
+             "'n', 60000, %d, %d, ARRAY(SELECT hub_url_endpoint(u) FROM "
+             "unnest('%s'::text[]) u))", max, per, skip_urls);
+    return qlong(sql);
+}
+
+/* The lease owner of the delivery of subscription `sub_id` for the event
+ * of message `key`: "-" when not leased, "gone" when not queued. */
+static char *owner_of(const char *sub_id, const char *key)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT coalesce((SELECT coalesce("
+             "q.lease_owner, '-') FROM delivery_queue q JOIN deliveries d "
+             "ON d.id = q.delivery_id JOIN events e ON e.seq = d.event_seq "
+             "JOIN messages m ON m.id = e.message_id WHERE "
+             "d.subscription_id = '%s' AND m.idem_key = '%s'), 'gone')",
+             sub_id, key);
+    return q1(sql);
+}
+
+static void assert_owner(const char *sub_id, const char *key,
+                         const char *want, const char *why)
+{
+    char *v = owner_of(sub_id, key);
+    cr_assert_str_eq(v, want, "%s/%s: %s", sub_id, key, why);
+    free(v);
+}
+
+/* The per-patient order across endpoints: a row leased at the old URL is
+ * left there by a move (hub_sub_update), so one subscription's patient
+ * can have its first row at an endpoint a claim skips and its next at one
+ * it walks. The next waits, in both of 033's walks. */
+Test(routing, a_skip_list_keeps_a_patients_next_row_behind_one_at_a_skipped_endpoint)
+{
+    long ids[8], tok[8];
+    char sql[512], *out = NULL;
+    struct hub_err e;
+
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(claim("x", 60000, 10, ids, tok), 1);
+    const char *mv = "{\"url\":\"http://b.example/\"}";
+    cr_assert_eq(subs_update(s, "test", "cbo", a, mv, strlen(mv), &out, &e),
+                 HUB_OK);
+    free(out);
+    ingest("hosp", "k2", "adt.discharge", "{\"type\":\"adt.discharge\"," PAT("1") "}}");
+    ingest("hosp", "k3", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    cr_assert_eq(qlong("SELECT count(DISTINCT endpoint) FROM delivery_queue"),
+                 2, "k1's leased row stays at a, the others are at b");
+    /* k1's node died: its lease is over, its row still at a */
+    snprintf(sql, sizeof(sql), "UPDATE delivery_queue SET lease_until = "
+             "now() - interval '1 s' WHERE delivery_id = %ld", ids[0]);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    cr_assert_eq(claim_skip(10, 1, "{http://a.example/}"), 1,
+                 "per endpoint: patient 2's row only");
+    assert_owner(a, "k3", "n", "patient 2 is free");
+    assert_owner(a, "k2", "-", "patient 1's next waits behind k1 at a");
+    snprintf(sql, sizeof(sql), "UPDATE delivery_queue SET lease_owner = "
+             "NULL, lease_until = NULL, lease_token = NULL WHERE "
+             "lease_owner = 'n'");
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    cr_assert_eq(claim_skip(10, 10, "{http://a.example/}"), 1,
+                 "due walk first: patient 2's row only");
+    assert_owner(a, "k2", "-", "patient 1's next waits behind k1 at a");
+    cr_assert_eq(claim_skip(10, 10, "{http://a.example/}"), 0);
+    /* without the skip list the takeover comes first, then k2 */
+    cr_assert_eq(claim("y", 60000, 10, ids, tok), 1);
+    assert_owner(a, "k1", "y", "taken over");
+    assert_owner(a, "k2", "-", "still behind k1");
+}
+
+/* What a claim with a skip list leaves, as the claim without one: leased
+ * rows, a paused or deleted subscription's rows, rows due later, the
+ * skipped endpoint's rows; and the per-endpoint cap. */
+static void skip_claim_leaves_what_a_claim_leaves(int per)
+{
+    char sql[512], *out = NULL;
+
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    const char *b = sub("cbo", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+    const char *c = sub("plan", "{\"url\":\"http://c.example/\",\"topics\":[\"*\"]}");
+    const char *d = sub("plan", "{\"url\":\"http://d.example/\",\"topics\":[\"*\"]}");
+    const char *f = sub("plan", "{\"url\":\"http://f.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    ingest("hosp", "k3", "adt.admit", "{\"type\":\"adt.admit\"," PAT("3") "}}");
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", b, "paused", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(subs_delete(s, "plan", "plan", d), HUB_OK);
+    /* f's row of patient 3 waits for a retry's backoff */
+    snprintf(sql, sizeof(sql), "UPDATE delivery_queue SET due_at = now() + "
+             "interval '1 hour' WHERE subscription_id = '%s' AND "
+             "patient_hub_id = (SELECT max(patient_hub_id) FROM "
+             "delivery_queue WHERE subscription_id = '%s')", f, f);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    /* (b's rows are held: due at infinity) */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "subscription_id = '%s' AND due_at > now()", f);
+    cr_assert_eq(qlong(sql), 1);
+    long n = 0, got;
+    while ((got = claim_skip(4, per, "{http://a.example/}")) > 0) {
+        cr_assert_leq(got, 2 * per, "at most %d an endpoint", per);
+        n += got;
+    }
+    cr_assert_eq(n, 5, "c's three and f's two due");
+    const char *keys[] = { "k1", "k2", "k3" };
+    for (int i = 0; i < 3; i++) {
+        assert_owner(a, keys[i], "-", "a skipped");
+        assert_owner(b, keys[i], "-", "b paused");
+        assert_owner(d, keys[i], "gone", "d deleted");
+        assert_owner(c, keys[i], "n", "c walked");
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue WHERE "
+                       "due_at > now() AND lease_owner IS NOT NULL"), 0,
+                 "a row due later is not taken");
+    cr_assert_eq(claim_skip(4, per, "{}"), per < 3 ? per : 3,
+                 "a's, once not skipped (%d at most)", per);
+}
+
+Test(routing, a_claim_with_a_skip_list_leaves_what_a_claim_leaves_due_walk)
+{
+    skip_claim_leaves_what_a_claim_leaves(4);
+}
+
+Test(routing, a_claim_with_a_skip_list_leaves_what_a_claim_leaves_per_endpoint)
+{
+    skip_claim_leaves_what_a_claim_leaves(1);
+}
+
+/* 033's walk per endpoint reads the endpoints' rows by their own index
+ * (not the due index with every skipped row's heap fetched). */
+Test(routing, a_claim_with_a_skip_list_reads_the_endpoint_index)
+{
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    const char *scans = "SELECT coalesce(sum(idx_scan), 0) FROM "
+                        "pg_stat_user_indexes WHERE indexrelname = "
+                        "'delivery_queue_endpoint_due'";
+    cr_assert_eq(store_exec(s, "SELECT pg_stat_force_next_flush()"), HUB_OK);
+    long before = qlong(scans);
+    cr_assert_eq(claim_skip(4, 1, "{http://a.example/}"), 1);
+    cr_assert_eq(store_exec(s, "SELECT pg_stat_force_next_flush()"), HUB_OK);
+    cr_assert_eq(store_exec(s, "SELECT pg_stat_clear_snapshot()"), HUB_OK);
+    cr_assert_gt(qlong(scans), before, "the endpoint index was read");
 }
 
 Test(routing, a_released_claim_is_handed_back_uncounted_and_unaudited)
