@@ -84,8 +84,9 @@ static const struct key keys[] = {
     { "dispatch", K_BOOL, F(dispatch), 0, 0, 1 },
     { "dispatch_max_inflight", K_INT, F(dispatch_max_inflight), 0, 1, 10000 },
     { "dispatch_per_endpoint", K_INT, F(dispatch_per_endpoint), 0, 1, 1000 },
+    /* the table is searched linearly per claimed row (F4144) */
     { "dispatch_max_endpoints", K_INT, F(dispatch_max_endpoints), 0, 1,
-      1000000 },
+      65536 },
     { "dispatch_timeout_ms", K_INT, F(dispatch_timeout_ms), 0, 100, 600000 },
     { "dispatch_lease_ms", K_SPECIAL, 0, 0, 0, 0 },
     { "dispatch_poll_ms", K_INT, F(dispatch_poll_ms), 0, 10, 60000 },

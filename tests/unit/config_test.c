@@ -276,6 +276,28 @@ Test(config, refusals_say_what_the_key_accepts, .fini = cleanup)
     cr_expect(strstr(err, "http_port = -1") != NULL, "%s", err);
 }
 
+/* dispatch_max_endpoints took up to 1,000,000, but the endpoint table is
+ * searched linearly for every claimed row: at the top a claim would hold
+ * the dispatcher's loop for a large part of a second. The key stops at
+ * 65,536 and the refusal names it and its range (F4144, F4221). */
+Test(config, dispatch_max_endpoints_stops_at_65536, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    write_conf("dispatch_max_endpoints = 65536\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_eq(c.dispatch_max_endpoints, 65536);
+    cleanup();
+    write_conf("dispatch_max_endpoints = 65537\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":1: bad value for 'dispatch_max_endpoints': "
+                          "expected a whole number from 1 to 65536") != NULL,
+              "%s", err);
+    cr_expect_eq(config_set(&c, "dispatch_max_endpoints", "1000000"),
+                 HUB_EINVALID);
+}
+
 /* The HL7 v2 processing IDs taken: production takes P alone (a test
  * system's training messages are no real admissions), dev P, T and D; a
  * value is letters of table 0103, one at least. */
