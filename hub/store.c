@@ -52,9 +52,10 @@ char *db_xstrndup(const char *p, size_t n)
 }
 
 /* Notices can quote values: dropped, but for the health changes that
- * hub_health_apply() reports ("hub.health subscription=... from=... to=...
- * reason=... delivery=..."), which carry ids and states only; logged with
- * any other byte than those of ids and states replaced. */
+ * hub_health_apply() and hub_sub_update() (a switch to pull) report
+ * ("hub.health subscription=... from=... to=... reason=... [delivery=...]"),
+ * which carry ids and states only; logged with any other byte than those
+ * of ids and states replaced. */
 static void quiet_notice(void *arg, const PGresult *res)
 {
     static const char prefix[] = "hub.health ";

@@ -261,6 +261,87 @@ Test(subscriber, a_disabled_subscription_moved_to_pull_is_routed_to_the_feed,
     rx_stop(rx);
 }
 
+/*
+ * Health changes where delivery outcomes are recorded, and a pull
+ * subscription has none: one moved to the feed kept the health its
+ * endpoint gave it (disabled by a 410, failing) for ever, in its answer
+ * and in hub_subscriptions{health}, and an alert on the gauge never
+ * cleared. The switch makes it healthy, told as any health change is: one
+ * audit row subscription.health (reason pull) and a hub.health event in
+ * the owner's feed (F4180).
+ */
+static void moved_to_pull_is_healthy(enum rx_mode mode, const char *was)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(mode, SECRET);
+    char id[80], path[160], body[512], q[256], gauge[96];
+
+    cr_assert_not_null(rx);
+    rx->fail_n = 1000000;
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201,
+                 "%s", r.body);
+    hub_json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    send_admit("SUBH-1", "MRN-H1");
+    snprintf(q, sizeof(q), "SELECT count(*) FROM subscriptions WHERE "
+             "health = '%s'", was);
+    int64_t end = rx_now_ms() + 20000;
+    while (hub_sql_long(&hub, q) < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(hub_sql_long(&hub, q), 1, "never %s", was);
+
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("PATCH", path, "tok-cbo",
+                      "{\"mode\":\"pull\",\"url\":null}", &r), 200, "%s",
+                 r.body);
+    cr_expect_not_null(strstr(r.body, "\"health\": \"healthy\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, "\"health\": \"healthy\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body,
+                              "hub_subscriptions{health=\"healthy\"} 1\n"),
+                       "%s", r.body);
+    snprintf(gauge, sizeof(gauge), "hub_subscriptions{health=\"%s\"} 0\n",
+             was);
+    cr_expect_not_null(strstr(r.body, gauge), "%s", r.body);
+    http_resp_free(&r);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM audit WHERE action = "
+             "'subscription.health' AND object_id = '%s' AND "
+             "detail::jsonb @> '{\"from\":\"%s\",\"to\":\"healthy\","
+             "\"reason\":\"pull\"}'", id, was);
+    cr_expect_eq(hub_sql_long(&hub, q), 1);
+    cr_assert_eq(call("GET", "/v1/events?after=0&topic=hub.health", "tok-cbo",
+                      NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, "\"reason\": \"pull\""), "%s", r.body);
+    http_resp_free(&r);
+
+    /* a pull subscription already healthy: nothing changes, nothing told */
+    cr_assert_eq(call("PATCH", path, "tok-cbo", "{\"topics\":[\"adt.*\",\"screening.*\"]}",
+                      &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, q), 1);
+    rx_stop(rx);
+}
+
+Test(subscriber, a_subscription_disabled_by_a_410_moved_to_pull_is_healthy,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    moved_to_pull_is_healthy(RX_GONE, "disabled");
+}
+
+Test(subscriber, a_failing_subscription_moved_to_pull_is_healthy,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    moved_to_pull_is_healthy(RX_FAIL_N, "failing");
+}
+
 /* ---- the feed while two hubd ingest ----------------------------------- */
 
 #define FEED_SENDERS 4
