@@ -371,8 +371,10 @@ static const char *visit_number(const cJSON *o)
  * of Condition `cond` as its own event tells it (F3307: a Gravity
  * category first, the catch-all last), else, for a reasonCode, its code's
  * by the dictionary (what DG1 reads); `type` table 0052's code. A concept
- * the reading refuses is left out: the Condition's own pass reports what
- * is wrong with it. */
+ * the reading refuses is left out, a category it refuses gives no domain,
+ * each warned at the current path: a Condition contained in the
+ * Encounter, or the Encounter's own reasonCode, has no pass of its own to
+ * report it (F4101). */
 static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
                           const cJSON *cc, const cJSON *cond,
                           const char *type)
@@ -381,9 +383,16 @@ static void put_diagnosis(struct fx *x, struct jw *w, bool *open,
     struct fx_code k;
     const char *dom = NULL;
     int rc = fx_cc_node(x, cc, fx_cc_best_system(cc), &k);
-    if (rc == HUB_OK && cond && fx_condition_domain(x, cond, &dom))
+    bool no_dom = rc == HUB_OK && cond && fx_condition_domain(x, cond, &dom);
+    fx_try_forgive(x, &t,
+                   rc && cond ? "diagnosis whose code is not a "
+                                "CodeableConcept: left out"
+                   : rc       ? "not a CodeableConcept; left out"
+                   : no_dom   ? "diagnosis whose category cannot be read: "
+                                "told without its domain"
+                              : NULL);
+    if (no_dom)
         dom = NULL;
-    fx_try_forgive(x, &t, NULL);
     if (rc || (!k.code && !k.display))
         return;
     fx_cc_labels(x, cc);
@@ -469,16 +478,17 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
          d = d->next, i++) {
         const char *r = fx_str_of(fx_get(d, "condition"), "reference");
         const cJSON *c = named_in(x, o, r, "Condition");
-        const char *why = c && !ptrset_seen(&told, c)
-                              ? put_condition(x, w, &open, o, c,
-                                              diagnosis_type(fx_get(d, "use")))
-                              : NULL;
-        if (why) {
-            size_t old = fx_key(x, "diagnosis");
-            fx_idx(x, i);
-            fx_warn(x, "condition", why);
-            fx_pop(x, old);
-        }
+        if (c == NULL || ptrset_seen(&told, c))
+            continue;
+        /* what the reading leaves out is warned here, at the reference */
+        size_t old = fx_key(x, "diagnosis");
+        fx_idx(x, i);
+        fx_key(x, "condition");
+        const char *why = put_condition(x, w, &open, o, c,
+                                        diagnosis_type(fx_get(d, "use")));
+        if (why)
+            fx_warn(x, NULL, why);
+        fx_pop(x, old);
     }
     for (size_t k = 0; k < x->n_ents; k++) {
         const struct fx_entry *ce = &x->ents[k];
@@ -487,22 +497,28 @@ static void put_diagnoses(struct fx *x, struct jw *w, struct fx_entry *e)
             !encounter_diagnosis(ce->res))
             continue;
         const char *r = fx_str_of(fx_get(ce->res, "encounter"), "reference");
-        const char *why = r && fx_resolve_meant(x, r) == e &&
-                                  !ptrset_seen(&told, ce->res)
-                              ? put_condition(x, w, &open, o, ce->res, NULL)
-                              : NULL;
-        if (why) {
-            struct fx_saved_path here;
-            fx_path_save(x, &here);
-            fx_at_entry(x, ce);
-            fx_warn(x, "encounter", why);
-            fx_path_restore(x, &here);
-        }
+        if (r == NULL || fx_resolve_meant(x, r) != e ||
+            ptrset_seen(&told, ce->res))
+            continue;
+        struct fx_saved_path here;
+        fx_path_save(x, &here);
+        fx_at_entry(x, ce);
+        fx_key(x, "encounter");
+        const char *why = put_condition(x, w, &open, o, ce->res, NULL);
+        if (why)
+            fx_warn(x, NULL, why);
+        fx_path_restore(x, &here);
     }
     const cJSON *rc = fx_get(o, "reasonCode");
+    size_t old = fx_key(x, "reasonCode");
+    i = 0;
     for (const cJSON *k = cJSON_IsArray(rc) ? rc->child : NULL; k;
-         k = k->next)
+         k = k->next, i++) {
+        size_t o2 = fx_idx(x, i);
         put_diagnosis(x, w, &open, k, NULL, NULL);
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
     jw_arr_end_if(w, open);
 }
 

@@ -672,8 +672,9 @@ const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
 /* The domain of the first Condition of this message (an entry or one
  * contained in `o`) that `o`.reasonReference names and that has one, or
  * NULL: the need a referral with no domain of its own is for (F1942).
- * Leaves the error state as it was. */
-const char *fx_reason_domain(struct fx *x, const cJSON *o);
+ * Leaves the error state as it was; `warn`, warns at `o`.reasonReference[i]
+ * a Condition whose category or code cannot be read (F4101). */
+const char *fx_reason_domain(struct fx *x, const cJSON *o, bool warn);
 /* The domain the first of `o`.reasonCode that names one names (a Z code,
  * a SNOMED CT finding: a Condition's code read alike), or NULL: the need
  * a referral says in its reason alone (F3083). */

@@ -138,7 +138,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     if (!fx_domain_settled(dom))
         dom = fx_domain_after(dom, fx_code_snomed_domain(x, sr));
     if (!fx_domain_settled(dom))
-        dom = fx_domain_after(dom, fx_reason_domain(x, sr));
+        dom = fx_domain_after(dom, fx_reason_domain(x, sr, authored != NULL));
     /* last: a referral whose need is only its coded reason, as a C-CDA
      * reason's Z code routes one (F3083) */
     if (!fx_domain_settled(dom))

@@ -410,22 +410,45 @@ void fx_warn_reasons_left_out(struct fx *x, const cJSON *o)
     }
 }
 
-const char *fx_reason_domain(struct fx *x, const cJSON *o)
+/* The domain of reason Condition `c`, or NULL; one whose category or
+ * (with no domain from it) code cannot be read gives none, warned at the
+ * current path when `warn`: one contained in the request has no pass of
+ * its own to report it, and the request then reaches no subscription
+ * filtered on that domain (F4101) */
+static const char *reason_domain(struct fx *x, const cJSON *c, bool warn)
 {
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
     struct fx_try t = fx_try_begin(x);
     const char *dom = NULL;
+    struct fx_code k;
+    bool no_cat = fx_condition_domain(x, c, &dom) != HUB_OK;
+    bool no_code = !no_cat && dom == NULL && fx_cc(x, c, "code", NULL, &k);
+    fx_try_forgive(x, &t,
+                   !warn     ? NULL
+                   : no_cat  ? "reason Condition whose category cannot be "
+                               "read: no domain taken from it"
+                   : no_code ? "reason Condition whose code is not a "
+                               "CodeableConcept: no domain taken from it"
+                             : NULL);
+    return no_cat ? NULL : dom;
+}
+
+const char *fx_reason_domain(struct fx *x, const cJSON *o, bool warn)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
+    const char *dom = NULL;
+    size_t old = fx_key(x, "reasonReference");
+    size_t i = 0;
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k && !dom;
-         k = k->next) {
+         k = k->next, i++) {
         const cJSON *c = reason_condition(x, o, k);
-        /* one refuted or entered in error is no need (F3306); the
-         * Condition's own pass reports what is wrong with it */
-        if (c && fx_condition_withdrawn(c))
+        /* one refuted or entered in error is no need (F3306) */
+        if (c == NULL || fx_condition_withdrawn(c))
             continue;
-        if (c && fx_condition_domain(x, c, &dom))
-            dom = NULL;
+        size_t o2 = fx_idx(x, i);
+        dom = reason_domain(x, c, warn);
+        fx_pop(x, o2);
     }
-    fx_try_forgive(x, &t, NULL);
+    fx_pop(x, old);
     return dom;
 }
 

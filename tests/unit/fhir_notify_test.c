@@ -1031,3 +1031,54 @@ Test(fhir_notify, a_diagnosis_whose_labels_cannot_be_read_is_left_out)
     struct canon_list l;
     cJSON_Delete(admit_with_c1_alone(enc, "security labels", &l));
 }
+
+/* ---- round 246 (F4101) ---- */
+
+/* A Condition contained in the Encounter, and the Encounter's own
+ * reasonCode, have no pass of their own: what their reading refuses is
+ * left out with a warning at its place, never in silence */
+#define CONTAINED_DX(member)                                                \
+    "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"           \
+    "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"         \
+    "\"contained\":[{\"resourceType\":\"Condition\",\"id\":\"x1\","       \
+    "\"subject\":{\"reference\":\"Patient/p1\"}," member "}],"            \
+    "\"diagnosis\":[{\"condition\":{\"reference\":\"#x1\"}}]}"
+#define Z5941 "{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/" \
+              "icd-10-cm\",\"code\":\"Z59.41\"}]}"
+Test(fhir_notify, a_contained_diagnosis_of_no_codeable_code_is_warned)
+{
+    struct canon_list l;
+    cJSON_Delete(admit_with_c1_alone(CONTAINED_DX("\"code\":\"Z59.41\""),
+                                     "code is not a CodeableConcept", &l));
+}
+
+Test(fhir_notify, a_contained_diagnosis_of_unreadable_category_is_warned)
+{
+    struct canon_list l =
+        fhir_events(notification("notification-admit",
+                                 CONTAINED_DX("\"category\":\"x\",\"code\":"
+                                              Z5941)));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    /* told, without the domain its category would have given */
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.0.code"), "Z59.41");
+    cr_assert_null(at(ev, "encounter.diagnoses.0.domain"));
+    cr_assert(has_warning(ev, "entry[1].resource.diagnosis[0].condition",
+                          "category cannot be read"));
+    cJSON_Delete(ev);
+}
+
+Test(fhir_notify, a_malformed_reason_code_of_the_encounter_is_warned)
+{
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+        "\"in-progress\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"reasonCode\":[\"Z59.86\"," Z5941 "]}";
+    struct canon_list l = fhir_events(notification("notification-admit", enc));
+    cJSON *ev = event_of_type(&l, "adt.admit");
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(at(ev, "encounter.diagnoses.1.code"), "Z59.41");
+    cr_assert(has_warning(ev, "entry[1].resource.reasonCode[0]",
+                          "not a CodeableConcept"));
+    cJSON_Delete(ev);
+}

@@ -3134,6 +3134,24 @@ Test(fhir, a_questionnaire_response_without_author_names_its_source)
     cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
 }
 
+/* Whether event k of `l` warns `what` at a field that holds `field` */
+static bool event_warns(const struct canon_list *l, size_t k,
+                        const char *field, const char *what)
+{
+    cJSON *e = cJSON_ParseWithLength(l->ev[k].json.p, l->ev[k].json.len);
+    bool warned = false;
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(e, "warnings");
+    for (const cJSON *w = ws ? ws->child : NULL; w; w = w->next) {
+        const char *f = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(w, "field"));
+        const char *t = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(w, "what"));
+        warned |= f && t && strstr(f, field) && strstr(t, what);
+    }
+    cJSON_Delete(e);
+    return warned;
+}
+
 /* F1942: a referral whose categories and code name no domain (SNOMED CT
  * 3457005 "Patient referral", as a demo care platform's transaction
  * sends it: round 136's robert-chen sample) but whose reasonReference is
@@ -3247,25 +3265,55 @@ Test(fhir, a_referral_takes_no_domain_from_a_refuted_reason)
         cr_assert_lt(k, out.n, "case %zu: no referral", i);
         cr_assert_str_eq(field_of(&out, k, "referral.domain"),
                          cases[i].domain, "case %zu", i);
-        cJSON *e = cJSON_ParseWithLength(out.ev[k].json.p,
-                                         out.ev[k].json.len);
-        bool warned = false;
-        const cJSON *ws = cJSON_GetObjectItemCaseSensitive(e, "warnings");
-        for (const cJSON *w = ws ? ws->child : NULL; w; w = w->next) {
-            const char *f = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(w, "field"));
-            const char *what = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(w, "what"));
-            warned |= f && what && strstr(f, "reasonReference[0]") &&
-                      strstr(what, "refuted or entered in error");
-        }
-        cJSON_Delete(e);
-        cr_assert_eq(warned, cases[i].warned, "case %zu", i);
+        cr_assert_eq(event_warns(&out, k, "reasonReference[0]",
+                                 "refuted or entered in error"),
+                     cases[i].warned, "case %zu", i);
         /* the entry's Condition still tells its status */
         if (i == 0)
             cr_assert_str_eq(field_of(&out, 0,
                                       "condition.verification_status"),
                              "refuted");
+    }
+}
+/* F4101 (round 246): a reason Condition contained in the referral has no
+ * pass of its own; one whose category, or (with no category domain) code,
+ * cannot be read gives the referral no domain: warned at the reference,
+ * so the sender learns why no subscription of that need got it */
+#define CONTAINED_REASON(member)                                            \
+    "\"contained\":[{\"resourceType\":\"Condition\",\"id\":\"k\","         \
+    "\"subject\":{\"reference\":\"urn:uuid:p\"}," member "}],"
+Test(fhir, an_unreadable_contained_reason_is_warned)
+{
+    static const struct {
+        const char *json, *what;
+    } cases[] = {
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR(CONTAINED_REASON(
+                                      "\"category\":\"x\",\"code\":{"
+                                      "\"coding\":[{\"system\":\"http://hl7."
+                                      "org/fhir/sid/icd-10-cm\",\"code\":"
+                                      "\"Z59.41\"}]}"), "#k")),
+          "category cannot be read: no domain" },
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR(CONTAINED_REASON("\"code\":\"Z59.41\""),
+                                  "#k")),
+          "code is not a CodeableConcept: no domain" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s %s", i, err.field,
+                     err.what ? err.what : "");
+        size_t k = 0;
+        while (k < out.n && strcmp(out.ev[k].type, "referral.created") != 0)
+            k++;
+        cr_assert_lt(k, out.n, "case %zu: no referral", i);
+        cr_assert_str_eq(field_of(&out, k, "referral.domain"), "(absent)",
+                         "case %zu", i);
+        cr_assert(event_warns(&out, k, "reasonReference[0]", cases[i].what),
+                  "case %zu", i);
     }
 }
 /* F2004 (round 139): a referral whose reasonReference names a Condition
