@@ -13,8 +13,7 @@
  * BODY that makes its idempotency key, e.g. the tail of Bundle.identifier's
  * uuid) replaced by a decimal counter of the same length, so that every
  * request is new. -F sends "X-Filename: NAME-<counter>.csv" with each
- * request (a CSV upload is idempotent by its name and content), and then
- * MARKER may be "-" (none). -U KEY adds up the integer after "KEY": in each
+ * request (a CSV upload's name, which is no part of its key: F4080). -U KEY adds up the integer after "KEY": in each
  * counted answer (a CSV answer's "used" rows), printed as units= and
  * units_per_s=.
  *
