@@ -16,7 +16,10 @@
 #     tuples read in delivery_queue (the claims' walks, past leased and
 #     skipped rows too, the order probes, the flush's lookups), which the
 #     machine's other load moves less (timing does: the leases a claim
-#     walks past). PROFILE=1 also prints
+#     walks past); backends_sys_pct, the kernel's share of those
+#     backends' CPU (which callgrind does not count); and the drain's
+#     claims, empty_claims (those that leased nothing) and flushes
+#     (pg_stat_statements), which the load moves less. PROFILE=1 also prints
 #     pg_stat_statements (track = all: the statements inside the
 #     functions, wall time); EXPLAIN=1 logs every plan with its actual rows
 #     (auto_explain, nested statements) to build/bench/deliver_cpu/pg/
@@ -24,7 +27,10 @@
 #   VALGRIND=1: the postmaster runs under callgrind for the drain only
 #     (restarted after the backlog is in), so each backend's file holds
 #     the drain alone: the instructions of the three backends, each
-#     (sorted) and together, which other load does not move. The rest of
+#     (sorted) and together, less what a backend that only connects
+#     counts (connect_only_ir: mostly the postmaster's count at the fork,
+#     which callgrind carries into each child), which other load does not
+#     move. The rest of
 #     the cluster there is mostly process start-up under callgrind. The
 #     files are kept in build/bench/deliver_cpu/cg-N.
 #   DISPATCH_VG=1: the dispatcher node under callgrind instead
@@ -154,6 +160,9 @@ idx_read() {
 }
 # ns of CPU a process (all its threads) has run (schedstat), 0 when gone
 ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+# "utime stime" ticks of a process, "0 0" when gone: the kernel's share
+# (send, receive, wake-ups, WAL writes) is outside callgrind's count
+ticks() { awk '{ print $14, $15 }' /proc/"$1"/stat 2>/dev/null || echo "0 0"; }
 
 $out/webhook_recv >"$out/recv.txt" 2>&1 &
 recv=$!
@@ -327,8 +336,12 @@ AWK
     while [ "$(q "select count(*) from delivery_queue")" != 0 ]; do
         sleep 2
     done
-    b_ns=0
-    for p in $bpids; do b_ns=$(( b_ns + $(ns "$p") )); done
+    b_ns=0 b_ut=0 b_st=0
+    for p in $bpids; do
+        b_ns=$(( b_ns + $(ns "$p") ))
+        read -r ut st <<<"$(ticks "$p")"
+        b_ut=$(( b_ut + ut )) b_st=$(( b_st + st ))
+    done
     d_ns=$(ns "$disp")
     kill "$disp"
     wait "$disp" 2>/dev/null || true
@@ -343,12 +356,22 @@ AWK
         continue
     fi
     if [ "${VALGRIND:-0}" != 1 ]; then
+        # the dispatcher's calls (pg_stat_statements, reset before the
+        # drain): claims, those that leased nothing (no hub_durable()),
+        # outcome flushes; timing moves them less than the CPU figures
+        calls=$(q "select coalesce(sum(calls) filter (where query like '%FROM hub_claim_deliveries(%'), 0)
+                       || ' ' || coalesce(sum(calls) filter (where query = 'SELECT hub_durable()'), 0)
+                       || ' ' || coalesce(sum(calls) filter (where query like 'SELECT hub_deliveries_done(%'), 0)
+                     from pg_stat_statements")
+        read -r n_claims n_durable n_flushes <<<"$calls"
         echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
              "backends_us=$(awk -v a="$b_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
+             "backends_sys_pct=$(awk -v u="$b_ut" -v s="$b_st" 'BEGIN { printf "%.0f", ((u + s) > 0 ? 100 * s / (u + s) : 0) }')" \
              "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
              "cluster_us=$(awk -v a=$((c1 - c0)) -v n="$delivered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", a * 1e6 / hz / n }')" \
              "rate=$rate" \
              "queue_idx_read=$(awk -v a="$i0" -v b="$i1" -v n="$delivered" 'BEGIN { printf "%.1f", (b - a) / n }')" \
+             "claims=$n_claims empty_claims=$(( n_claims - n_durable )) flushes=$n_flushes" \
              "$(sed -n 's/^dispatch sending_ms/sending_ms/p' "$out/dispatch.txt")"
         if [ "${PROFILE:-0}" = 1 ]; then
             psql -q "$url" -c "select calls, round(total_exec_time::numeric, 1) as ms,
@@ -359,13 +382,19 @@ AWK
         fi
         continue
     fi
+    # a backend that only connects: each backend's file starts from the
+    # count the postmaster had at its fork (callgrind does not reset it,
+    # about 64M instructions here), which is no cost of the drain; taken
+    # off each, as the serial figure takes it off
+    s0=$(q "select pg_backend_pid()")
     sleep 1
     pg_stop
     tot() { sed -n 's/^totals: *//p' "$pg/cg/cg.$1" 2>/dev/null || echo 0; }
+    t0=$(tot "$s0")
     b_ir=0 each=""
     for p in $bpids; do
-        b_ir=$(( b_ir + $(tot "$p") ))
-        each="$each $(( $(tot "$p") / delivered ))"
+        b_ir=$(( b_ir + $(tot "$p") - t0 ))
+        each="$each $(( ($(tot "$p") - t0) / delivered ))"
     done
     all_ir=0
     for f in "$pg"/cg/cg.*; do
@@ -375,6 +404,7 @@ AWK
     echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
          "backends_ir=$(( b_ir / delivered )) ($(tr ' ' '\n' <<<"$each" | sort -n | tr '\n' ' '| sed 's/^ *//; s/ *$//'))" \
          "rest_of_cluster_ir=$(( (all_ir - b_ir) / delivered ))" \
+         "connect_only_ir=$t0" \
          "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')"
     rm -rf "$out/cg-$n"; mkdir -p "$out/cg-$n"
     for p in $bpids; do cp "$pg/cg/cg.$p" "$out/cg-$n/"; done
