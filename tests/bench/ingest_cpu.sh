@@ -23,12 +23,17 @@
 # PROF=N (with VALGRIND=1): also the N functions of the backend that cost
 # most per batch, inclusive (callgrind_annotate --inclusive=yes), the same
 # difference of the two runs; plpgsql.so has no symbols (its addresses).
+# SQL=FILE: run FILE (psql) on the migrated database before the warm pass,
+# to measure a change of the schema (an index dropped, a storage setting)
+# without a migration. OUT=DIR: the working directory (default
+# build/bench/ingest_cpu), so that two runs of one tree do not share a
+# scratch cluster.
 # shellcheck disable=SC2046,SC2086  # CFLAGS and pkg-config output split into flags
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export HUB_PG_PORT=${HUB_PG_PORT:-54329}
-out=build/bench/ingest_cpu
+out=${OUT:-build/bench/ingest_cpu}
 mkdir -p "$out"
 batches=${*:-1 16 32}
 CC=${CC:-cc}
@@ -58,11 +63,17 @@ setup() {
             >>"$out/hubctl.txt" 2>&1
     done
 }
+# the SQL= file, after setup (a subscription it reads exists by then)
+extra() {
+    [ -n "${SQL:-}" ] || return 0
+    psql -qX -v ON_ERROR_STOP=1 "$1" -f "$SQL" >>"$out/hubctl.txt"
+}
 
 if [ "${VALGRIND:-0}" != 1 ]; then
     deploy/devdb.sh start
     url=$(deploy/devdb.sh createdb hub_ingest_cpu 2>/dev/null | tail -1)
     setup "$url"
+    extra "$url"
     $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n 64 -w "${WARM:-20000}" \
         >/dev/null
     for b in $batches; do
@@ -101,8 +112,11 @@ for _ in $(seq 120); do
     sleep 1
 done
 psql -q "$admin" -c "create database hub_ingest_cpu"
-url="postgresql://postgres@/hub_ingest_cpu?host=$vg/run&port=$port"
+# (a backend forked under callgrind on a loaded machine can take longer
+# than the 5 s hubctl and the bench wait for a connection by default)
+url="postgresql://postgres@/hub_ingest_cpu?host=$vg/run&port=$port&connect_timeout=600"
 setup "$url"
+extra "$url"
 $out/ingest_cpu -u "$url" -f "$corpus" -b 16 -n 16 -w "${WARM:-2000}" >/dev/null
 
 # instructions of one run of N messages in batches of B (its backend's
