@@ -739,6 +739,35 @@ Test(dispatch, a_burst_of_429s_wider_than_breaker_failures_holds_as_asked)
     rx_stop(busy);
 }
 
+static const char *const held_topic[2] = { "adt.discharge", "adt.update" };
+
+/* An endpoint held by 503s with Retry-After: 20, subscribed to adt.admit,
+ * and two others of mode other_mode (answering after other_delay_ms when
+ * slow), each subscribed to held_topic[i]; osub (when not NULL) takes
+ * their subscriptions. Returns the held one. */
+static struct rx *held_and_two_others(enum rx_mode other_mode, int other_delay_ms,
+                                      struct rx *other[2],
+                                      const char *osub[2])
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    busy->fail_n = 100000;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
+    sub_for(busy->port, "[\"adt.admit\"]", "/");
+    for (int i = 0; i < 2; i++) {
+        char topics[32];
+        other[i] = rx_start(other_mode, SECRET);
+        other[i]->delay_ms = other_delay_ms;
+        snprintf(topics, sizeof(topics), "[\"%s\"]", held_topic[i]);
+        const char *sub = sub_for(other[i]->port, topics, "/");
+        if (osub)
+            osub[i] = sub;
+    }
+    return busy;
+}
+
 /* What a held endpoint's queue keeps counts against every claim's room
  * (max_inflight x DISPATCH_CLAIMED_FACTOR, 8 here), and one endpoint may
  * be claimed for up to per_endpoint x DISPATCH_QUEUE_FACTOR: the jobs
@@ -750,22 +779,8 @@ Test(dispatch, a_burst_of_429s_wider_than_breaker_failures_holds_as_asked)
  * once, none waits for another's answer. */
 Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
 {
-    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
     struct rx *slow[2];
-    busy->fail_n = 100000;
-    busy->fail_status = 503;
-    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
-             "Retry-After");
-    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
-    sub_for(busy->port, "[\"adt.admit\"]", "/");
-    static const char *const topic[2] = { "adt.discharge", "adt.update" };
-    for (int i = 0; i < 2; i++) {
-        char topics[32];
-        slow[i] = rx_start(RX_SLOW, SECRET);
-        slow[i]->delay_ms = 1500;
-        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
-        sub_for(slow[i]->port, topics, "/");
-    }
+    struct rx *busy = held_and_two_others(RX_SLOW, 1500, slow, NULL);
     for (int i = 0; i < 20; i++) {
         char key[8], pid[8];
         snprintf(key, sizeof(key), "b%d", i);
@@ -787,7 +802,7 @@ Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
         snprintf(key, sizeof(key), "k%d", i);
         snprintf(pid, sizeof(pid), "q%d", i);
         sent_at[i] = now_ms();
-        ingest(key, topic[i % 2], pid);
+        ingest(key, held_topic[i % 2], pid);
     }
     for (int i = 0; i < 2; i++)
         cr_assert(rx_wait_distinct(slow[i], 2, 10000));
@@ -919,22 +934,9 @@ Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
  * waits for the hold. */
 Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
 {
-    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
     struct rx *other[2];
-    busy->fail_n = 100000;
-    busy->fail_status = 503;
-    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
-             "Retry-After");
-    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
-    sub_for(busy->port, "[\"adt.admit\"]", "/");
-    static const char *const topic[2] = { "adt.discharge", "adt.update" };
     const char *osub[2];
-    for (int i = 0; i < 2; i++) {
-        char topics[32];
-        other[i] = rx_start(RX_OK, SECRET);
-        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
-        osub[i] = sub_for(other[i]->port, topics, "/");
-    }
+    struct rx *busy = held_and_two_others(RX_OK, 0, other, osub);
     struct dispatch_config c;
     test_config(&c, 2000, 1.0, false);  /* real time: the hold is 20 s */
     c.max_endpoints = 2;
@@ -946,7 +948,7 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
     for (int i = 0; i < 2; i++) {
         char key[8];
         snprintf(key, sizeof(key), "k%d", i);
-        ingest(key, topic[i], "q0");
+        ingest(key, held_topic[i], "q0");
         cr_assert_eq(wait_status(osub[i], "delivered", 1, 10000), 1,
                      "the table's other endpoints are delivered to");
     }
@@ -961,6 +963,35 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
         rx_stop(other[i]);
 }
 
+/* A table of one (dispatch_max_endpoints) whose endpoint failed once,
+ * its breaker open for open_ms, and its subscription deleted: then an event
+ * for a new endpoint. *bad, *fresh: the two receivers; *failed: when the
+ * failure was recorded. Returns the new endpoint's subscription. */
+static const char *full_table_after_a_failure(int open_ms, struct rx **bad,
+                                              struct rx **fresh,
+                                              int64_t *failed)
+{
+    *bad = rx_start(RX_FAIL_N, SECRET);
+    *fresh = rx_start(RX_OK, SECRET);
+    (*bad)->fail_n = 100000;
+    (*bad)->fail_status = 500;
+    const char *bsub = sub_for((*bad)->port, "[\"adt.admit\"]", "/");
+    const char *fsub = sub_for((*fresh)->port, "[\"adt.discharge\"]", "/");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_endpoints = 1;
+    c.breaker_failures = 1;
+    c.breaker_open_ms = open_ms;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    ingest("b0", "adt.admit", "p0");
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 500", 1, 10000), 1);
+    *failed = now_ms();
+    cr_assert_eq(subs_delete(s, "cbo", "cbo", bsub), HUB_OK);
+    ingest("f0", "adt.discharge", "q0");
+    return fsub;
+}
+
 /* A breaker stays half open until a success (endpoint_open), and a full
  * table forgot only a closed one (F3942): an endpoint that failed and
  * then had nothing more (its partner's server retired, its subscription
@@ -971,23 +1002,10 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
  * that open time is over. */
 Test(dispatch, a_full_table_forgets_an_idle_endpoint_whose_open_time_is_over)
 {
-    struct rx *gone = rx_start(RX_FAIL_N, SECRET);
-    struct rx *fresh = rx_start(RX_OK, SECRET);
-    gone->fail_n = 100000;
-    gone->fail_status = 500;
-    const char *gsub = sub_for(gone->port, "[\"adt.admit\"]", "/");
-    const char *fsub = sub_for(fresh->port, "[\"adt.discharge\"]", "/");
-    struct dispatch_config c;
-    test_config(&c, 2000, 1.0, false);
-    c.max_endpoints = 1;
-    c.breaker_failures = 1;
-    c.breaker_open_ms = 200;
-    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
-    ingest("g0", "adt.admit", "p0");
-    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
-                          "status_code = 500", 1, 10000), 1);
-    cr_assert_eq(subs_delete(s, "cbo", "cbo", gsub), HUB_OK);
-    ingest("f0", "adt.discharge", "q0");
+    struct rx *gone, *fresh;
+    int64_t failed;
+    const char *fsub = full_table_after_a_failure(200, &gone, &fresh,
+                                                  &failed);
     cr_assert_eq(wait_status(fsub, "delivered", 1, 5000), 1,
                  "a new endpoint waits for ever behind one that failed "
                  "once and has nothing more");
@@ -1010,24 +1028,10 @@ Test(dispatch, a_full_table_forgets_an_idle_endpoint_whose_open_time_is_over)
  * (the open time is the failed endpoint's, F3942: 3 s here). */
 Test(dispatch, a_full_table_keeps_an_open_endpoint_until_its_time_is_over)
 {
-    struct rx *bad = rx_start(RX_FAIL_N, SECRET);
-    struct rx *fresh = rx_start(RX_OK, SECRET);
-    bad->fail_n = 100000;
-    bad->fail_status = 500;
-    const char *bsub = sub_for(bad->port, "[\"adt.admit\"]", "/");
-    const char *fsub = sub_for(fresh->port, "[\"adt.discharge\"]", "/");
-    struct dispatch_config c;
-    test_config(&c, 2000, 1.0, false);
-    c.max_endpoints = 1;
-    c.breaker_failures = 1;
-    c.breaker_open_ms = 3000;
-    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
-    ingest("b0", "adt.admit", "p0");
-    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
-                          "status_code = 500", 1, 10000), 1);
-    int64_t failed = now_ms();
-    cr_assert_eq(subs_delete(s, "cbo", "cbo", bsub), HUB_OK);
-    ingest("f0", "adt.discharge", "q0");
+    struct rx *bad, *fresh;
+    int64_t failed;
+    const char *fsub = full_table_after_a_failure(3000, &bad, &fresh,
+                                                  &failed);
     cr_assert_eq(wait_status(fsub, "delivered", 1, 10000), 1);
     int64_t waited = now_ms() - failed;
     cr_assert_geq(waited, 2000, "the open endpoint was forgotten after "
