@@ -873,19 +873,15 @@ Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
     rx_stop(fast);
 }
 
-/* Slow endpoints at their share leave room to the others however many
- * they are (F3941). Each held its share (the room / 8) before the claims
- * passed it by, so eight slow endpoints with backlogs held the whole room
- * between them, and another endpoint's new event waited until their
- * backlogs had drained. The share now shrinks as more endpoints are at
- * it. Eight endpoints answering in 100 ms, a hundred events each (a room
- * of 320, a share of 40: the backlog is twice the room), then one event
- * at an endpoint that answers at once: it goes within a second. */
-Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
+/* n endpoints answering in 100 ms, a hundred events each (max_inflight
+ * 10: a room of 320; per_endpoint 1: one transfer at a time each), then one
+ * event at an endpoint that answers at once: it must go within bound_ms. */
+static void slow_endpoints_leave_room(int n, int bound_ms)
 {
-    enum { SLOW = 8 };
-    struct rx *slow[SLOW];
-    for (int i = 0; i < SLOW; i++) {
+    enum { SLOW_MAX = 16 };
+    struct rx *slow[SLOW_MAX];
+    cr_assert_leq(n, SLOW_MAX);
+    for (int i = 0; i < n; i++) {
         slow[i] = rx_start(RX_SLOW, SECRET);
         slow[i]->delay_ms = 100;
         sub_for(slow[i]->port, "[\"adt.admit\"]", "/");
@@ -904,7 +900,7 @@ Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
     c.per_endpoint = 1;
     c.lease_ms = 60000;                 /* nothing handed back for age */
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
-    for (int i = 0; i < SLOW; i++)
+    for (int i = 0; i < n; i++)
         cr_assert(rx_wait_distinct(slow[i], 3, 10000));
 
     int64_t sent_at = now_ms();
@@ -912,17 +908,41 @@ Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
     cr_assert(rx_wait_distinct(fast, 1, 30000));
     int64_t waited = fast->at_ms[0] - sent_at;
     int slow_before = 0;
-    for (int i = 0; i < SLOW; i++)
+    for (int i = 0; i < n; i++)
         slow_before += rx_requests(slow[i]);
-    cr_assert_lt(waited, 1000, "another endpoint's event waited %lld ms "
-                 "behind %d slow endpoints at their share (%d of their %d "
-                 "sent)", (long long)waited, SLOW, slow_before, SLOW * 100);
-    cr_assert_lt(slow_before, SLOW * 100, "the backlogs were still there");
+    cr_assert_lt(waited, bound_ms, "another endpoint's event waited %lld ms "
+                 "behind %d slow endpoints (%d of their %d sent)",
+                 (long long)waited, n, slow_before, n * 100);
+    cr_assert_lt(slow_before, n * 100, "the backlogs were still there");
     dispatch_stop(disp);
     disp = NULL;
-    for (int i = 0; i < SLOW; i++)
+    for (int i = 0; i < n; i++)
         rx_stop(slow[i]);
     rx_stop(fast);
+}
+
+/* Slow endpoints at their share leave room to the others however many
+ * they are (F3941). Each held its share (the room / 8) before the claims
+ * passed it by, so eight slow endpoints with backlogs held the whole room
+ * between them, and another endpoint's new event waited until their
+ * backlogs had drained. The share now shrinks as more endpoints are at
+ * it. Eight of them (a share of 40: each backlog is more than twice it):
+ * the new event goes within a second. */
+Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
+{
+    slow_endpoints_leave_room(8, 1000);
+}
+
+/* ... and a new event is not claimed after every older row of the slow
+ * endpoints below their share (F4222). With sixteen, the share (320 / 24
+ * = 13) is below what each holds and above it in turn, so each claim
+ * found some of them below it, and took due rows oldest first: the new
+ * event, due last, waited 8.9 s, until their backlogs were nearly all
+ * claimed. A claim takes each endpoint's first due row before any
+ * endpoint's second: it goes with the next claim. */
+Test(dispatch, a_new_event_is_claimed_before_slow_endpoints_older_rows)
+{
+    slow_endpoints_leave_room(16, 2500);
 }
 
 /* A node that must forget an endpoint to track a new one (its table full,
