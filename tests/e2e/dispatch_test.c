@@ -739,6 +739,35 @@ Test(dispatch, a_burst_of_429s_wider_than_breaker_failures_holds_as_asked)
     rx_stop(busy);
 }
 
+static const char *const held_topic[2] = { "adt.discharge", "adt.update" };
+
+/* An endpoint held by 503s with Retry-After: 20, subscribed to adt.admit,
+ * and two others of mode other_mode (answering after other_delay_ms when
+ * slow), each subscribed to held_topic[i]; osub (when not NULL) takes
+ * their subscriptions. Returns the held one. */
+static struct rx *held_and_two_others(enum rx_mode other_mode, int other_delay_ms,
+                                      struct rx *other[2],
+                                      const char *osub[2])
+{
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    busy->fail_n = 100000;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
+    sub_for(busy->port, "[\"adt.admit\"]", "/");
+    for (int i = 0; i < 2; i++) {
+        char topics[32];
+        other[i] = rx_start(other_mode, SECRET);
+        other[i]->delay_ms = other_delay_ms;
+        snprintf(topics, sizeof(topics), "[\"%s\"]", held_topic[i]);
+        const char *sub = sub_for(other[i]->port, topics, "/");
+        if (osub)
+            osub[i] = sub;
+    }
+    return busy;
+}
+
 /* What a held endpoint's queue keeps counts against every claim's room
  * (max_inflight x DISPATCH_CLAIMED_FACTOR, 8 here), and one endpoint may
  * be claimed for up to per_endpoint x DISPATCH_QUEUE_FACTOR: the jobs
@@ -750,22 +779,8 @@ Test(dispatch, a_burst_of_429s_wider_than_breaker_failures_holds_as_asked)
  * once, none waits for another's answer. */
 Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
 {
-    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
     struct rx *slow[2];
-    busy->fail_n = 100000;
-    busy->fail_status = 503;
-    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
-             "Retry-After");
-    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
-    sub_for(busy->port, "[\"adt.admit\"]", "/");
-    static const char *const topic[2] = { "adt.discharge", "adt.update" };
-    for (int i = 0; i < 2; i++) {
-        char topics[32];
-        slow[i] = rx_start(RX_SLOW, SECRET);
-        slow[i]->delay_ms = 1500;
-        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
-        sub_for(slow[i]->port, topics, "/");
-    }
+    struct rx *busy = held_and_two_others(RX_SLOW, 1500, slow, NULL);
     for (int i = 0; i < 20; i++) {
         char key[8], pid[8];
         snprintf(key, sizeof(key), "b%d", i);
@@ -787,7 +802,7 @@ Test(dispatch, a_held_endpoints_claimed_work_leaves_the_room_to_others)
         snprintf(key, sizeof(key), "k%d", i);
         snprintf(pid, sizeof(pid), "q%d", i);
         sent_at[i] = now_ms();
-        ingest(key, topic[i % 2], pid);
+        ingest(key, held_topic[i % 2], pid);
     }
     for (int i = 0; i < 2; i++)
         cr_assert(rx_wait_distinct(slow[i], 2, 10000));
@@ -858,19 +873,15 @@ Test(dispatch, a_slow_endpoints_backlog_leaves_the_room_to_others)
     rx_stop(fast);
 }
 
-/* Slow endpoints at their share leave room to the others however many
- * they are (F3941). Each held its share (the room / 8) before the claims
- * passed it by, so eight slow endpoints with backlogs held the whole room
- * between them, and another endpoint's new event waited until their
- * backlogs had drained. The share now shrinks as more endpoints are at
- * it. Eight endpoints answering in 100 ms, a hundred events each (a room
- * of 320, a share of 40: the backlog is twice the room), then one event
- * at an endpoint that answers at once: it goes within a second. */
-Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
+/* n endpoints answering in 100 ms, a hundred events each (max_inflight
+ * 10: a room of 320; per_endpoint 1: one transfer at a time each), then one
+ * event at an endpoint that answers at once: it must go within bound_ms. */
+static void slow_endpoints_leave_room(int n, int bound_ms)
 {
-    enum { SLOW = 8 };
-    struct rx *slow[SLOW];
-    for (int i = 0; i < SLOW; i++) {
+    enum { SLOW_MAX = 16 };
+    struct rx *slow[SLOW_MAX];
+    cr_assert_leq(n, SLOW_MAX);
+    for (int i = 0; i < n; i++) {
         slow[i] = rx_start(RX_SLOW, SECRET);
         slow[i]->delay_ms = 100;
         sub_for(slow[i]->port, "[\"adt.admit\"]", "/");
@@ -889,7 +900,7 @@ Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
     c.per_endpoint = 1;
     c.lease_ms = 60000;                 /* nothing handed back for age */
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
-    for (int i = 0; i < SLOW; i++)
+    for (int i = 0; i < n; i++)
         cr_assert(rx_wait_distinct(slow[i], 3, 10000));
 
     int64_t sent_at = now_ms();
@@ -897,17 +908,41 @@ Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
     cr_assert(rx_wait_distinct(fast, 1, 30000));
     int64_t waited = fast->at_ms[0] - sent_at;
     int slow_before = 0;
-    for (int i = 0; i < SLOW; i++)
+    for (int i = 0; i < n; i++)
         slow_before += rx_requests(slow[i]);
-    cr_assert_lt(waited, 1000, "another endpoint's event waited %lld ms "
-                 "behind %d slow endpoints at their share (%d of their %d "
-                 "sent)", (long long)waited, SLOW, slow_before, SLOW * 100);
-    cr_assert_lt(slow_before, SLOW * 100, "the backlogs were still there");
+    cr_assert_lt(waited, bound_ms, "another endpoint's event waited %lld ms "
+                 "behind %d slow endpoints (%d of their %d sent)",
+                 (long long)waited, n, slow_before, n * 100);
+    cr_assert_lt(slow_before, n * 100, "the backlogs were still there");
     dispatch_stop(disp);
     disp = NULL;
-    for (int i = 0; i < SLOW; i++)
+    for (int i = 0; i < n; i++)
         rx_stop(slow[i]);
     rx_stop(fast);
+}
+
+/* Slow endpoints at their share leave room to the others however many
+ * they are (F3941). Each held its share (the room / 8) before the claims
+ * passed it by, so eight slow endpoints with backlogs held the whole room
+ * between them, and another endpoint's new event waited until their
+ * backlogs had drained. The share now shrinks as more endpoints are at
+ * it. Eight of them (a share of 40: each backlog is more than twice it):
+ * the new event goes within a second. */
+Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
+{
+    slow_endpoints_leave_room(8, 1000);
+}
+
+/* ... and a new event is not claimed after every older row of the slow
+ * endpoints below their share (F4222). With sixteen, the share (320 / 24
+ * = 13) is below what each holds and above it in turn, so each claim
+ * found some of them below it, and took due rows oldest first: the new
+ * event, due last, waited 8.9 s, until their backlogs were nearly all
+ * claimed. A claim takes each endpoint's first due row before any
+ * endpoint's second: it goes with the next claim. */
+Test(dispatch, a_new_event_is_claimed_before_slow_endpoints_older_rows)
+{
+    slow_endpoints_leave_room(16, 2500);
 }
 
 /* A node that must forget an endpoint to track a new one (its table full,
@@ -919,22 +954,9 @@ Test(dispatch, slow_endpoints_at_their_share_leave_room_to_others)
  * waits for the hold. */
 Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
 {
-    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
     struct rx *other[2];
-    busy->fail_n = 100000;
-    busy->fail_status = 503;
-    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
-             "Retry-After");
-    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "20");
-    sub_for(busy->port, "[\"adt.admit\"]", "/");
-    static const char *const topic[2] = { "adt.discharge", "adt.update" };
     const char *osub[2];
-    for (int i = 0; i < 2; i++) {
-        char topics[32];
-        other[i] = rx_start(RX_OK, SECRET);
-        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
-        osub[i] = sub_for(other[i]->port, topics, "/");
-    }
+    struct rx *busy = held_and_two_others(RX_OK, 0, other, osub);
     struct dispatch_config c;
     test_config(&c, 2000, 1.0, false);  /* real time: the hold is 20 s */
     c.max_endpoints = 2;
@@ -946,7 +968,7 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
     for (int i = 0; i < 2; i++) {
         char key[8];
         snprintf(key, sizeof(key), "k%d", i);
-        ingest(key, topic[i], "q0");
+        ingest(key, held_topic[i], "q0");
         cr_assert_eq(wait_status(osub[i], "delivered", 1, 10000), 1,
                      "the table's other endpoints are delivered to");
     }
@@ -961,6 +983,35 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
         rx_stop(other[i]);
 }
 
+/* A table of one (dispatch_max_endpoints) whose endpoint failed once,
+ * its breaker open for open_ms, and its subscription deleted: then an event
+ * for a new endpoint. *bad, *fresh: the two receivers; *failed: when the
+ * failure was recorded. Returns the new endpoint's subscription. */
+static const char *full_table_after_a_failure(int open_ms, struct rx **bad,
+                                              struct rx **fresh,
+                                              int64_t *failed)
+{
+    *bad = rx_start(RX_FAIL_N, SECRET);
+    *fresh = rx_start(RX_OK, SECRET);
+    (*bad)->fail_n = 100000;
+    (*bad)->fail_status = 500;
+    const char *bsub = sub_for((*bad)->port, "[\"adt.admit\"]", "/");
+    const char *fsub = sub_for((*fresh)->port, "[\"adt.discharge\"]", "/");
+    struct dispatch_config c;
+    test_config(&c, 2000, 1.0, false);
+    c.max_endpoints = 1;
+    c.breaker_failures = 1;
+    c.breaker_open_ms = open_ms;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    ingest("b0", "adt.admit", "p0");
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                          "status_code = 500", 1, 10000), 1);
+    *failed = now_ms();
+    cr_assert_eq(subs_delete(s, "cbo", "cbo", bsub), HUB_OK);
+    ingest("f0", "adt.discharge", "q0");
+    return fsub;
+}
+
 /* A breaker stays half open until a success (endpoint_open), and a full
  * table forgot only a closed one (F3942): an endpoint that failed and
  * then had nothing more (its partner's server retired, its subscription
@@ -971,23 +1022,10 @@ Test(dispatch, a_held_endpoint_is_not_forgotten_when_the_table_is_full)
  * that open time is over. */
 Test(dispatch, a_full_table_forgets_an_idle_endpoint_whose_open_time_is_over)
 {
-    struct rx *gone = rx_start(RX_FAIL_N, SECRET);
-    struct rx *fresh = rx_start(RX_OK, SECRET);
-    gone->fail_n = 100000;
-    gone->fail_status = 500;
-    const char *gsub = sub_for(gone->port, "[\"adt.admit\"]", "/");
-    const char *fsub = sub_for(fresh->port, "[\"adt.discharge\"]", "/");
-    struct dispatch_config c;
-    test_config(&c, 2000, 1.0, false);
-    c.max_endpoints = 1;
-    c.breaker_failures = 1;
-    c.breaker_open_ms = 200;
-    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
-    ingest("g0", "adt.admit", "p0");
-    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
-                          "status_code = 500", 1, 10000), 1);
-    cr_assert_eq(subs_delete(s, "cbo", "cbo", gsub), HUB_OK);
-    ingest("f0", "adt.discharge", "q0");
+    struct rx *gone, *fresh;
+    int64_t failed;
+    const char *fsub = full_table_after_a_failure(200, &gone, &fresh,
+                                                  &failed);
     cr_assert_eq(wait_status(fsub, "delivered", 1, 5000), 1,
                  "a new endpoint waits for ever behind one that failed "
                  "once and has nothing more");
@@ -1010,24 +1048,10 @@ Test(dispatch, a_full_table_forgets_an_idle_endpoint_whose_open_time_is_over)
  * (the open time is the failed endpoint's, F3942: 3 s here). */
 Test(dispatch, a_full_table_keeps_an_open_endpoint_until_its_time_is_over)
 {
-    struct rx *bad = rx_start(RX_FAIL_N, SECRET);
-    struct rx *fresh = rx_start(RX_OK, SECRET);
-    bad->fail_n = 100000;
-    bad->fail_status = 500;
-    const char *bsub = sub_for(bad->port, "[\"adt.admit\"]", "/");
-    const char *fsub = sub_for(fresh->port, "[\"adt.discharge\"]", "/");
-    struct dispatch_config c;
-    test_config(&c, 2000, 1.0, false);
-    c.max_endpoints = 1;
-    c.breaker_failures = 1;
-    c.breaker_open_ms = 3000;
-    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
-    ingest("b0", "adt.admit", "p0");
-    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
-                          "status_code = 500", 1, 10000), 1);
-    int64_t failed = now_ms();
-    cr_assert_eq(subs_delete(s, "cbo", "cbo", bsub), HUB_OK);
-    ingest("f0", "adt.discharge", "q0");
+    struct rx *bad, *fresh;
+    int64_t failed;
+    const char *fsub = full_table_after_a_failure(3000, &bad, &fresh,
+                                                  &failed);
     cr_assert_eq(wait_status(fsub, "delivered", 1, 10000), 1);
     int64_t waited = now_ms() - failed;
     cr_assert_geq(waited, 2000, "the open endpoint was forgotten after "

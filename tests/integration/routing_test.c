@@ -1323,6 +1323,51 @@ Test(routing, a_claim_with_a_skip_list_leaves_what_a_claim_leaves_per_endpoint)
     skip_claim_leaves_what_a_claim_leaves(1);
 }
 
+/* A claim takes the endpoints' due rows in turns (035, F4222): every
+ * endpoint's first before any endpoint's second, a turn's rows oldest
+ * first when it has more than are wanted. In due order, a new row of one
+ * endpoint came after every older row of the others. Four rows at a, then
+ * one at b and one at c; with and without a skip list. */
+Test(routing, a_claim_takes_each_endpoints_first_row_before_any_second)
+{
+    long ids[8], tok[8];
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"adt.admit\"]}");
+    const char *b = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"adt.update\"]}");
+    const char *c = sub("plan", "{\"url\":\"http://c.example/\",\"topics\":[\"adt.discharge\"]}");
+    const char *akeys[] = { "k1", "k2", "k3", "k4" };
+    for (int i = 0; i < 4; i++) {
+        char pat[128];
+        snprintf(pat, sizeof(pat), "{\"type\":\"adt.admit\"," PAT("%d") "}}",
+                 i + 1);
+        ingest("hosp", akeys[i], "adt.admit", pat);
+    }
+    ingest("hosp", "k5", "adt.update", "{\"type\":\"adt.update\"," PAT("5") "}}");
+    ingest("hosp", "k6", "adt.discharge", "{\"type\":\"adt.discharge\"," PAT("6") "}}");
+    const char *unlease = "UPDATE delivery_queue SET lease_owner = NULL, "
+                          "lease_until = NULL, lease_token = NULL";
+
+    cr_assert_eq(claim("n", 60000, 2, ids, tok), 2);
+    assert_owner(a, "k1", "n", "a's first");
+    assert_owner(b, "k5", "n", "b's first, before a's second");
+    assert_owner(a, "k2", "-", "a's second after every first");
+    assert_owner(c, "k6", "-", "the turn's rows oldest first: b's before c's");
+
+    cr_assert_eq(store_exec(s, unlease), HUB_OK);
+    cr_assert_eq(claim_skip(2, 2, "{http://c.example/}"), 2);
+    assert_owner(a, "k1", "n", "with a skip list: a's first");
+    assert_owner(b, "k5", "n", "with a skip list: b's first");
+    assert_owner(a, "k2", "-", "with a skip list: a's second after");
+    assert_owner(c, "k6", "-", "c skipped");
+
+    cr_assert_eq(store_exec(s, unlease), HUB_OK);
+    cr_assert_eq(claim("n", 60000, 3, ids, tok), 3);
+    assert_owner(c, "k6", "n", "each endpoint's first");
+    /* only a is left: its next three in a turn of its own */
+    cr_assert_eq(claim("n", 60000, 3, ids, tok), 3);
+    for (int i = 0; i < 4; i++)
+        assert_owner(a, akeys[i], "n", "a's rows, in turns");
+}
+
 /* 033's walk per endpoint reads the endpoints' rows by their own index
  * (not the due index with every skipped row's heap fetched). */
 Test(routing, a_claim_with_a_skip_list_reads_the_endpoint_index)
