@@ -694,8 +694,10 @@ void claim_turn(struct dispatch *d)
     }
     int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
                d->queued;
-    if (room <= 0)
+    if (room <= 0) {
+        stat_add(d, &d->stats.room_full, 1);
         return;
+    }
     /* the share for the endpoints at it now (F3941) */
     int at_share = 0;
     for (size_t i = 0; i < d->n_eps; i++)
