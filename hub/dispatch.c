@@ -25,10 +25,12 @@
  *   (digest_ms), the digests (hub_digest) after the outcomes.
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
- * claim left due work behind or once an endpoint the last claim passed by
- * at its share (endpoint_share: a slow endpoint's backlog leaves the room
- * to the others, F3823; the share shrinks as more endpoints hold theirs,
- * F3941) is below it, and every poll_ms; flushes linger_ms after
+ * claim left due work behind or a NOTIFY met the claim room full (once
+ * the claimed queue is below half the room, F4124), or once an endpoint
+ * the last claim passed by at its share (endpoint_share: a slow
+ * endpoint's backlog leaves the room to the others, F3823; the share
+ * shrinks as more endpoints hold theirs, F3941) is below it, and every
+ * poll_ms; flushes linger_ms after
  * completions (at once when many outcomes wait, or for the outcome of a
  * delivery that rows wait behind: order_waits), one at a time, so they
  * batch themselves under load.

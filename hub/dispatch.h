@@ -100,6 +100,9 @@ struct dispatch_stats {
      * in a way they carry (paused, deleted, disabled, a 410 here, its URL,
      * secrets, TLS files or format: hub_subscriptions_notify) */
     uint64_t released;
+    /* claims asked for (by a NOTIFY of new work, mostly) while the claim
+     * room was full: max_inflight x 32 jobs claimed and not yet done */
+    uint64_t room_full;
     int inflight;
     /* where the time went (ms, as of the last database reply or tick):
      * the claim and flush workers busy with a request; transfers running

@@ -694,8 +694,13 @@ void claim_turn(struct dispatch *d)
     }
     int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
                d->queued;
-    if (room <= 0)
+    if (room <= 0) {
+        /* remembered: the new work may be another endpoint's, and nothing
+         * else may ask again before the poll (jobs_finished) */
+        d->notify_missed = true;
+        stat_add(d, &d->stats.room_full, 1);
         return;
+    }
     /* the share for the endpoints at it now (F3941) */
     int at_share = 0;
     for (size_t i = 0; i < d->n_eps; i++)
@@ -712,6 +717,7 @@ void claim_turn(struct dispatch *d)
     d->req_room = room;
     d->more_due = false;                /* a full claim sets it, see take_claim */
     d->ep_refill = false;
+    d->notify_missed = false;           /* this claim looks for it */
     snprintf(d->req_lease, sizeof(d->req_lease), "%d", d->cfg.lease_ms);
     snprintf(d->req_max, sizeof(d->req_max), "%d", room);
     snprintf(d->req_per, sizeof(d->req_per), "%d", d->ep_cap);

@@ -323,6 +323,10 @@ struct dispatch {
     bool db_ok;                         /* the last request reached the database */
     bool db_seen;                       /* ... and some request ever did */
     bool more_due;                      /* the last claim may have left some */
+    bool notify_missed;                 /* a claim asked for (a NOTIFY of
+                                           new work) met a full room: one
+                                           when the queue is below half of
+                                           it (jobs_finished, F4124) */
     int ep_cap;                         /* an endpoint's share of a claim */
     bool ep_refill;                     /* a capped endpoint fell below it */
     /* the deliveries of ours that due rows wait behind (same subscription

@@ -630,12 +630,14 @@ static void check_multi(struct dispatch *d)
 void jobs_finished(struct dispatch *d)
 {
     jobs_pump(d);            /* the next claimed sends at once, no database */
-    /* refill while the queue runs low, if the last claim left work behind,
-     * or once an endpoint the claim passed by at its share is below it
-     * (new work wakes us by NOTIFY, the rest by the poll) */
-    if ((d->more_due && d->queued < d->cfg.max_inflight *
-                                        DISPATCH_CLAIMED_FACTOR /
-                                        DISPATCH_REFILL_DIV) ||
+    /* refill while the queue runs low, if the last claim left work behind
+     * or a NOTIFY of new work met the room full (one claim for all the
+     * answers that freed it, F4124), or once an endpoint the claim passed
+     * by at its share is below it (new work wakes us by NOTIFY, the rest
+     * by the poll) */
+    if (((d->more_due || d->notify_missed) &&
+         d->queued < d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR /
+                         DISPATCH_REFILL_DIV) ||
         d->ep_refill)
         claim_turn(d);
     if (d->n_results >= DISPATCH_FLUSH_BATCH || d->flush_now) {

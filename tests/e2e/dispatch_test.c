@@ -1887,6 +1887,97 @@ Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
     rx_stop(slow);
 }
 
+/* One event at `type` (patient n: none waits behind another), then until
+ * the dispatcher holds n + 1 leases: each of the test's events claimed
+ * alone, in turn. */
+static void ingest_claimed(const char *type, int n)
+{
+    char key[16], pat[16];
+    snprintf(key, sizeof(key), "r%d", n);
+    snprintf(pat, sizeof(pat), "room-%d", n);
+    ingest(key, type, pat);
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_queue WHERE "
+                          "lease_owner IS NOT NULL", n + 1, 10000), n + 1,
+                 "event %d claimed", n);
+}
+
+/* A NOTIFY of new work that meets a full claim room is remembered, and
+ * claimed for once the room is half free (F4124, F4300). It was dropped,
+ * and nothing claimed again before the poll when the claim that filled
+ * the room served only an endpoint at its share that has not answered
+ * since (no refill asked) and the others hold less than theirs (their
+ * answers ask for none). A room of 64 (max_inflight 2), a share of 8, one
+ * transfer at a time an endpoint, each event claimed alone: 56 events at
+ * ten endpoints (six or two each: below any share) whose answers the test
+ * holds, then eight at one whose answer it holds to the end (its share:
+ * the eighth fills the room). Then one event at another endpoint: its
+ * NOTIFY meets the full room (the dispatcher's room_full). The ten
+ * released, their 56 answers free the room, and the new event goes at
+ * once (40 ms), not at the poll (60 s; not in 10 s without the fix). */
+Test(dispatch, new_work_that_met_a_full_room_is_claimed_when_room_frees)
+{
+    enum { HELD = 10 };
+    static const char *const topic[HELD + 2] = {
+        "adt.admit", "adt.discharge", "adt.transfer", "adt.register",
+        "adt.update", "adt.merge", "screening.completed",
+        "screening.positive", "referral.created", "referral.updated",
+        "careplan.updated", "condition.recorded",
+    };
+    struct rx *held[HELD + 1], *late = rx_start(RX_OK, SECRET);
+    char topics[64];
+    for (int i = 0; i <= HELD; i++) {
+        held[i] = rx_start(RX_HOLD, SECRET);
+        snprintf(topics, sizeof(topics), "[\"%s\"]", topic[i]);
+        sub_for(held[i]->port, topics, "/");
+    }
+    snprintf(topics, sizeof(topics), "[\"%s\"]", topic[HELD + 1]);
+    sub_for(late->port, topics, "/");
+
+    struct dispatch_config c;
+    test_config(&c, 20000, 1.0, false);
+    c.max_inflight = 2;                 /* a room of 64 */
+    c.per_endpoint = 1;                 /* a share of 64 / 8 */
+    c.lease_ms = 120000;                /* nothing handed back for age */
+    c.poll_ms = 60000;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    int n = 0;
+    for (int i = 0; i < 56; i++)
+        ingest_claimed(topic[i / 6], n++);
+    for (int i = 0; i < 8; i++)
+        ingest_claimed(topic[HELD], n++);
+    struct dispatch_stats st;
+    dispatch_stats(disp, &st);
+    cr_assert_eq(st.room_full, 0);
+
+    ingest("late", topic[HELD + 1], "room-late");
+    for (int i = 0; i < 500 && st.room_full == 0; i++) {
+        usleep(20 * 1000);
+        dispatch_stats(disp, &st);
+    }
+    cr_assert_geq(st.room_full, 1, "the new event's NOTIFY met a full room");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue WHERE "
+                       "lease_owner IS NOT NULL"), 64, "and claimed nothing");
+    int64_t freed_at = now_ms();
+    for (int i = 0; i < HELD; i++)
+        rx_release(held[i]);
+    bool sent = rx_wait_distinct(late, 1, 10000);
+    int64_t waited = sent ? late->at_ms[0] - freed_at : now_ms() - freed_at;
+    int answered = 0;
+    for (int i = 0; i < HELD; i++)
+        answered += rx_requests(held[i]);
+    rx_release(held[HELD]);
+    dispatch_stop(disp);
+    disp = NULL;
+    for (int i = 0; i <= HELD; i++)
+        rx_stop(held[i]);
+    rx_stop(late);
+    cr_assert(sent, "another endpoint's new event not sent %lld ms after "
+              "the room was freed (%d of 56 answered): its NOTIFY met the "
+              "full room and nothing claimed again before the poll (60 s)",
+              (long long)waited, answered);
+}
+
 Test(dispatch, production_profile_refuses_loopback_receivers)
 {
     struct rx *r = rx_start(RX_OK, SECRET);

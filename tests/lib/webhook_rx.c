@@ -33,6 +33,36 @@ static void rx_reply_later(evutil_socket_t fd, short what, void *arg)
     evhttp_send_reply(arg, 200, "OK", NULL);
 }
 
+/* RX_HOLD's timer, every 10 ms while requests are held: once released,
+ * each is answered. */
+static void rx_hold_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct rx *r = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&r->mu);
+    bool released = r->released;
+    pthread_mutex_unlock(&r->mu);
+    if (!released)
+        return;
+    for (int i = 0; i < r->n_held; i++)
+        evhttp_send_reply(r->held[i], 200, "OK", NULL);
+    r->n_held = 0;
+    event_del(r->hold_ev);
+}
+
+static void rx_hold(struct rx *r, struct evhttp_request *req)
+{
+    if (r->n_held == RX_MAX_HELD) {
+        evhttp_send_reply(req, 503, "Held enough", NULL);
+        return;
+    }
+    r->held[r->n_held++] = req;
+    struct timeval tv = { 0, 10 * 1000 };
+    if (!event_pending(r->hold_ev, EV_TIMEOUT, NULL))
+        event_add(r->hold_ev, &tv);
+}
+
 static void rx_on_request(struct evhttp_request *req, void *arg)
 {
     struct rx *r = arg;
@@ -80,6 +110,7 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
     }
     enum rx_mode mode = r->mode;
     int fail_n = r->fail_n;
+    bool released = r->released;
     pthread_mutex_unlock(&r->mu);
     /* a long answer's body (an error page), or none */
     struct evbuffer *page = NULL;
@@ -124,6 +155,12 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
         event_base_once(r->base, -1, EV_TIMEOUT, rx_reply_later, req, &tv);
         break;
     }
+    case RX_HOLD:
+        if (released)
+            evhttp_send_reply(req, 200, "OK", NULL);
+        else
+            rx_hold(r, req);
+        break;
     }
     if (page)
         evbuffer_free(page);
@@ -206,6 +243,7 @@ struct rx *rx_start(enum rx_mode mode, const char *secret)
         return NULL;
     }
     r->base = event_base_new();
+    r->hold_ev = event_new(r->base, -1, EV_PERSIST, rx_hold_tick, r);
     r->http = evhttp_new(r->base);
     evhttp_set_gencb(r->http, rx_on_request, r);
     evhttp_set_bevcb(r->http, rx_plain_bev, r);
@@ -213,6 +251,7 @@ struct rx *rx_start(enum rx_mode mode, const char *secret)
         evhttp_bind_socket_with_handle(r->http, "127.0.0.1", 0);
     if (!bs) {
         evhttp_free(r->http);
+        event_free(r->hold_ev);
         event_base_free(r->base);
         free(r);
         return NULL;
@@ -236,10 +275,18 @@ void rx_stop(struct rx *r)
     event_base_loopbreak(r->base);
     pthread_join(r->th, NULL);
     evhttp_free(r->http);
+    event_free(r->hold_ev);
     event_base_free(r->base);
     pthread_mutex_destroy(&r->mu);
     SSL_CTX_free(r->tls);
     free(r);
+}
+
+void rx_release(struct rx *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->released = true;
+    pthread_mutex_unlock(&r->mu);
 }
 
 int rx_requests(struct rx *r)

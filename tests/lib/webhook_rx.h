@@ -28,7 +28,12 @@ enum rx_mode {
     RX_HANG,            /* never answers */
     RX_SLOW,            /* 200 after delay_ms */
     RX_FAIL_MARKED,     /* 500 when the body's "k" holds "poison" */
+    RX_HOLD,            /* 200 once rx_release() was called: the test
+                         * says when each transfer ends (at most
+                         * RX_MAX_HELD wait at once; more: 503) */
 };
+
+#define RX_MAX_HELD 64
 
 struct rx {
     enum rx_mode mode;
@@ -52,6 +57,12 @@ struct rx {
     char ids[RX_MAX_IDS][40];
     char bodies_key[RX_MAX_IDS][16];    /* the "k" member of each body */
     int64_t at_ms[RX_MAX_IDS];          /* CLOCK_MONOTONIC ms */
+    /* RX_HOLD: the requests waiting (the receiver's thread alone), the
+     * timer that answers them once released (under mu) */
+    struct evhttp_request *held[RX_MAX_HELD];
+    int n_held;
+    struct event *hold_ev;
+    bool released;
 };
 
 /* NULL when it cannot bind; `secret` is a whsec_ string. Call
@@ -66,6 +77,9 @@ void rx_stop(struct rx *r);
 /* Close a kept-alive connection after `secs` idle (evhttp's default is
  * 50 s). Call before the first request comes. */
 void rx_close_idle_after(struct rx *r, int secs);
+/* RX_HOLD: the requests held are answered 200 (within 10 ms), and every
+ * later one at once. */
+void rx_release(struct rx *r);
 int rx_requests(struct rx *r);
 /* How many distinct webhook-ids the receiver got (a retry of one delivery
  * keeps its id); *ids, when not NULL: the requests that carried one. */
