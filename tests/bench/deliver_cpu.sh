@@ -364,10 +364,11 @@ AWK
     if [ "${VALGRIND:-0}" != 1 ]; then
         # the dispatcher's calls (pg_stat_statements, reset before the
         # drain): claims, those that leased nothing (no hub_durable()),
-        # outcome flushes; timing moves them less than the CPU figures
+        # outcome flushes (either path); timing moves them less than the CPU figures
         calls=$(q "select coalesce(sum(calls) filter (where query like '%FROM hub_claim_deliveries(%'), 0)
                        || ' ' || coalesce(sum(calls) filter (where query = 'SELECT hub_durable()'), 0)
-                       || ' ' || coalesce(sum(calls) filter (where query like 'SELECT hub_deliveries_done(%'), 0)
+                       || ' ' || coalesce(sum(calls) filter (where query like 'SELECT hub_deliveries_done(%'
+                                                         or query like 'SELECT hub_deliveries_delivered(%'), 0)
                      from pg_stat_statements")
         read -r n_claims n_durable n_flushes <<<"$calls"
         echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
