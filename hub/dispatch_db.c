@@ -232,6 +232,11 @@ static char *outcome_arrays(const struct outcome *o, int n,
     return buf;
 }
 
+/* The outcome flush's arguments, as outcome_arrays() writes them. */
+#define FLUSH_ARGS "($1, $2::bigint[], $3::bigint[], $4::int[], $5::int[], " \
+    "$6::text[], $7::int[], $8::text[], $9::bigint[], " \
+    "string_to_array($10, E'\\n', ''), $11::text[], $12::int)"
+
 /* Worker side: the outcomes, one transaction. */
 int db_flush(struct dispatch *d, struct store *db,
              const struct outcome *o, int n)
@@ -240,17 +245,24 @@ int db_flush(struct dispatch *d, struct store *db,
     const char *params[12] = { d->node };
     char *buf = outcome_arrays(o, n, d->node_q, &params[1]);
     struct store_rows *rows = NULL;
+    /* a batch of deliveries alone, each with its detail and subscription
+     * (nearly every flush of a drain) takes hub_deliveries_delivered(),
+     * which does only what a delivery needs (036) */
+    bool delivered = d->node_q[0] != '\0';
     snprintf(failing_after, sizeof(failing_after), "%d",
              d->cfg.failing_after);
     params[11] = failing_after;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (o[i].ids.sb == 0)
             params[10] = NULL;          /* not all known: the flush reads them */
-    int rc = store_query_prepared(db, "hub_deliveries_done",
-        "SELECT hub_deliveries_done($1, $2::bigint[], $3::bigint[], "
-        "$4::int[], $5::int[], $6::text[], $7::int[], $8::text[], "
-        "$9::bigint[], string_to_array($10, E'\\n', ''), $11::text[], "
-        "$12::int)", 12, params, &rows);
+        if (o[i].ids.sb == 0 || o[i].ids.ev == 0 ||
+            !o[i].outcome || strcmp(o[i].outcome, "delivered") != 0)
+            delivered = false;
+    }
+    int rc = store_query_prepared(db, delivered ? "hub_deliveries_delivered"
+                                                : "hub_deliveries_done",
+        delivered ? "SELECT hub_deliveries_delivered" FLUSH_ARGS
+                  : "SELECT hub_deliveries_done" FLUSH_ARGS, 12, params, &rows);
     store_rows_free(rows);
     free(buf);
     return rc;

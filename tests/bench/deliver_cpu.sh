@@ -36,7 +36,9 @@
 #   DISPATCH_VG=1: the dispatcher node under callgrind instead
 #   SERIAL=1 (with VALGRIND=1): no dispatcher; one psql session claims
 #     (hub_claim_deliveries, BATCH rows, default 256) and records each
-#     claim's outcomes as delivered (hub_deliveries_done) in turn until
+#     claim's outcomes as delivered (hub_deliveries_delivered, as hubd
+#     sends a batch of deliveries alone; FLUSH=hub_deliveries_done: the
+#     full flush, as before 036) in turn until
 #     the backlog is gone: the instructions of claim and flush together
 #     per delivery (that backend less a backend that only connects), which
 #     timing does not move (a drain's claims walk past however many leases
@@ -223,6 +225,10 @@ BEGIN {
             el(sb, i)
 }
 AWK
+        # what hubd calls for a batch of deliveries alone (036), where the
+        # tree has it; FLUSH=hub_deliveries_done: the full flush instead
+        flush_fn=${FLUSH:-$(q "select coalesce(
+            to_regproc('hub_deliveries_delivered')::text, 'hub_deliveries_done')")}
         {
             echo "\\o $out/serial.pid"
             echo "SELECT pg_backend_pid();"
@@ -245,7 +251,7 @@ AWK
                      "-v rc=:'${1}rcs' -v sb=:'${1}sbs' -f $out/details.awk\`"
             }
             done_() {
-                echo "SELECT hub_deliveries_done('serial', :'${1}ids',
+                echo "SELECT $flush_fn('serial', :'${1}ids',
                     :'${1}toks', :'${1}atts', :'${1}codes', :'${1}errs',
                     :'${1}lats', :'${1}outs', :'${1}dels',
                     string_to_array(:'${1}dets', E'\\n', ''),
@@ -293,7 +299,7 @@ AWK
         pg_stop
         t1=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$sp")
         t0=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$s0")
-        echo "deliver_cpu serial=$SERIAL subs=$n batch=$batch per=$per deliveries=$delivered" \
+        echo "deliver_cpu serial=$SERIAL subs=$n batch=$batch per=$per flush=$flush_fn deliveries=$delivered" \
              "open=$open bad_details=$bad claim_and_flush_ir=$(( (t1 - t0) / delivered ))"
         rm -rf "$out/cg-serial-$n"; mkdir -p "$out/cg-serial-$n"
         cp "$pg/cg/cg.$sp" "$out/cg-serial-$n/"
@@ -358,10 +364,11 @@ AWK
     if [ "${VALGRIND:-0}" != 1 ]; then
         # the dispatcher's calls (pg_stat_statements, reset before the
         # drain): claims, those that leased nothing (no hub_durable()),
-        # outcome flushes; timing moves them less than the CPU figures
+        # outcome flushes (either path); timing moves them less than the CPU figures
         calls=$(q "select coalesce(sum(calls) filter (where query like '%FROM hub_claim_deliveries(%'), 0)
                        || ' ' || coalesce(sum(calls) filter (where query = 'SELECT hub_durable()'), 0)
-                       || ' ' || coalesce(sum(calls) filter (where query like 'SELECT hub_deliveries_done(%'), 0)
+                       || ' ' || coalesce(sum(calls) filter (where query like 'SELECT hub_deliveries_done(%'
+                                                         or query like 'SELECT hub_deliveries_delivered(%'), 0)
                      from pg_stat_statements")
         read -r n_claims n_durable n_flushes <<<"$calls"
         echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
