@@ -87,7 +87,8 @@ fi
 # --- instruction counts: a scratch cluster under callgrind ------------------
 command -v valgrind >/dev/null || { echo "ingest_cpu: no valgrind" >&2; exit 1; }
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
-vg=$root/$out/pg
+# an OUT= given absolute is not under the tree
+case $out in /*) vg=$out/pg ;; *) vg=$root/$out/pg ;; esac
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 rm -rf "$vg"
 mkdir -p "$vg/run" "$vg/cg"
