@@ -261,6 +261,23 @@ bool api_media_is(const char *ct, const char *want)
            (ct[n] == '\0' || ct[n] == ';' || strchr(MEDIA_OWS, ct[n]));
 }
 
+bool api_body_coded(const struct api_req *r)
+{
+    const struct evkeyval *kv;
+
+    if (r->req == NULL)
+        return false;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next) {
+        if (strcasecmp(kv->key, "Content-Encoding") != 0)
+            continue;
+        const char *v = kv->value + strspn(kv->value, MEDIA_OWS);
+        size_t n = strcspn(v, MEDIA_OWS);
+        if (n > 0 && !(n == 8 && strncasecmp(v, "identity", 8) == 0))
+            return true;
+    }
+    return false;
+}
+
 /* application/SOMETHING+json (RFC 6839's structured syntax suffix) */
 static bool media_is_plus_json(const char *ct)
 {
