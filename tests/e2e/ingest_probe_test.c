@@ -17,6 +17,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/canary.h"
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
 
@@ -548,4 +551,56 @@ Test(ingest_probe, utf16_documents_are_refused_kept_and_placed,
     http_resp_free(&r);
     cr_expect_eq(sql("SELECT count(*) FROM messages WHERE status = "
                      "'quarantined'"), 2);
+}
+
+/* ---- no personal data in the answer, the stored error or the log ------- */
+
+#define OBS_SUBJECT(ref)                                                     \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\","  \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"   \
+    "CodeSystem/observation-category\",\"code\":\"survey\"}]}],\"code\":"    \
+    "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]}," \
+    "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\"," \
+    "\"code\":\"LA28397-0\"}]},\"effectiveDateTime\":\"2026-03-01\","        \
+    "\"subject\":{\"reference\":\"" ref "\"}}}"
+
+/* Entries refused where a value could be echoed (a conditional reference
+ * that is no identifier search, one with a second '|', an absolute one, a
+ * birth date that is no date): the batch answer, each refused entry's
+ * stored error and the log (hub_cleanup) quote none of them */
+Test(ingest_probe, refused_entries_quote_no_personal_value,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char batch[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Organization\",\"id\":\"o1\"}},"
+        OBS_SUBJECT("Patient?identifier=http://hl7.org/fhir/sid/us-ssn|"
+                    "900-31-4159&birthdate=1931-02-17") ","
+        OBS_SUBJECT("Patient?identifier=urn:x:mrn|ZZCMRN55|Zzcanaryfam") ","
+        OBS_SUBJECT("https://ehr.example/Patient?identifier=urn:x:mrn|"
+                    "ZZCMRN66") ","
+        OBS_SUBJECT("Patient?name=Zzcanaryfam") ","
+        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+        "\"name\":[{\"family\":\"Zzcanaryfam\"}],"
+        "\"birthDate\":\"1931-02-17 Zzcanarygiv\"}}]}";
+    struct http_resp r;
+
+    long st = post_h("/v1/fhir", "Content-Type: application/fhir+json", NULL,
+                     NULL, batch, sizeof(batch) - 1, &r);
+    cr_log_info("phi batch -> %ld %s", st, r.body);
+    cr_expect(st == 200 || st == 400 || st == 422, "%ld %s", st, r.body);
+    const char *leak = canary_find(r.body, r.len);
+    cr_expect_null(leak, "answer quotes %s: %s", leak, r.body);
+    http_resp_free(&r);
+    struct store *db;
+    char *errs = NULL;
+    cr_assert_eq(store_connect(hub.db_url, &db), HUB_OK);
+    cr_assert_eq(store_query_text(db, "SELECT coalesce(string_agg("
+                                  "error::text, ' '), '') FROM messages", 0,
+                                  NULL, &errs), HUB_OK);
+    store_free(db);
+    cr_assert_not_null(errs);
+    leak = canary_find(errs, strlen(errs));
+    cr_expect_null(leak, "stored error quotes %s: %s", leak, errs);
+    free(errs);
 }
