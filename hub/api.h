@@ -76,6 +76,9 @@ const char *api_query(const struct api_req *r, const char *name);
 bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
                               const char *what);
 const char *api_header(const struct api_req *r, const char *name);
+/* How many times the request carries header `name` (api_header reads the
+ * first alone). */
+size_t api_header_count(const struct api_req *r, const char *name);
 /* The media type of a Content-Type value equals `want` (parameters such as
  * "; charset=utf-8" ignored, case-insensitive). */
 bool api_media_is(const char *ct, const char *want);

@@ -144,6 +144,13 @@ static bool admit(struct api_req *r, enum docs_format f, struct slice body,
                "it uncompressed, with none");
         return false;
     }
+    if (api_header_count(r, "Idempotency-Key") > 1) {
+        /* the first was the key, in silence: a retry that sent the other
+         * alone was another message, stored again with its events */
+        refuse(r, f, 400, HUB_EINVALID, "Idempotency-Key",
+               "idempotency key given more than once");
+        return false;
+    }
     if (meta->idem_key && !ingest_docs_key_ok(meta->idem_key)) {
         refuse(r, f, 400, HUB_EINVALID, "Idempotency-Key",
                "idempotency key must be 1-256 printable characters");

@@ -246,6 +246,18 @@ const char *api_header(const struct api_req *r, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
+size_t api_header_count(const struct api_req *r, const char *name)
+{
+    const struct evkeyval *kv;
+    size_t n = 0;
+
+    if (r->req == NULL)
+        return 0;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next)
+        n += strcasecmp(kv->key, name) == 0;
+    return n;
+}
+
 /* RFC 9110 5.6.3: OWS, optional whitespace, is spaces and tabs, around
  * a media type and its parameters' ';' alike: "application/json\t;
  * charset=utf-8" was refused 415 (F3322) */

@@ -257,6 +257,34 @@ Test(ingest_probe, a_key_refused_once_is_free_for_the_corrected_body,
                      "'quarantined'"), 1);
 }
 
+/* Two Idempotency-Key lines: which one is the key? The first was taken
+ * in silence, so a retry that sent the second alone was a new message,
+ * stored again with its events. Refused as the hub refuses a query
+ * parameter or a Content-Length given twice, nothing stored */
+Test(ingest_probe, an_idempotency_key_given_twice_is_400,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *path, *ct;
+    } routes[] = {
+        { "/v1/fhir", "Content-Type: application/fhir+json" },
+        { "/v1/ccda", "Content-Type: application/xml" },
+        { "/v1/csv/screenings", "Content-Type: text/csv" },
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        cr_assert_eq(post_h(routes[i].path, routes[i].ct,
+                            "Idempotency-Key: k-a", "Idempotency-Key: k-b",
+                            org_json, sizeof(org_json) - 1, &r), 400,
+                     "%s: %s", routes[i].path, r.body);
+        cr_expect(strstr(r.body, "Idempotency-Key") != NULL, "%s", r.body);
+        cr_expect(strstr(r.body, "more than once") != NULL, "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(sql("SELECT count(*) FROM messages"), 0);
+}
+
 #define SAME_AT_ONCE 8
 
 struct same_call {
