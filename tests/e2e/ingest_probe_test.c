@@ -84,6 +84,15 @@ static long raw_https(const char *head, const char *body, size_t len,
     return strtol(ans + 9, NULL, 10);
 }
 
+/* the three document routes, each with a media type it takes */
+static const struct {
+    const char *path, *ct;
+} doc_routes[] = {
+    { "/v1/fhir", "Content-Type: application/fhir+json" },
+    { "/v1/ccda", "Content-Type: application/xml" },
+    { "/v1/csv/screenings", "Content-Type: text/csv" },
+};
+
 static const char org_json[] =
     "{\"resourceType\":\"Organization\",\"id\":\"probe-org\","
     "\"name\":\"Probe Org\"}";
@@ -102,19 +111,12 @@ Test(ingest_probe, a_compressed_body_is_415_naming_content_encoding,
      .init = start, .fini = stop, .timeout = 60)
 {
     struct http_resp r;
-    static const struct {
-        const char *path, *ct;
-    } routes[] = {
-        { "/v1/fhir", "Content-Type: application/fhir+json" },
-        { "/v1/ccda", "Content-Type: application/xml" },
-        { "/v1/csv/screenings", "Content-Type: text/csv" },
-    };
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        cr_assert_eq(post_h(routes[i].path, routes[i].ct,
+    for (size_t i = 0; i < sizeof(doc_routes) / sizeof(doc_routes[0]); i++) {
+        cr_assert_eq(post_h(doc_routes[i].path, doc_routes[i].ct,
                             "Content-Encoding: gzip", NULL, gz_body,
                             sizeof(gz_body) - 1, &r), 415, "%s: %s",
-                     routes[i].path, r.body);
+                     doc_routes[i].path, r.body);
         cr_expect(strstr(r.body, "Content-Encoding") != NULL, "%s", r.body);
         http_resp_free(&r);
     }
@@ -264,20 +266,13 @@ Test(ingest_probe, a_key_refused_once_is_free_for_the_corrected_body,
 Test(ingest_probe, an_idempotency_key_given_twice_is_400,
      .init = start, .fini = stop, .timeout = 60)
 {
-    static const struct {
-        const char *path, *ct;
-    } routes[] = {
-        { "/v1/fhir", "Content-Type: application/fhir+json" },
-        { "/v1/ccda", "Content-Type: application/xml" },
-        { "/v1/csv/screenings", "Content-Type: text/csv" },
-    };
     struct http_resp r;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        cr_assert_eq(post_h(routes[i].path, routes[i].ct,
+    for (size_t i = 0; i < sizeof(doc_routes) / sizeof(doc_routes[0]); i++) {
+        cr_assert_eq(post_h(doc_routes[i].path, doc_routes[i].ct,
                             "Idempotency-Key: k-a", "Idempotency-Key: k-b",
                             org_json, sizeof(org_json) - 1, &r), 400,
-                     "%s: %s", routes[i].path, r.body);
+                     "%s: %s", doc_routes[i].path, r.body);
         cr_expect(strstr(r.body, "Idempotency-Key") != NULL, "%s", r.body);
         cr_expect(strstr(r.body, "more than once") != NULL, "%s", r.body);
         http_resp_free(&r);
@@ -304,6 +299,17 @@ static void *post_same(void *arg)
     return NULL;
 }
 
+/* the SAME_AT_ONCE calls of c, each on a thread of its own, all ended */
+static void post_at_once(struct same_call *c)
+{
+    pthread_t t[SAME_AT_ONCE];
+
+    for (int i = 0; i < SAME_AT_ONCE; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, post_same, &c[i]), 0);
+    for (int i = 0; i < SAME_AT_ONCE; i++)
+        pthread_join(t[i], NULL);
+}
+
 static const char csv_one[] =
     "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
     "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
@@ -315,15 +321,11 @@ Test(ingest_probe, the_same_upload_sent_at_once_is_stored_once,
      .init = start, .fini = stop, .timeout = 90)
 {
     struct same_call c[SAME_AT_ONCE];
-    pthread_t t[SAME_AT_ONCE];
 
-    for (int i = 0; i < SAME_AT_ONCE; i++) {
+    for (int i = 0; i < SAME_AT_ONCE; i++)
         c[i] = (struct same_call){ csv_one, sizeof(csv_one) - 1, NULL,
                                    { 0 }, 0 };
-        cr_assert_eq(pthread_create(&t[i], NULL, post_same, &c[i]), 0);
-    }
-    for (int i = 0; i < SAME_AT_ONCE; i++)
-        pthread_join(t[i], NULL);
+    post_at_once(c);
     cJSON *first = NULL;
     for (int i = 0; i < SAME_AT_ONCE; i++) {
         cr_assert_eq(c[i].rc, 0);
@@ -363,17 +365,14 @@ Test(ingest_probe, one_key_for_two_bodies_at_once_takes_one_and_keeps_the_other,
      .init = start, .fini = stop, .timeout = 90)
 {
     struct same_call c[SAME_AT_ONCE];
-    pthread_t t[SAME_AT_ONCE];
 
     for (int i = 0; i < SAME_AT_ONCE; i++) {
         const char *b = i % 2 ? csv_two : csv_one;
         c[i] = (struct same_call){ b, strlen(b), "Idempotency-Key: race-1",
                                    { 0 }, 0 };
-        cr_assert_eq(pthread_create(&t[i], NULL, post_same, &c[i]), 0);
     }
-    for (int i = 0; i < SAME_AT_ONCE; i++)
-        pthread_join(t[i], NULL);
-    int won = -1, n202[2] = { 0, 0 }, n422[2] = { 0, 0 };
+    post_at_once(c);
+    int n202[2] = { 0, 0 }, n422[2] = { 0, 0 };
     for (int i = 0; i < SAME_AT_ONCE; i++) {
         cr_assert_eq(c[i].rc, 0);
         if (c[i].r.status == 202)
@@ -384,7 +383,7 @@ Test(ingest_probe, one_key_for_two_bodies_at_once_takes_one_and_keeps_the_other,
             cr_expect_fail("%d: %ld %s", i, c[i].r.status, c[i].r.body);
         http_resp_free(&c[i].r);
     }
-    won = n202[0] ? 0 : 1;
+    int won = n202[0] ? 0 : 1;
     cr_expect_eq(n202[won], SAME_AT_ONCE / 2, "every copy of the winner");
     cr_expect_eq(n202[!won], 0);
     cr_expect_eq(n422[!won], SAME_AT_ONCE / 2, "every copy of the other");
@@ -412,8 +411,7 @@ Test(ingest_probe, bundle_types_the_hub_does_not_take_are_refused_naming_type,
                          types[i], org_json);
         long st = post_h("/v1/fhir", "Content-Type: application/fhir+json",
                          NULL, NULL, b, (size_t)n, &r);
-        cr_log_info("%s -> %ld %s", types[i], st, r.body);
-        cr_expect(st == 400 || st == 422, "%s: %ld %s", types[i], st, r.body);
+        cr_expect_eq(st, 422, "%s: %s", types[i], r.body);
         cr_expect(strstr(r.body, "Bundle.type") != NULL, "%s: %s", types[i],
                   r.body);
         cr_expect(strstr(r.body, "OperationOutcome") != NULL, "%s", r.body);
@@ -503,8 +501,7 @@ Test(ingest_probe, ccda_external_entity_and_deep_nesting_are_refused_whole,
     long st = post_h("/v1/ccda", "Content-Type: application/xml", NULL, NULL,
                      d, at, &r);
     free(d);
-    cr_log_info("deep -> %ld %s", st, r.body);
-    cr_expect(st == 413 || st == 400 || st == 422, "%ld %s", st, r.body);
+    cr_expect_eq(st, 413, "%s", r.body);
     cr_expect(strstr(r.body, "\"offset\"") != NULL, "%s", r.body);
     http_resp_free(&r);
     cr_expect_eq(sql("SELECT count(*) FROM messages WHERE status = "
@@ -551,8 +548,9 @@ static size_t utf16le(char *out, const char *s)
     return n;
 }
 
-/* UTF-16 (a .NET or Windows export) is not taken: refused, kept, and told
- * so with the byte, never taken as some other text */
+/* UTF-16 (a .NET or Windows export): FHIR JSON is refused (RFC 8259 8.1:
+ * UTF-8), kept, at byte 0; a C-CDA that declares it is read (XML 1.0
+ * 4.3.3), so this one, which has no id, is refused for that, not its text */
 Test(ingest_probe, utf16_documents_are_refused_kept_and_placed,
      .init = start, .fini = stop, .timeout = 60)
 {
@@ -566,7 +564,6 @@ Test(ingest_probe, utf16_documents_are_refused_kept_and_placed,
     long st = post_h("/v1/fhir",
                      "Content-Type: application/fhir+json; charset=utf-16",
                      NULL, NULL, b, n, &r);
-    cr_log_info("fhir utf-16 -> %ld %s", st, r.body);
     cr_expect_eq(st, 400, "%s", r.body);
     cr_expect(strstr(r.body, "OperationOutcome") != NULL, "%s", r.body);
     cr_expect(strstr(r.body, "urn:hub:offset") != NULL, "%s", r.body);
@@ -574,8 +571,9 @@ Test(ingest_probe, utf16_documents_are_refused_kept_and_placed,
     n = utf16le(b, cda);
     st = post_h("/v1/ccda", "Content-Type: application/xml", NULL, NULL, b, n,
                 &r);
-    cr_log_info("ccda utf-16 -> %ld %s", st, r.body);
-    cr_expect(st == 400 || st == 422, "%ld %s", st, r.body);
+    cr_expect_eq(st, 400, "%s", r.body);
+    cr_expect(strstr(r.body, "\"field\":\"/ClinicalDocument/id\"") != NULL,
+              "%s", r.body);
     http_resp_free(&r);
     cr_expect_eq(sql("SELECT count(*) FROM messages WHERE status = "
                      "'quarantined'"), 2);
@@ -615,8 +613,7 @@ Test(ingest_probe, refused_entries_quote_no_personal_value,
 
     long st = post_h("/v1/fhir", "Content-Type: application/fhir+json", NULL,
                      NULL, batch, sizeof(batch) - 1, &r);
-    cr_log_info("phi batch -> %ld %s", st, r.body);
-    cr_expect(st == 200 || st == 400 || st == 422, "%ld %s", st, r.body);
+    cr_expect_eq(st, 200, "accepted in part: %s", r.body);
     const char *leak = canary_find(r.body, r.len);
     cr_expect_null(leak, "answer quotes %s: %s", leak, r.body);
     http_resp_free(&r);
