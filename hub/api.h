@@ -76,9 +76,16 @@ const char *api_query(const struct api_req *r, const char *name);
 bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
                               const char *what);
 const char *api_header(const struct api_req *r, const char *name);
+/* How many times the request carries header `name` (api_header reads the
+ * first alone). */
+size_t api_header_count(const struct api_req *r, const char *name);
 /* The media type of a Content-Type value equals `want` (parameters such as
  * "; charset=utf-8" ignored, case-insensitive). */
 bool api_media_is(const char *ct, const char *want);
+/* The request's body is sent in a content coding (a Content-Encoding but
+ * "identity", RFC 9110 8.4): the hub decodes none, so its bytes are not
+ * the document the sender meant. */
+bool api_body_coded(const struct api_req *r);
 /* Unless the request's Content-Type is application/json or
  * application/NAME+json, answers 415 naming Content-Type and returns true: a
  * form's or text's POST is one a browser sends cross-site without a CORS

@@ -4,9 +4,9 @@
  * (raw bytes, events, audit and routing in one transaction; quarantine for
  * refused input), answered only after that transaction committed.
  *
- *   request -> media type (415) -> Idempotency-Key (400) -> room and
- *   database (503 + Retry-After) -> ingest_prepare_* (inline, or on a
- *   worker thread for a large body) -> api_ingest
+ *   request -> media type, content coding (415) -> Idempotency-Key (400)
+ *   -> room and database (503 + Retry-After) -> ingest_prepare_*
+ *   (inline, or on a worker thread for a large body) -> api_ingest
  *   -> committed: the prepared (or, for a re-send, the stored) answer
  *   -> not committed (database gone past the shutdown timeout): 503
  *
@@ -134,6 +134,23 @@ static bool admit(struct api_req *r, enum docs_format f, struct slice body,
 
     meta->idem_key = api_header(r, "Idempotency-Key");
     meta->content_type = api_header(r, "Content-Type");
+    if (api_body_coded(r)) {
+        /* a gzip'd body was read as the document, refused as not UTF-8
+         * and kept so: the sender learnt of a fault in bytes it never
+         * wrote. RFC 9110 8.4.1: 415 and the codings taken */
+        api_add_header(r, "Accept-Encoding", "identity");
+        refuse(r, f, 415, HUB_EUNSUPPORTED, "Content-Encoding",
+               "the body is in a content coding (Content-Encoding); send "
+               "it uncompressed, with none");
+        return false;
+    }
+    if (api_header_count(r, "Idempotency-Key") > 1) {
+        /* the first was the key, in silence: a retry that sent the other
+         * alone was another message, stored again with its events */
+        refuse(r, f, 400, HUB_EINVALID, "Idempotency-Key",
+               "idempotency key given more than once");
+        return false;
+    }
     if (meta->idem_key && !ingest_docs_key_ok(meta->idem_key)) {
         refuse(r, f, 400, HUB_EINVALID, "Idempotency-Key",
                "idempotency key must be 1-256 printable characters");

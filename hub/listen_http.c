@@ -246,6 +246,18 @@ const char *api_header(const struct api_req *r, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
+size_t api_header_count(const struct api_req *r, const char *name)
+{
+    const struct evkeyval *kv;
+    size_t n = 0;
+
+    if (r->req == NULL)
+        return 0;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next)
+        n += strcasecmp(kv->key, name) == 0;
+    return n;
+}
+
 /* RFC 9110 5.6.3: OWS, optional whitespace, is spaces and tabs, around
  * a media type and its parameters' ';' alike: "application/json\t;
  * charset=utf-8" was refused 415 (F3322) */
@@ -259,6 +271,23 @@ bool api_media_is(const char *ct, const char *want)
     ct += strspn(ct, MEDIA_OWS);
     return strncasecmp(ct, want, n) == 0 &&
            (ct[n] == '\0' || ct[n] == ';' || strchr(MEDIA_OWS, ct[n]));
+}
+
+bool api_body_coded(const struct api_req *r)
+{
+    const struct evkeyval *kv;
+
+    if (r->req == NULL)
+        return false;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next) {
+        if (strcasecmp(kv->key, "Content-Encoding") != 0)
+            continue;
+        const char *v = kv->value + strspn(kv->value, MEDIA_OWS);
+        size_t n = strcspn(v, MEDIA_OWS);
+        if (n > 0 && !(n == 8 && strncasecmp(v, "identity", 8) == 0))
+            return true;
+    }
+    return false;
 }
 
 /* application/SOMETHING+json (RFC 6839's structured syntax suffix) */
