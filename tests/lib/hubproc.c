@@ -522,13 +522,16 @@ int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
     /* the certificates are made once per build dir and copied: mkcerts.sh
      * runs nine openssl commands, about half a CPU-second, which was more
      * than half of the e2e suite's own CPU. Made again when mkcerts.sh is
-     * newer. Each test still has a copy of its own, which it may change.
+     * newer or the set a month old (its certificates last 825 days).
+     * Each test still has a copy of its own, which it may change.
      * The script's own output is kept beside hubd.log for a post-mortem. */
     char cache[1024];
     build_path(cache, sizeof(cache), "e2e-certs");
     snprintf(cmd, sizeof(cmd), "(c='%s'; m='%s/certs/mkcerts.sh'; "
              "exec 9>\"$c.lock\" && flock 9 && "
-             "{ [ \"$c/.made\" -nt \"$m\" ] || { rm -rf \"$c\" && "
+             "{ { [ \"$c/.made\" -nt \"$m\" ] && "
+             "[ -n \"$(find \"$c/.made\" -mtime -30)\" ]; } || "
+             "{ rm -rf \"$c\" && "
              "\"$m\" \"$c\" hosp cbo other && touch \"$c/.made\"; }; } && "
              "cp -a \"$c\" '%s/certs' && rm '%s/certs/.made') "
              ">'%s/mkcerts.log' 2>&1", cache, testdb_root(), h->dir, h->dir,
