@@ -385,6 +385,19 @@ static bool exited(struct hubproc *h)
  * a condition, so this bound costs nothing when hubd is quick; it is
  * generous because the sanitizer build on a loaded 2-core machine is slow.
  * HUB_TEST_START_MS overrides it. */
+/* `name` in the build dir: $HUB_BUILD (absolute, or under the root),
+ * default build */
+static void build_path(char *out, size_t size, const char *name)
+{
+    const char *build = getenv("HUB_BUILD");
+
+    if (build && build[0] == '/')
+        snprintf(out, size, "%s/%s", build, name);
+    else
+        snprintf(out, size, "%s/%s/%s", testdb_root(),
+                 build && *build ? build : "build", name);
+}
+
 static double start_bound_ms(void)
 {
     const char *v = getenv("HUB_TEST_START_MS");
@@ -395,15 +408,10 @@ static double start_bound_ms(void)
 static int spawn(struct hubproc *h)
 {
     char ports[512], bin[1024];
-    const char *build = getenv("HUB_BUILD");
     const char *why = "no ports file";
 
     unlink(hub_path(h, "ports"));
-    if (build && build[0] == '/')
-        snprintf(bin, sizeof(bin), "%s/hubd", build);
-    else
-        snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
-                 build && *build ? build : "build");
+    build_path(bin, sizeof(bin), "hubd");
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -485,7 +493,7 @@ static int write_config(struct hubproc *h, const char *extra);
 
 int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
 {
-    char cmd[2048];
+    char cmd[8192];
 
     memset(h, 0, sizeof(*h));
     snprintf(h->dir, sizeof(h->dir), "/tmp/hub-e2e-XXXXXX");
@@ -511,9 +519,23 @@ int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
                  "postgresql://postgres@127.0.0.1:%d/%s?connect_timeout=2",
                  dbproxy_port(h->proxy), db);
     }
-    /* the script's own output is kept beside hubd.log for a post-mortem */
-    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s/certs' hosp cbo "
-             "other >'%s/mkcerts.log' 2>&1", testdb_root(), h->dir, h->dir);
+    /* the certificates are made once per build dir and copied: mkcerts.sh
+     * runs nine openssl commands, about half a CPU-second, which was more
+     * than half of the e2e suite's own CPU. Made again when mkcerts.sh is
+     * newer or the set a month old (its certificates last 825 days).
+     * Each test still has a copy of its own, which it may change.
+     * The script's own output is kept beside hubd.log for a post-mortem. */
+    char cache[1024];
+    build_path(cache, sizeof(cache), "e2e-certs");
+    snprintf(cmd, sizeof(cmd), "(c='%s'; m='%s/certs/mkcerts.sh'; "
+             "exec 9>\"$c.lock\" && flock 9 && "
+             "{ { [ \"$c/.made\" -nt \"$m\" ] && "
+             "[ -n \"$(find \"$c/.made\" -mtime -30)\" ]; } || "
+             "{ rm -rf \"$c\" && "
+             "\"$m\" \"$c\" hosp cbo other && touch \"$c/.made\"; }; } && "
+             "cp -a \"$c\" '%s/certs' && rm '%s/certs/.made') "
+             ">'%s/mkcerts.log' 2>&1", cache, testdb_root(), h->dir, h->dir,
+             h->dir);
     int rc = system(cmd);
     if (rc != 0) {
         fprintf(stderr, "hubproc: certs/mkcerts.sh failed (system() = %d, "
@@ -1187,12 +1209,7 @@ pid_t hub_spawn_node(const char *url, const char *node,
     if (getppid() != parent)
         _exit(1);
     node_ports_path(getpid(), ports, sizeof(ports));
-    const char *b = getenv("HUB_BUILD");
-    if (b && b[0] == '/')
-        snprintf(bin, sizeof(bin), "%s/hubd", b);
-    else
-        snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
-                 b && *b ? b : "build");
+    build_path(bin, sizeof(bin), "hubd");
     setenv("DATABASE_URL", url, 1);
     setenv("HUB_PROFILE", "dev", 1);
     setenv("HUB_MIGRATE_AT_START", "0", 1);

@@ -24,15 +24,25 @@ failed=0
 # integration tests wait on one PostgreSQL, where more jobs measured slower
 e2e_jobs=${HUB_E2E_JOBS:-6}
 
-run_suite() {    # $1 = build dir, $2 = label, $3 = suite
-    local dir=$1 label=$2 s=$3 out rc jobs=2
-    [ -x "$dir/bin/test-$s" ] || return 0
+# suite_run DIR LABEL SUITE OUT [tee]: runs a suite, its output in OUT (and
+# on the terminal with tee), its exit status and seconds in OUT.rc, OUT.s
+suite_run() {
+    local dir=$1 s=$3 out=$4 jobs=2 t0=$SECONDS rc
     [ "$s" = e2e ] && jobs=$e2e_jobs
-    out=$(mktemp)
-    echo "== $label $s"
-    t0=$SECONDS
-    HUB_BUILD=$dir "$dir/bin/test-$s" --jobs "$jobs" 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
+    if [ "${5:-}" = tee ]; then
+        HUB_BUILD=$dir "$dir/bin/test-$s" --jobs "$jobs" 2>&1 | tee "$out"
+        rc=${PIPESTATUS[0]}
+    else
+        HUB_BUILD=$dir "$dir/bin/test-$s" --jobs "$jobs" >"$out" 2>&1
+        rc=$?
+    fi
+    echo "$rc" >"$out.rc"; echo $((SECONDS - t0)) >"$out.s"
+}
+
+# suite_report LABEL SUITE OUT: its summary line and failed tests
+suite_report() {
+    local label=$1 s=$2 out=$3 rc line leaks fails
+    rc=$(cat "$out.rc" 2>/dev/null || echo 1)
     line=$(grep -a 'Synthesis:' "$out" | tail -1)
     # hub_cleanup aborts in .fini when hubd.log holds personal data:
     # Criterion exits non-zero but counts no failure, so count it here
@@ -43,13 +53,22 @@ run_suite() {    # $1 = build dir, $2 = label, $3 = suite
     # teardown; say so on its line, not only in the exit status
     [ -n "$line" ] && [ "$rc" != 0 ] &&
         line="$line | but exited $rc: see the sanitizer or crash report above"
-    summary+=("$label $s ($((SECONDS - t0)) s): ${line:-no summary (exit $rc)}")
+    summary+=("$label $s ($(cat "$out.s" 2>/dev/null) s): ${line:-no summary (exit $rc)}")
     # the runner's own lines for a failed test: its assertion, its name
     fails=$(grep -a -B6 '^\[FAIL\]' "$out" | grep -a -E '^\[(----|FAIL)\]' |
             head -40)
     [ -z "$fails" ] || failures+=("-- $label $s:" "$fails")
     [ "$rc" = 0 ] || failed=$((failed + 1))
-    rm -f "$out"
+    rm -f "$out" "$out.rc" "$out.s"
+}
+
+run_suite() {    # $1 = build dir, $2 = label, $3 = suite: in the foreground
+    local out
+    [ -x "$1/bin/test-$3" ] || return 0
+    out=$(mktemp)
+    echo "== $2 $3"
+    suite_run "$1" "$2" "$3" "$out" tee
+    suite_report "$2" "$3" "$out"
 }
 
 # builds use every core
@@ -65,24 +84,37 @@ want_fuzz=
     want_fuzz=1
 bg_log=build/background-build.log
 bg_pid=
-rm -f build/.bg-san-rc build/.bg-fuzz-rc
+bg_unit=build/.bg-san-unit
+rm -f build/.bg-san-rc build/.bg-fuzz-rc "$bg_unit" "$bg_unit".*
 if [ -n "$want_san$want_fuzz" ]; then
     # its own session, so that a stop of make test (Ctrl-C, a CI timeout's
     # TERM) stops its compilers too; each build's status apart, so that a
     # failed fuzz build does not cost the sanitized suites. The script's
     # death, even by SIGKILL (when no EXIT trap runs), sends it a TERM
     # (pdeathsig), on which it stops its session: no build outlives us.
+    # Once built, the sanitized unit suite (CPU alone, no database) runs
+    # here too, niced, in the CPU that the suites of the foreground leave
+    # while they wait: run after them it was a minute and more of the
+    # critical path. Its output is shown with the others' at the end.
     setsid setpriv --pdeathsig TERM bash -c '
         trap "trap - TERM; kill -- -\$\$ 2>/dev/null; exit 143" TERM
         if [ -n "$1" ]; then
             nice -n 10 make -s -j"$3" SANITIZE=address,undefined build \
                 tests &
-            wait $!; echo $? >build/.bg-san-rc
+            wait $!; rc=$?; echo $rc >build/.bg-san-rc
+            if [ "$rc" = 0 ]; then
+                t0=$SECONDS
+                ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                HUB_BUILD=build/san nice -n 10 build/san/bin/test-unit \
+                    --jobs 2 >"$4" 2>&1 &
+                wait $!; echo $? >"$4.rc"; echo $((SECONDS - t0)) >"$4.s"
+            fi
         fi
         if [ -n "$2" ]; then
             nice -n 10 make -s -j"$3" fuzz-build &
             wait $!; echo $? >build/.bg-fuzz-rc
-        fi' bg "$want_san" "$want_fuzz" "$jobs" >"$bg_log" 2>&1 &
+        fi' bg "$want_san" "$want_fuzz" "$jobs" "$bg_unit" >"$bg_log" 2>&1 &
     bg_pid=$!
 fi
 trap '[ -n "$bg_pid" ] && kill -- -"$bg_pid" 2>/dev/null; deploy/devdb.sh stop' EXIT
@@ -92,25 +124,39 @@ trap 'exit 143' TERM
 run_suite build plain integration
 run_suite build plain e2e
 
-if [ -n "$bg_pid" ]; then
-    wait "$bg_pid"; bg_pid=
-    shown=
-    for b in san fuzz; do
-        want=want_$b
-        [ -n "${!want}" ] || continue
-        [ "$(cat build/.bg-$b-rc 2>/dev/null)" = 0 ] && continue
-        [ -n "$shown" ] || cat "$bg_log"; shown=1
-        summary+=("$b build: FAILED (above, and $bg_log)")
-        failed=$((failed + 1)); printf -v "$want" ''
+# the build's status of b (san, fuzz): its line in the summary when it
+# failed; waits (bounded only by the build) for the status to be written
+bg_check() {
+    local b=$1 want=want_$1
+    [ -n "${!want}" ] || return 0
+    while [ ! -e "build/.bg-$b-rc" ] && kill -0 "$bg_pid" 2>/dev/null; do
+        sleep 1
     done
-fi
+    [ "$(cat "build/.bg-$b-rc" 2>/dev/null)" = 0 ] && return 0
+    [ -n "$bg_shown" ] || cat "$bg_log"; bg_shown=1
+    summary+=("$b build: FAILED (above, and $bg_log)")
+    failed=$((failed + 1)); printf -v "$want" ''
+}
+bg_shown=
 
-if [ -n "$want_san" ]; then
-    for s in unit integration e2e; do
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            run_suite build/san sanitized "$s"
-    done
+# the sanitized integration and e2e suites as soon as their build is
+# done, while the background runs the unit suite and the fuzz build
+if [ -n "$bg_pid" ]; then
+    bg_check san
+    if [ -n "$want_san" ]; then
+        for s in integration e2e; do
+            ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                run_suite build/san sanitized "$s"
+        done
+    fi
+    wait "$bg_pid"; bg_pid=
+    bg_check fuzz
+    if [ -n "$want_san" ]; then
+        echo "== sanitized unit (run in the background)"
+        cat "$bg_unit"
+        suite_report sanitized unit "$bg_unit"
+    fi
 fi
 
 if [ -n "$want_fuzz" ]; then
